@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "podnet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "podnet", targets: ["podnet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Pure model: addresses, the validated node model, the rule IR and its
+        // iptables-save rendering, desired/observed state. No C types, no I/O.
+        .target(name: "PodNet"),
+        // YAML/JSON config and NodeList loading with field-path validation.
+        .target(name: "PodNetConfig", dependencies: [
+            "PodNet",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // NodeConfig -> DesiredState, and the full-state rendering.
+        .target(name: "PodNetCompiler", dependencies: ["PodNet"]),
+        // Thread-scoped network namespace entry, shared by both backends.
+        .target(name: "PodNetSystem", dependencies: ["CNamespace"]),
+        .systemLibrary(name: "CNamespace"),
+
+        .systemLibrary(name: "CIPTC", pkgConfig: "libip4tc",
+                       providers: [.apt(["libiptc-dev"])]),
+        .systemLibrary(name: "CMNL", pkgConfig: "libmnl",
+                       providers: [.apt(["libmnl-dev"])]),
+        .target(name: "PodNetIptables", dependencies: ["PodNet", "PodNetSystem", "CIPTC"]),
+        .target(name: "PodNetNetlink", dependencies: ["PodNet", "PodNetSystem", "CMNL"]),
+
+        .executableTarget(name: "podnet", dependencies: [
+            "PodNet", "PodNetConfig", "PodNetCompiler",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Helpers for kernel tests: throwaway namespaces, oracle commands.
+        .target(name: "PodNetTestSupport", dependencies: ["PodNetSystem"], path: "Tests/PodNetTestSupport"),
+        .testTarget(name: "PodNetTests", dependencies: ["PodNet"]),
+        .testTarget(name: "PodNetConfigTests", dependencies: ["PodNetConfig", "PodNetTestSupport"]),
+        .testTarget(name: "PodNetCompilerTests", dependencies: [
+            "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
+        ]),
+        .testTarget(name: "PodNetIptablesTests", dependencies: [
+            "PodNetIptables", "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
+        ]),
+        .testTarget(name: "PodNetNetlinkTests", dependencies: ["PodNetNetlink", "PodNetTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

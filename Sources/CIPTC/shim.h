@@ -1,0 +1,1 @@
+#include <libiptc/libiptc.h>

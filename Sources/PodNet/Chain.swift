@@ -1,0 +1,127 @@
+/// An iptables chain name: a built-in hook chain or a user chain (at most 28 characters).
+public struct ChainName: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+
+    /// The kernel's limit (XT_EXTENSION_MAXNAMELEN - 1 = 28 usable bytes with the NUL).
+    public static let maxLength = 28
+    /// Every chain podnet creates starts with this; nothing else with it is foreign.
+    public static let podnetPrefix = "PODNET-"
+
+    public static let prerouting: ChainName = "PREROUTING"
+    public static let input: ChainName = "INPUT"
+    public static let forward: ChainName = "FORWARD"
+    public static let output: ChainName = "OUTPUT"
+    public static let postrouting: ChainName = "POSTROUTING"
+
+    public var isBuiltin: Bool { BuiltinChain(rawValue: rawValue) != nil }
+    public var isPodnetOwned: Bool { rawValue.hasPrefix(ChainName.podnetPrefix) }
+
+    public var description: String { rawValue }
+
+    /// strcmp order, the order libiptc keeps user chains in.
+    public static func < (lhs: ChainName, rhs: ChainName) -> Bool {
+        Array(lhs.rawValue.utf8).lexicographicallyPrecedes(Array(rhs.rawValue.utf8))
+    }
+}
+
+/// The netfilter hooks, as built-in chains.
+public enum BuiltinChain: String, Sendable, Hashable, CaseIterable {
+    case prerouting = "PREROUTING"
+    case input = "INPUT"
+    case forward = "FORWARD"
+    case output = "OUTPUT"
+    case postrouting = "POSTROUTING"
+
+    public var name: ChainName { ChainName(rawValue) }
+}
+
+/// The iptables tables podnet may write.
+public enum TableName: String, Sendable, Hashable, CaseIterable, Comparable {
+    case filter
+    case nat
+    case mangle
+    case raw
+
+    /// Built-in chains of the table, in the order iptables-save lists them.
+    public var builtinChains: [BuiltinChain] {
+        switch self {
+        case .filter: return [.input, .forward, .output]
+        case .nat: return [.prerouting, .input, .output, .postrouting]
+        case .mangle: return [.prerouting, .input, .forward, .output, .postrouting]
+        case .raw: return [.prerouting, .output]
+        }
+    }
+
+    /// The order iptables-save prints tables in (and podnet renders them).
+    public static func < (lhs: TableName, rhs: TableName) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One table of one family.
+public struct TableID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var family: IPFamily
+    public var table: TableName
+
+    public init(_ family: IPFamily, _ table: TableName) {
+        self.family = family
+        self.table = table
+    }
+
+    public var description: String { "\(family)/\(table.rawValue)" }
+
+    public static func < (lhs: TableID, rhs: TableID) -> Bool {
+        (lhs.family, lhs.table) < (rhs.family, rhs.table)
+    }
+}
+
+/// A podnet-owned user chain and its rules, in order.
+public struct Chain: Sendable, Hashable {
+    public var name: ChainName
+    public var rules: [Rule]
+
+    public init(name: ChainName, rules: [Rule]) {
+        self.name = name
+        self.rules = rules
+    }
+}
+
+/// Where a jump from a built-in chain belongs.
+public enum JumpPlacement: Sendable, Hashable {
+    /// First in the chain (nat hooks, as kubelet does): podnet's NAT decisions come first.
+    case top
+    /// Last in the chain (FORWARD, as flannel does): an administrator's DROP rules still win.
+    case appended
+}
+
+/// podnet's single jump from a built-in chain into its own chain.
+public struct JumpRule: Sendable, Hashable {
+    public var builtinChain: BuiltinChain
+    /// Its target is `.jump(podnet chain)` and its first match a comment starting "podnet:".
+    public var rule: Rule
+    public var placement: JumpPlacement
+
+    public init(builtinChain: BuiltinChain, rule: Rule, placement: JumpPlacement) {
+        self.builtinChain = builtinChain
+        self.rule = rule
+        self.placement = placement
+    }
+
+    public static let commentPrefix = "podnet:"
+}
+
+/// podnet's part of one table: its chains (in strcmp order) and its jumps.
+public struct TableState: Sendable, Hashable {
+    public var id: TableID
+    public var chains: [Chain]
+    public var jumps: [JumpRule]
+
+    public init(id: TableID, chains: [Chain], jumps: [JumpRule]) {
+        self.id = id
+        self.chains = chains.sorted { $0.name < $1.name }
+        self.jumps = jumps
+    }
+}

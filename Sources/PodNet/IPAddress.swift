@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An IPv4 or IPv6 address, held as its 128-bit value (IPv4 in the low 32 bits).
+///
+/// Parsing is strict (inet_pton): no leading zeros in IPv4, no zone, no brackets.
+/// `description` is the canonical text (RFC 5952 for IPv6), the same text
+/// iptables-save and `ip` print, so renderings compare byte for byte.
+public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let family: IPFamily
+    /// The address as a 128-bit unsigned integer split in two (network order, high first).
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(ipv4 value: UInt32) {
+        family = .ipv4
+        high = 0
+        low = UInt64(value)
+    }
+
+    public init(ipv6 high: UInt64, _ low: UInt64) {
+        family = .ipv6
+        self.high = high
+        self.low = low
+    }
+
+    /// Parses a textual address; nil when it is not exactly one address.
+    public init?(_ text: String) {
+        if text.contains(":") {
+            var raw = in6_addr()
+            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
+            let bytes = withUnsafeBytes(of: raw) { Array($0) }
+            self.init(bytes: bytes, family: .ipv6)
+        } else {
+            var raw = in_addr()
+            guard inet_pton(AF_INET, text, &raw) == 1 else { return nil }
+            let bytes = withUnsafeBytes(of: raw) { Array($0) }
+            self.init(bytes: bytes, family: .ipv4)
+        }
+    }
+
+    /// From network-order bytes: 4 for IPv4, 16 for IPv6.
+    public init(bytes: [UInt8], family: IPFamily) {
+        precondition(bytes.count == family.bitWidth / 8, "address byte count does not match family")
+        var value: (UInt64, UInt64) = (0, 0)
+        for (index, byte) in bytes.enumerated() {
+            if family == .ipv4 || index >= 8 {
+                value.1 = value.1 << 8 | UInt64(byte)
+            } else {
+                value.0 = value.0 << 8 | UInt64(byte)
+            }
+        }
+        self.family = family
+        high = value.0
+        low = value.1
+    }
+
+    /// Network-order bytes: 4 for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        switch family {
+        case .ipv4:
+            let v = UInt32(truncatingIfNeeded: low)
+            return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+        case .ipv6:
+            return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        }
+    }
+
+    public var ipv4Value: UInt32? { family == .ipv4 ? UInt32(truncatingIfNeeded: low) : nil }
+
+    public var isLoopback: Bool {
+        switch family {
+        case .ipv4: return low >> 24 == 127
+        case .ipv6: return high == 0 && low == 1
+        }
+    }
+
+    public var description: String {
+        let raw = bytes
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let af = family == .ipv4 ? AF_INET : AF_INET6
+        let ok = raw.withUnsafeBytes { source in
+            inet_ntop(af, source.baseAddress, &buffer, socklen_t(buffer.count)) != nil
+        }
+        precondition(ok, "inet_ntop failed on a valid address")
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The address with every bit past `prefixLength` cleared.
+    public func masked(toPrefix prefixLength: Int) -> IPAddress {
+        let mask = IPAddress.mask(prefixLength: prefixLength, family: family)
+        return IPAddress(family: family, high: high & mask.high, low: low & mask.low)
+    }
+
+    /// The address plus `offset` (wrapping within the family's width).
+    public func adding(_ offset: UInt64) -> IPAddress {
+        switch family {
+        case .ipv4:
+            return IPAddress(ipv4: UInt32(truncatingIfNeeded: low &+ offset))
+        case .ipv6:
+            let (newLow, overflow) = low.addingReportingOverflow(offset)
+            return IPAddress(ipv6: overflow ? high &+ 1 : high, newLow)
+        }
+    }
+
+    /// The netmask of `prefixLength` bits in this family.
+    public static func mask(prefixLength: Int, family: IPFamily) -> IPAddress {
+        precondition((0...family.bitWidth).contains(prefixLength), "prefix length out of range")
+        switch family {
+        case .ipv4:
+            let value: UInt32 = prefixLength == 0 ? 0 : UInt32.max << (32 - prefixLength)
+            return IPAddress(ipv4: value)
+        case .ipv6:
+            let highBits = min(prefixLength, 64), lowBits = max(prefixLength - 64, 0)
+            let high: UInt64 = highBits == 0 ? 0 : UInt64.max << (64 - highBits)
+            let low: UInt64 = lowBits == 0 ? 0 : UInt64.max << (64 - lowBits)
+            return IPAddress(ipv6: high, low)
+        }
+    }
+
+    /// The prefix length of a contiguous netmask; nil for a mask with holes.
+    public var contiguousPrefixLength: Int? {
+        let ones: Int
+        switch family {
+        case .ipv4: ones = (~UInt32(truncatingIfNeeded: low)).leadingZeroBitCount
+        case .ipv6: ones = high == .max ? 64 + (~low).leadingZeroBitCount : (~high).leadingZeroBitCount
+        }
+        return self == IPAddress.mask(prefixLength: ones, family: family) ? ones : nil
+    }
+
+    private init(family: IPFamily, high: UInt64, low: UInt64) {
+        self.family = family
+        self.high = high
+        self.low = low
+    }
+
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        (lhs.family, lhs.high, lhs.low) < (rhs.family, rhs.high, rhs.low)
+    }
+}

@@ -1,0 +1,15 @@
+/// An address family. podnet computes and applies everything once per family.
+public enum IPFamily: String, Sendable, Hashable, CaseIterable, Comparable, Codable {
+    case ipv4
+    case ipv6
+
+    /// Address width in bits.
+    public var bitWidth: Int { self == .ipv4 ? 32 : 128 }
+
+    /// The host-route prefix (/32 or /128).
+    public var hostPrefixLength: Int { bitWidth }
+
+    public static func < (lhs: IPFamily, rhs: IPFamily) -> Bool {
+        lhs == .ipv4 && rhs == .ipv6
+    }
+}

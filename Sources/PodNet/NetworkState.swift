@@ -1,0 +1,187 @@
+/// A 48-bit Ethernet address.
+public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
+    public var bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == 6, "a MAC address has 6 bytes")
+        self.bytes = bytes
+    }
+
+    /// Lower-case colon-separated, as `ip link` prints it.
+    public var description: String {
+        bytes.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined(separator: ":")
+    }
+}
+
+/// The bridge podnet owns.
+public struct BridgeState: Sendable, Hashable {
+    public var name: String
+    public var mtu: MTUSetting
+    /// Fixed so that the gateway's MAC does not follow the lowest port MAC.
+    public var macAddress: MACAddress
+    public var promiscuous: Bool
+    /// The hairpin flag wanted on every port of the bridge.
+    public var hairpinPorts: Bool
+
+    public init(name: String, mtu: MTUSetting, macAddress: MACAddress, promiscuous: Bool, hairpinPorts: Bool) {
+        self.name = name
+        self.mtu = mtu
+        self.macAddress = macAddress
+        self.promiscuous = promiscuous
+        self.hairpinPorts = hairpinPorts
+    }
+
+    /// The interface alias that marks a link as created by podnet.
+    public static let ownershipAlias = "podnet: managed bridge"
+}
+
+/// An address on an interface, with its prefix (`ip addr add 10.244.1.1/24 dev cbr0`).
+public struct InterfaceAddress: Sendable, Hashable, Comparable {
+    public var interface: String
+    public var address: IPAddress
+    public var prefixLength: Int
+
+    public init(interface: String, address: IPAddress, prefixLength: Int) {
+        self.interface = interface
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
+    public var family: IPFamily { address.family }
+
+    public static func < (lhs: InterfaceAddress, rhs: InterfaceAddress) -> Bool {
+        (lhs.interface, lhs.address, lhs.prefixLength) < (rhs.interface, rhs.address, rhs.prefixLength)
+    }
+}
+
+/// A route podnet owns: a peer's pod CIDR via the peer's node IP.
+public struct RouteState: Sendable, Hashable, Comparable {
+    public var destination: IPNetwork
+    public var gateway: IPAddress
+    public var table: UInt32
+    public var proto: UInt8
+
+    public init(destination: IPNetwork, gateway: IPAddress, table: UInt32, proto: UInt8) {
+        self.destination = destination
+        self.gateway = gateway
+        self.table = table
+        self.proto = proto
+    }
+
+    public var family: IPFamily { destination.family }
+
+    /// What identifies a route in the kernel's table (family, table, destination).
+    public var key: RouteKey { RouteKey(table: table, destination: destination) }
+
+    public static func < (lhs: RouteState, rhs: RouteState) -> Bool {
+        (lhs.destination, lhs.table) < (rhs.destination, rhs.table)
+    }
+}
+
+public struct RouteKey: Sendable, Hashable {
+    public var table: UInt32
+    public var destination: IPNetwork
+
+    public init(table: UInt32, destination: IPNetwork) {
+        self.table = table
+        self.destination = destination
+    }
+}
+
+/// A kernel setting under /proc/sys.
+public enum SysctlKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    case ipv4Forwarding
+    case ipv6Forwarding
+    case bridgeCallsIptables
+    case bridgeCallsIp6tables
+    case routeLocalnet(interface: String)
+
+    /// The path below /proc/sys.
+    public var path: String {
+        switch self {
+        case .ipv4Forwarding: return "net/ipv4/ip_forward"
+        case .ipv6Forwarding: return "net/ipv6/conf/all/forwarding"
+        case .bridgeCallsIptables: return "net/bridge/bridge-nf-call-iptables"
+        case .bridgeCallsIp6tables: return "net/bridge/bridge-nf-call-ip6tables"
+        case .routeLocalnet(let interface): return "net/ipv4/conf/\(interface)/route_localnet"
+        }
+    }
+
+    /// The dotted name `sysctl` takes.
+    public var description: String { path.replacingSlashes() }
+
+    public static func < (lhs: SysctlKey, rhs: SysctlKey) -> Bool { lhs.path < rhs.path }
+}
+
+extension String {
+    fileprivate func replacingSlashes() -> String {
+        String(map { $0 == "/" ? "." : $0 })
+    }
+}
+
+public struct SysctlSetting: Sendable, Hashable, Comparable {
+    public var key: SysctlKey
+    public var value: String
+
+    public init(_ key: SysctlKey, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    public static func < (lhs: SysctlSetting, rhs: SysctlSetting) -> Bool { lhs.key < rhs.key }
+}
+
+/// A pod attached by podnet: a veth pair, the host end on the bridge.
+public struct PodAttachment: Sendable, Hashable {
+    public var name: String
+    public var netnsPath: String
+    /// Derived from the pod name, at most 15 characters.
+    public var hostInterface: String
+    /// Named eth0 inside the pod.
+    public var podInterface: String
+    /// The pod's addresses with the node pod CIDR's prefix.
+    public var addresses: [InterfaceAddress]
+    /// Default route per family via the bridge's gateway.
+    public var gateways: [IPAddress]
+    public var mtu: MTUSetting
+
+    public init(name: String, netnsPath: String, hostInterface: String, podInterface: String = "eth0",
+                addresses: [InterfaceAddress], gateways: [IPAddress], mtu: MTUSetting) {
+        self.name = name
+        self.netnsPath = netnsPath
+        self.hostInterface = hostInterface
+        self.podInterface = podInterface
+        self.addresses = addresses
+        self.gateways = gateways
+        self.mtu = mtu
+    }
+}
+
+/// Everything podnet wants on one node (DesiredState) or found of its own
+/// there (ObservedState, same shape).
+public struct NodeState: Sendable, Hashable {
+    /// Per family and table, sorted by `TableID`.
+    public var tables: [TableState]
+    public var bridge: BridgeState?
+    public var addresses: [InterfaceAddress]
+    public var sysctls: [SysctlSetting]
+    public var routes: [RouteState]
+    public var pods: [PodAttachment]
+
+    public init(tables: [TableState] = [], bridge: BridgeState? = nil, addresses: [InterfaceAddress] = [],
+                sysctls: [SysctlSetting] = [], routes: [RouteState] = [], pods: [PodAttachment] = []) {
+        self.tables = tables.sorted { $0.id < $1.id }
+        self.bridge = bridge
+        self.addresses = addresses.sorted()
+        self.sysctls = sysctls.sorted()
+        self.routes = routes.sorted()
+        self.pods = pods.sorted { $0.name < $1.name }
+    }
+
+    public func table(_ id: TableID) -> TableState? { tables.first { $0.id == id } }
+}
+
+public typealias DesiredState = NodeState

@@ -1,0 +1,1 @@
+// Placeholder until the PodNetCompiler work lands; replaced by its first real file.

@@ -1,0 +1,1 @@
+// Placeholder until the PodNetConfig work lands; replaced by its first real file.

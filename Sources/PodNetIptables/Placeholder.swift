@@ -1,0 +1,1 @@
+// Placeholder until the PodNetIptables work lands; replaced by its first real file.

@@ -1,0 +1,1 @@
+// Placeholder until the PodNetNetlink work lands; replaced by its first real file.

@@ -1,0 +1,1 @@
+// Placeholder until the first real test of this target lands.
