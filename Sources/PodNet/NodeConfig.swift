@@ -169,17 +169,32 @@ public struct HostPortMapping: Sendable, Hashable {
     public var containerPort: UInt16
     /// Only this local address; nil = every local address of the family.
     public var hostIP: IPAddress?
+    /// The owning pod's name, shown in the rules' comments (as kubenet did); from the
+    /// entry's `pod` key, else the `pods:` entry holding podIP.
+    public var podName: String?
 
     public init(podIP: IPAddress, transport: TransportProtocol, hostPort: UInt16,
-                containerPort: UInt16, hostIP: IPAddress? = nil) {
+                containerPort: UInt16, hostIP: IPAddress? = nil, podName: String? = nil) {
         self.podIP = podIP
         self.transport = transport
         self.hostPort = hostPort
         self.containerPort = containerPort
         self.hostIP = hostIP
+        self.podName = podName
     }
 
     public var family: IPFamily { podIP.family }
+
+    /// The comment on this mapping's rules. Validation checks it against the kernel's
+    /// 255-byte comment limit, so the compiler can use it as it is.
+    public var comment: String {
+        let pod = podName.map { " " + $0 } ?? ""
+        let host = hostIP.map { " on " + $0.description } ?? ""
+        return "podnet: hostport\(pod) \(transport.rawValue)/\(hostPort)\(host)"
+    }
+
+    /// The kernel's comment limit (XT_MAX_COMMENT_LEN - 1).
+    public static let maxCommentBytes = 255
 }
 
 /// A pod whose interface podnet attaches itself.
