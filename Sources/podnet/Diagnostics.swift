@@ -1,0 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Messages for a person, on stderr so that stdout stays machine-usable.
+enum Diagnostics {
+    static func error(_ message: String) { write("error: ", message) }
+    static func warn(_ message: String) { write("warning: ", message) }
+
+    private static func write(_ prefix: String, _ message: String) {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+        let text = lines.map { prefix + $0 }.joined(separator: "\n") + "\n"
+        fputs(text, stderr)
+    }
+}
