@@ -1,0 +1,1 @@
+print("podnet: the CLI lands once its config loader and compiler exist")
