@@ -1,0 +1,36 @@
+/// The problems and warnings collected while loading; every stage adds to it
+/// instead of stopping at the first problem.
+struct Diagnostics {
+    private(set) var errors: [ConfigDiagnostic] = []
+    private(set) var warnings: [ConfigDiagnostic] = []
+
+    mutating func error(_ location: SourceLocation, _ message: String) {
+        errors.append(ConfigDiagnostic(at: location, message))
+    }
+
+    mutating func warning(_ location: SourceLocation, _ message: String) {
+        warnings.append(ConfigDiagnostic(at: location, message))
+    }
+
+    /// The number of errors so far: a stage compares it before and after reading a
+    /// value to know whether the value it kept is complete.
+    var errorCount: Int { errors.count }
+
+    /// Errors in reading order: by file (in the order files were first mentioned),
+    /// then line and column; the order found breaks ties. Duplicates dropped.
+    static func ordered(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+        var fileRank: [String: Int] = [:]
+        for diagnostic in diagnostics where fileRank[diagnostic.file] == nil {
+            fileRank[diagnostic.file] = fileRank.count
+        }
+        var seen = Set<ConfigDiagnostic>()
+        return diagnostics.enumerated()
+            .filter { seen.insert($0.element).inserted }
+            .sorted { a, b in
+                let left = (fileRank[a.element.file]!, a.element.line ?? .max, a.element.column ?? .max, a.offset)
+                let right = (fileRank[b.element.file]!, b.element.line ?? .max, b.element.column ?? .max, b.offset)
+                return left < right
+            }
+            .map(\.element)
+    }
+}

@@ -1,0 +1,285 @@
+import PodNet
+
+/// The checks that compare values with each other (containment, overlap,
+/// duplicates, families), after the NodeList and the config file have been read,
+/// and the construction of the `NodeConfig` when nothing is wrong.
+struct NodeConfigValidator {
+    private var diagnostics: Diagnostics
+    private let document: ConfigDocument
+    private let nodeList: NodeListContents?
+
+    /// Set by `resolveNodePodCIDRs`, from the config or the NodeList.
+    private var nodePodCIDRs: LocatedList<IPNetwork>
+
+    static func validate(_ document: ConfigDocument, nodeList: NodeListContents?,
+                         _ diagnostics: inout Diagnostics) -> NodeConfig? {
+        var validator = NodeConfigValidator(diagnostics: diagnostics, document: document, nodeList: nodeList)
+        let config = validator.run()
+        diagnostics = validator.diagnostics
+        return config
+    }
+
+    private init(diagnostics: Diagnostics, document: ConfigDocument, nodeList: NodeListContents?) {
+        self.diagnostics = diagnostics
+        self.document = document
+        self.nodeList = nodeList
+        nodePodCIDRs = LocatedList(items: [], location: document.location, isComplete: false)
+    }
+
+    private mutating func run() -> NodeConfig? {
+        resolveNodePodCIDRs()
+        checkNodePodCIDRs()
+        checkMTU()
+        let peers = mergedPeers()
+        checkPeers(peers)
+        let pods = checkedPods()
+        let hostPorts = checkedHostPorts(pods: pods)
+
+        guard diagnostics.errorCount == 0, let nodeName = document.nodeName,
+              let clusterPodCIDRs = document.clusterPodCIDRs else { return nil }
+        return NodeConfig(
+            version: Int(ConfigDocument.supportedVersion),
+            node: NodeIdentity(name: nodeName.value, podCIDRs: nodePodCIDRs.values),
+            cluster: ClusterNetwork(podCIDRs: clusterPodCIDRs.values, nonMasqueradeCIDRs: document.nonMasqueradeCIDRs?.values),
+            bridge: BridgeConfig(name: document.bridgeName, mtu: document.mtu?.value ?? .automatic,
+                                 hairpinMode: document.hairpinMode),
+            masquerade: document.masquerade,
+            forwardAccept: document.forwardAccept,
+            masqueradeMark: document.masqueradeMark,
+            routeProtocol: document.routeProtocol,
+            routeTable: document.routeTable,
+            peers: peers.map { peer in
+                Peer(name: peer.name?.value ?? "", nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values)
+            },
+            hostPorts: hostPorts,
+            pods: pods.map { PodSpec(name: $0.name?.value ?? "", netnsPath: $0.netnsPath ?? "", ips: $0.ips.values) }
+        )
+    }
+
+    // MARK: Node
+
+    /// The node's pod CIDRs come from node.podCIDRs, or from the NodeList item named
+    /// like the node; given in both, they must agree.
+    private mutating func resolveNodePodCIDRs() {
+        let fromConfig = document.nodePodCIDRs.flatMap { $0.items.isEmpty && $0.isComplete ? nil : $0 }
+        let fromNodeList = nodeList?.nodePodCIDRs
+        switch (fromConfig, fromNodeList) {
+        case (let config?, let list?):
+            if config.isComplete, list.isComplete, Set(config.values) != Set(list.values) {
+                diagnostics.error(config.location, "\(Self.show(config.values)) differ from the NodeList's "
+                    + "\(AddressRules.reference(list.location, from: config.location)) \(Self.show(list.values))")
+            }
+            nodePodCIDRs = config
+        case (let config?, nil):
+            nodePodCIDRs = config
+        case (nil, let list?):
+            nodePodCIDRs = list
+        case (nil, nil):
+            guard let name = document.nodeName else { return }
+            let place = SourceLocation(file: name.location.file, fieldPath: FieldPath.root.appending("node").appending("podCIDRs"),
+                                       line: name.location.line, column: name.location.column)
+            let source = nodeList == nil
+                ? "give them here or through a NodeList (--nodes)"
+                : "the NodeList has no pod CIDR for \(name.value) either"
+            diagnostics.error(place, "required: this node's pod CIDRs are unknown (\(source))")
+        }
+    }
+
+    private mutating func checkNodePodCIDRs() {
+        AddressRules.checkOnePerFamily(nodePodCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
+        guard let cluster = document.clusterPodCIDRs, cluster.isComplete, !cluster.items.isEmpty else { return }
+        for cidr in nodePodCIDRs.items where !cluster.values.contains(where: { $0.contains(cidr.value) }) {
+            diagnostics.error(cidr.location, "\(cidr.value) is outside every cluster pod CIDR "
+                + "(cluster.podCIDRs: \(Self.show(cluster.values)))")
+        }
+    }
+
+    private var usesIPv6: Bool { nodePodCIDRs.values.contains { $0.family == .ipv6 } }
+
+    /// IPv6 requires a link MTU of at least 1280 (RFC 8200).
+    private mutating func checkMTU() {
+        if let mtu = document.mtu, case .fixed(let value) = mtu.value, value < 1280, usesIPv6 {
+            diagnostics.error(mtu.location, "\(value) is below 1280, the minimum MTU of IPv6, which this node uses")
+        }
+    }
+
+    // MARK: Peers
+
+    /// The config's peers, then the NodeList's that the config does not name. A peer
+    /// in both must say the same in both.
+    private mutating func mergedPeers() -> [PeerEntry] {
+        var peers = document.peers
+        var byName: [String: PeerEntry] = [:]
+        for peer in peers {
+            guard let name = peer.name else { continue }
+            if let earlier = byName[name.value] {
+                diagnostics.error(name.location, "duplicate peer name \(name.value) "
+                    + "(\(AddressRules.reference(earlier.location, from: name.location)) has it too)")
+            } else {
+                byName[name.value] = peer
+            }
+        }
+        for peer in nodeList?.peers ?? [] {
+            guard let name = peer.name, let configured = byName[name.value] else {
+                peers.append(peer)
+                continue
+            }
+            guard configured.podCIDRs.isComplete, configured.nodeIPs.isComplete,
+                  peer.podCIDRs.isComplete, peer.nodeIPs.isComplete else { continue }
+            var differences: [String] = []
+            if Set(configured.podCIDRs.values) != Set(peer.podCIDRs.values) {
+                differences.append("podCIDRs \(Self.show(configured.podCIDRs.values)) here, \(Self.show(peer.podCIDRs.values)) there")
+            }
+            if Set(configured.nodeIPs.values) != Set(peer.nodeIPs.values) {
+                differences.append("nodeIPs \(Self.show(configured.nodeIPs.values)) here, \(Self.show(peer.nodeIPs.values)) there")
+            }
+            if !differences.isEmpty {
+                diagnostics.error(configured.location, "peer \(name.value) differs from the NodeList's "
+                    + "\(AddressRules.reference(peer.location, from: configured.location)): \(differences.joined(separator: "; "))")
+            }
+        }
+        return peers
+    }
+
+    private mutating func checkPeers(_ peers: [PeerEntry]) {
+        for peer in peers {
+            if let name = peer.name, name.value == document.nodeName?.value {
+                diagnostics.error(name.location, "\(name.value) is this node's name (node.name): a node is not its own peer")
+            }
+            if peer.podCIDRs.isComplete, peer.podCIDRs.items.isEmpty {
+                diagnostics.error(peer.podCIDRs.location, "a peer needs at least one pod CIDR")
+            }
+            AddressRules.checkOnePerFamily(peer.podCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
+            AddressRules.checkOnePerFamily(peer.nodeIPs, what: "node IP", family: \.family, &diagnostics)
+            if peer.nodeIPs.isComplete {
+                for family in IPFamily.allCases where peer.podCIDRs.values.contains(where: { $0.family == family })
+                    && !peer.nodeIPs.values.contains(where: { $0.family == family }) {
+                    diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
+                        + "\(family.displayName) pod CIDR to route through it")
+                }
+            }
+        }
+        checkOverlaps(peers)
+    }
+
+    /// Every pair of overlapping pod CIDRs among the node's and the peers', found in
+    /// one sweep over the CIDRs sorted by address: a CIDR overlaps exactly the
+    /// earlier ones that still contain its address.
+    private mutating func checkOverlaps(_ peers: [PeerEntry]) {
+        struct Owned { var cidr: Located<IPNetwork>; var owner: String }
+        var all = nodePodCIDRs.items.map { Owned(cidr: $0, owner: "this node's pod CIDR") }
+        for peer in peers {
+            let owner = peer.name.map { "\($0.value)'s pod CIDR" } ?? "a peer's pod CIDR"
+            all += peer.podCIDRs.items.map { Owned(cidr: $0, owner: owner) }
+        }
+        let ordered = all.enumerated().sorted { a, b in
+            (a.element.cidr.value.address, a.element.cidr.value.prefixLength, a.offset)
+                < (b.element.cidr.value.address, b.element.cidr.value.prefixLength, b.offset)
+        }
+        var open: [(index: Int, owned: Owned)] = []
+        for (index, current) in ordered {
+            open.removeAll { !$0.owned.cidr.value.contains(current.cidr.value) }
+            for (otherIndex, other) in open {
+                // Reported at whichever came later in the input (node CIDRs come first).
+                let (here, there) = otherIndex < index ? (current, other) : (other, current)
+                diagnostics.error(here.cidr.location, "\(here.cidr.value) overlaps \(there.owner) \(there.cidr.value) "
+                    + "(\(AddressRules.reference(there.cidr.location, from: here.cidr.location)))")
+            }
+            open.append((index, current))
+        }
+    }
+
+    // MARK: Pods and host ports
+
+    private mutating func checkedPods() -> [PodEntry] {
+        var names: [String: SourceLocation] = [:]
+        var addresses: [IPAddress: SourceLocation] = [:]
+        for pod in document.pods {
+            if let name = pod.name {
+                if let earlier = names[name.value] {
+                    diagnostics.error(name.location, "duplicate pod name \(name.value) "
+                        + "(\(AddressRules.reference(earlier, from: name.location)) has it too)")
+                } else {
+                    names[name.value] = name.location
+                }
+            }
+            AddressRules.checkOnePerFamily(pod.ips, what: "pod IP", family: \.family, &diagnostics)
+            for ip in pod.ips.items {
+                if let earlier = addresses[ip.value] {
+                    diagnostics.error(ip.location, "duplicate pod IP \(ip.value) "
+                        + "(\(AddressRules.reference(earlier, from: ip.location)) has it too)")
+                } else {
+                    addresses[ip.value] = ip.location
+                }
+                checkPodAddress(ip)
+            }
+        }
+        return document.pods
+    }
+
+    private mutating func checkPodAddress(_ ip: Located<IPAddress>) {
+        if let problem = AddressRules.podAddressProblem(ip.value, nodePodCIDRs: nodePodCIDRs.values,
+                                                        nodePodCIDRsComplete: nodePodCIDRs.isComplete) {
+            diagnostics.error(ip.location, problem)
+        }
+    }
+
+    /// What makes two host ports the same listening socket. A mapping without hostIP
+    /// takes the port on every local address of its family, so it conflicts with any
+    /// mapping of that port, as Kubernetes' scheduler treats 0.0.0.0.
+    private struct HostPortKey: Hashable {
+        var family: IPFamily
+        var transport: TransportProtocol
+        var port: UInt16
+    }
+
+    private mutating func checkedHostPorts(pods: [PodEntry]) -> [HostPortMapping] {
+        var podByAddress: [IPAddress: Located<String>] = [:]
+        for pod in pods {
+            guard let name = pod.name else { continue }
+            for ip in pod.ips.values where podByAddress[ip] == nil { podByAddress[ip] = name }
+        }
+        var taken: [HostPortKey: [(hostIP: IPAddress?, location: SourceLocation)]] = [:]
+        var mappings: [HostPortMapping] = []
+        for entry in document.hostPorts {
+            guard let podIP = entry.podIP else { continue }
+            checkPodAddress(podIP)
+            if let hostIP = entry.hostIP, hostIP.value.family != podIP.value.family {
+                diagnostics.error(hostIP.location, "\(hostIP.value) is \(hostIP.value.family.displayName) but podIP "
+                    + "\(podIP.value) is \(podIP.value.family.displayName): a host port forwards within one family")
+            }
+            var podName = entry.pod
+            if let holder = podByAddress[podIP.value] {
+                if let given = entry.pod, given.value != holder.value {
+                    diagnostics.error(given.location, "\(given.value) is not the pod holding \(podIP.value) "
+                        + "(\(AddressRules.reference(holder.location, from: given.location)) is \(holder.value))")
+                }
+                podName = podName ?? holder
+            }
+            guard let hostPort = entry.hostPort, let containerPort = entry.containerPort else { continue }
+            let key = HostPortKey(family: podIP.value.family, transport: entry.transport, port: hostPort.value)
+            let hostIP = entry.hostIP?.value
+            if let clash = taken[key]?.first(where: { $0.hostIP == nil || hostIP == nil || $0.hostIP == hostIP }) {
+                let describe = { (ip: IPAddress?) in ip.map { "on \($0)" } ?? "on every local \(key.family.displayName) address" }
+                diagnostics.error(hostPort.location, "\(entry.transport.rawValue)/\(hostPort.value) \(describe(hostIP)) "
+                    + "is already taken by \(AddressRules.reference(clash.location, from: hostPort.location)) "
+                    + "(\(describe(clash.hostIP)))")
+            }
+            taken[key, default: []].append((hostIP, hostPort.location))
+
+            let mapping = HostPortMapping(podIP: podIP.value, transport: entry.transport, hostPort: hostPort.value,
+                                          containerPort: containerPort, hostIP: hostIP, podName: podName?.value)
+            if mapping.comment.utf8.count > HostPortMapping.maxCommentBytes, let podName {
+                diagnostics.error(podName.location, "the pod name makes this host port's rule comment "
+                    + "\(mapping.comment.utf8.count) bytes long, over the kernel's limit of "
+                    + "\(HostPortMapping.maxCommentBytes); use a shorter pod name")
+            }
+            mappings.append(mapping)
+        }
+        return mappings
+    }
+
+    private static func show<Value: CustomStringConvertible>(_ values: [Value]) -> String {
+        "[" + values.map(\.description).joined(separator: ", ") + "]"
+    }
+}
