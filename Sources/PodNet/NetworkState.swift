@@ -148,7 +148,11 @@ public struct PodAttachment: Sendable, Hashable {
     public var gateways: [IPAddress]
     public var mtu: MTUSetting
 
-    public init(name: String, netnsPath: String, hostInterface: String, podInterface: String = "eth0",
+    /// The name of the pod's end of the veth pair, as kubenet's CNI bridge plugin named it.
+    public static let podInterfaceName = "eth0"
+
+    public init(name: String, netnsPath: String, hostInterface: String,
+                podInterface: String = PodAttachment.podInterfaceName,
                 addresses: [InterfaceAddress], gateways: [IPAddress], mtu: MTUSetting) {
         self.name = name
         self.netnsPath = netnsPath

@@ -1,0 +1,107 @@
+import PodNet
+
+/// NodeConfig -> DesiredState: podnet's iptables chains and jumps per family, the
+/// bridge, its addresses, sysctls, routes to peers and pods.
+///
+/// The same config gives the same state: everything derived is sorted, and names
+/// depend only on the config.
+public enum Compiler {
+    public static func compile(_ config: NodeConfig) throws(CompileError) -> DesiredState {
+        guard config.bridge.hairpinMode != .promiscuousBridge else {
+            throw .unsupportedHairpinMode(config.bridge.hairpinMode)
+        }
+        var tables: [TableState] = []
+        for family in config.families {
+            for table in self.tables(config, family: family) {
+                try TableChecker.check(table)
+                tables.append(table)
+            }
+        }
+        return DesiredState(
+            tables: tables,
+            bridge: bridge(config),
+            addresses: config.node.podCIDRs.map { cidr in
+                InterfaceAddress(interface: config.bridge.name, address: cidr.firstHost, prefixLength: cidr.prefixLength)
+            },
+            sysctls: sysctls(config),
+            routes: try routes(config),
+            pods: try pods(config))
+    }
+
+    /// podnet's filter and nat tables for one family (none when it needs nothing there).
+    static func tables(_ config: NodeConfig, family: IPFamily) -> [TableState] {
+        guard let podCIDR = config.nodePodCIDR(for: family) else { return [] }
+        var nat = TableBuilder(family, .nat)
+        var filter = TableBuilder(family, .filter)
+        // Host ports first: their hairpin and localhost SNAT rules must see a packet
+        // before the general pod masquerade does.
+        HostPortRules.add(to: &nat, filter: &filter, config: config, family: family)
+        MasqueradeRules.add(to: &nat, config: config, podCIDR: podCIDR)
+        ForwardRules.add(to: &filter, config: config, family: family)
+        return [filter.build(), nat.build()].compactMap { $0 }
+    }
+
+    private static func bridge(_ config: NodeConfig) -> BridgeState {
+        BridgeState(name: config.bridge.name,
+                    mtu: config.bridge.mtu,
+                    macAddress: InterfaceNaming.bridgeMAC(nodeName: config.node.name, bridgeName: config.bridge.name),
+                    promiscuous: false,
+                    hairpinPorts: config.bridge.hairpinMode == .hairpinVeth)
+    }
+
+    private static func sysctls(_ config: NodeConfig) -> [SysctlSetting] {
+        var settings: [SysctlSetting] = []
+        for family in config.families {
+            switch family {
+            case .ipv4:
+                settings += [SysctlSetting(.ipv4Forwarding, "1"), SysctlSetting(.bridgeCallsIptables, "1")]
+            case .ipv6:
+                settings += [SysctlSetting(.ipv6Forwarding, "1"), SysctlSetting(.bridgeCallsIp6tables, "1")]
+            }
+        }
+        // IPv4 host ports answer on 127.0.0.1 only if loopback sources may be routed
+        // out of the bridge (HostPortRules guards the reverse direction).
+        if config.families.contains(.ipv4), config.hostPorts.contains(where: { $0.family == .ipv4 }) {
+            settings.append(SysctlSetting(.routeLocalnet(interface: config.bridge.name), "1"))
+        }
+        return settings
+    }
+
+    /// Each peer pod CIDR via the peer's node IP of its family, for the families this
+    /// node's pods use (pods of a family the node lacks have nobody here to talk to).
+    private static func routes(_ config: NodeConfig) throws(CompileError) -> [RouteState] {
+        var routes: [RouteState] = []
+        for peer in config.peers {
+            for cidr in peer.podCIDRs where config.families.contains(cidr.family) {
+                guard let gateway = peer.nodeIP(for: cidr.family) else {
+                    throw .peerWithoutNodeIP(peer: peer.name, podCIDR: cidr)
+                }
+                routes.append(RouteState(destination: cidr, gateway: gateway,
+                                         table: config.routeTable, proto: config.routeProtocol))
+            }
+        }
+        return routes
+    }
+
+    private static func pods(_ config: NodeConfig) throws(CompileError) -> [PodAttachment] {
+        let pods = config.pods.map { pod in
+            let cidrs = pod.ips.sorted().compactMap { ip in
+                config.nodePodCIDR(for: ip.family).map { (ip, $0) }
+            }
+            return PodAttachment(
+                name: pod.name,
+                netnsPath: pod.netnsPath,
+                hostInterface: InterfaceNaming.hostInterface(podName: pod.name),
+                addresses: cidrs.map { ip, cidr in
+                    InterfaceAddress(interface: PodAttachment.podInterfaceName, address: ip, prefixLength: cidr.prefixLength)
+                },
+                gateways: cidrs.map { $0.1.firstHost },
+                mtu: config.bridge.mtu)
+        }
+        let byInterface = Dictionary(grouping: pods, by: \.hostInterface)
+        if let name = byInterface.keys.sorted().first(where: { byInterface[$0]!.count > 1 }) {
+            throw .hostInterfaceCollision(name: name, pods: byInterface[name]!.map(\.name).sorted())
+        }
+        return pods
+    }
+}

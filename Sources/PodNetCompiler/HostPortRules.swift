@@ -1,0 +1,102 @@
+import PodNet
+
+/// Host ports in kubenet's shape: PODNET-HOSTPORTS, entered for local destinations
+/// from PREROUTING (other hosts, pods) and OUTPUT (the node itself), picks the
+/// mapping by port (and host IP); the mapping's own chain marks hairpin traffic for
+/// masquerade and DNATs to the pod.
+enum HostPortRules {
+    static let chain = ChainName("PODNET-HOSTPORTS")
+    static let mappingChainPrefix = ChainName.podnetPrefix + "HP-"
+    static let loopback = IPNetwork(network: IPAddress(ipv4: 0x7F00_0000), prefixLength: 8)
+
+    static func add(to nat: inout TableBuilder, filter: inout TableBuilder, config: NodeConfig, family: IPFamily) {
+        let mappings = config.hostPorts.filter { $0.family == family }.sorted(by: precedes)
+        guard !mappings.isEmpty else { return }
+
+        for hook in [BuiltinChain.prerouting, .output] {
+            nat.append(Rule(matches: [.comment("podnet: host ports"), .addressType(.destination(.local))],
+                            target: .jump(chain)),
+                       to: hook)
+        }
+        nat.add(Chain(name: chain, rules: mappings.map(dispatchRule)))
+        for mapping in mappings {
+            nat.add(Chain(name: chainName(for: mapping), rules: mappingRules(mapping, mark: config.masqueradeMark)))
+        }
+
+        // The pod's hairpin packets carry the mark; they leave with the gateway's address
+        // so that the pod's reply comes back through the node and is un-NATed.
+        nat.append(Rule(matches: [.comment("podnet: SNAT for hairpin host-port traffic"),
+                                  .mark(MarkMatch(value: config.masqueradeMark, mask: config.masqueradeMark))],
+                        target: .masquerade(MasqueradeTarget())),
+                   to: .postrouting)
+
+        guard family == .ipv4 else { return }
+        // 127.0.0.1:hostPort from the node itself: after DNAT the packet leaves through
+        // the bridge with a loopback source (allowed by route_localnet on the bridge),
+        // which the pod could not answer.
+        nat.append(Rule(source: AddressMatch(loopback), outInterface: InterfaceMatch(config.bridge.name),
+                        matches: [.comment("podnet: SNAT for localhost access to host ports")],
+                        target: .masquerade(MasqueradeTarget())),
+                   to: .postrouting)
+        // route_localnet also lets other hosts send to 127.0.0.0/8 (CVE-2020-8558):
+        // drop such packets unless they are replies or were DNATed, as kube-proxy does.
+        filter.append(Rule(source: AddressMatch(loopback, negated: true), destination: AddressMatch(loopback),
+                           matches: [.comment("podnet: block incoming localnet connections"),
+                                     .conntrack(ConntrackMatch(states: [.related, .established, .dnat], negated: true))],
+                           target: .drop),
+                      to: .input)
+    }
+
+    /// `PODNET-HP-` and the first 16 characters of base32(sha256(key)), as kubelet names
+    /// KUBE-HP chains: stable for the mapping, and 26 characters, within the kernel's 28.
+    static func chainName(for mapping: HostPortMapping) -> ChainName {
+        let key = [mapping.family.rawValue, mapping.transport.rawValue, String(mapping.hostPort),
+                   mapping.hostIP?.description ?? "", mapping.podIP.description, String(mapping.containerPort)]
+            .joined(separator: "/")
+        return ChainName(mappingChainPrefix + Base32.encode(SHA256.digest(key)).prefix(16))
+    }
+
+    /// Selects the mapping: `[-d hostIP] -p proto -m proto --dport hostPort`.
+    private static func dispatchRule(_ mapping: HostPortMapping) -> Rule {
+        Rule(destination: mapping.hostIP.map { AddressMatch(IPNetwork(host: $0)) },
+             proto: ProtocolMatch(IPProtocol(mapping.transport)),
+             matches: [.comment(mapping.comment), portMatch(mapping.transport, .destination(mapping.hostPort))],
+             target: .jump(chainName(for: mapping)))
+    }
+
+    private static func mappingRules(_ mapping: HostPortMapping, mark: UInt32) -> [Rule] {
+        [
+            Rule(source: AddressMatch(IPNetwork(host: mapping.podIP)),
+                 matches: [.comment(mapping.comment)],
+                 target: .mark(.or(mark))),
+            Rule(proto: ProtocolMatch(IPProtocol(mapping.transport)),
+                 matches: [.comment(mapping.comment), portMatch(mapping.transport, PortMatch())],
+                 target: .dnat(NATTarget(address: mapping.podIP, ports: PortRange(mapping.containerPort)))),
+        ]
+    }
+
+    /// `-m tcp|udp|sctp`: port tests need the protocol's own match; the DNAT rule
+    /// carries it without ports, as kubenet's did.
+    private static func portMatch(_ transport: TransportProtocol, _ ports: PortMatch) -> Match {
+        switch transport {
+        case .tcp: return .tcp(TCPMatch(ports: ports))
+        case .udp: return .udp(ports)
+        case .sctp: return .sctp(ports)
+        }
+    }
+
+    /// Protocol and port order; a mapping bound to a host IP comes before the one on
+    /// every address for the same port, so that the specific one wins.
+    private static func precedes(_ a: HostPortMapping, _ b: HostPortMapping) -> Bool {
+        if a.transport != b.transport { return a.transport < b.transport }
+        if a.hostPort != b.hostPort { return a.hostPort < b.hostPort }
+        switch (a.hostIP, b.hostIP) {
+        case (.some(let x), .some(let y)) where x != y: return x < y
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: break
+        }
+        if a.podIP != b.podIP { return a.podIP < b.podIP }
+        return a.containerPort < b.containerPort
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder until the PodNetCompiler work lands; replaced by its first real file.

@@ -1,0 +1,141 @@
+import PodNet
+
+/// Text renderings of a desired state: the whole of it for people (`podnet render`),
+/// and one family's tables for iptables-legacy-restore (`--iptables ipv4|ipv6`).
+public enum StateRenderer {
+    /// For each family its tables in iptables-save syntax, podnet's chains and jumps
+    /// only (each jump preceded by a comment saying where it goes), then the links,
+    /// addresses, sysctls, routes and pods as the `ip` (and `sysctl`) commands that
+    /// would make them. Each section starts with a `# ...` line.
+    public static func render(_ state: DesiredState) -> String {
+        var lines: [String] = []
+        let families = Set(state.tables.map(\.id.family) + state.addresses.map(\.family)).sorted()
+        for family in families {
+            lines.append("# \(family.rawValue) \(family == .ipv4 ? "iptables" : "ip6tables"): "
+                         + "podnet's chains and jumps, in iptables-legacy-save syntax")
+            let tables = state.tables.filter { $0.id.family == family }
+            if tables.isEmpty { lines.append(none) }
+            for table in tables {
+                lines.append("*\(table.id.table.rawValue)")
+                lines += declarations(table)
+                for jump in orderedJumps(table) {
+                    lines.append(jump.placement == .top ? "# jump at the top of \(jump.builtinChain.rawValue)"
+                                                        : "# jump appended to \(jump.builtinChain.rawValue)")
+                    lines.append(IptablesSaveText.appendLine(jump.rule, chain: jump.builtinChain.name))
+                }
+                lines += ruleLines(table)
+                lines.append("COMMIT")
+            }
+        }
+        lines += section("links", state.bridge.map(linkLines) ?? [])
+        lines += section("addresses", state.addresses.map { "ip addr add \(cidrText($0)) dev \($0.interface)" })
+        lines += section("sysctls", state.sysctls.map { "sysctl -w \($0.key)=\($0.value)" })
+        lines += section("routes", state.routes.map(routeLine))
+        lines += section("pods", state.pods.flatMap { podLines($0, bridge: state.bridge) })
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One family's tables as `iptables-legacy-restore --noflush` (or ip6tables-) takes
+    /// them for one load: podnet's chains declared (built-in chains are not, since a
+    /// declaration would overwrite the administrator's policy), their rules, then the
+    /// jumps (`-I BUILTIN 1` for the top, `-A` when appended). Empty when podnet needs
+    /// no rules in that family.
+    public static func restoreText(_ state: DesiredState, family: IPFamily) -> String {
+        var lines: [String] = []
+        for table in state.tables where table.id.family == family {
+            lines.append("*\(table.id.table.rawValue)")
+            lines += declarations(table)
+            lines += ruleLines(table)
+            for jump in orderedJumps(table) {
+                let rule = IptablesSaveText.render(jump.rule)
+                switch jump.placement {
+                case .top: lines.append("-I \(jump.builtinChain.rawValue) 1 \(rule)")
+                case .appended: lines.append("-A \(jump.builtinChain.rawValue) \(rule)")
+                }
+            }
+            lines.append("COMMIT")
+        }
+        return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The lines iptables-legacy-save prints for podnet's part of a table loaded on its
+    /// own, in its order: user chain declarations, then rules chain by chain, built-in
+    /// chains first. Kernel tests compare the kernel's output with these.
+    static func saveLines(_ table: TableState) -> [String] {
+        declarations(table)
+            + orderedJumps(table).map { IptablesSaveText.appendLine($0.rule, chain: $0.builtinChain.name) }
+            + ruleLines(table)
+    }
+
+    private static let none = "# (none)"
+
+    private static func section(_ title: String, _ body: [String]) -> [String] {
+        ["# \(title)"] + (body.isEmpty ? [none] : body)
+    }
+
+    private static func declarations(_ table: TableState) -> [String] {
+        table.chains.map { ":\($0.name) - [0:0]" }
+    }
+
+    private static func ruleLines(_ table: TableState) -> [String] {
+        table.chains.flatMap { chain in chain.rules.map { IptablesSaveText.appendLine($0, chain: chain.name) } }
+    }
+
+    /// In the order iptables-save lists built-in chains.
+    private static func orderedJumps(_ table: TableState) -> [JumpRule] {
+        let order = table.id.table.builtinChains
+        return table.jumps.sorted { order.firstIndex(of: $0.builtinChain)! < order.firstIndex(of: $1.builtinChain)! }
+    }
+
+    private static func linkLines(_ bridge: BridgeState) -> [String] {
+        [
+            "ip link add \(bridge.name) type bridge",
+            "ip link set \(bridge.name) alias \"\(BridgeState.ownershipAlias)\"",
+            "ip link set \(bridge.name) mtu \(bridge.mtu) address \(bridge.macAddress) "
+                + "promisc \(onOff(bridge.promiscuous)) up",
+            "# hairpin \(onOff(bridge.hairpinPorts)) on every port of \(bridge.name)",
+        ]
+    }
+
+    private static func routeLine(_ route: RouteState) -> String {
+        "ip route replace \(route.destination) via \(route.gateway) proto \(route.proto) table \(tableName(route.table))"
+    }
+
+    /// iproute2's names for the reserved tables (rt_tables), numbers otherwise.
+    private static func tableName(_ table: UInt32) -> String {
+        switch table {
+        case 253: return "default"
+        case 254: return "main"
+        case 255: return "local"
+        default: return String(table)
+        }
+    }
+
+    private static func podLines(_ pod: PodAttachment, bridge: BridgeState?) -> [String] {
+        // `ip -n` takes only names under /run/netns; nsenter takes any namespace path.
+        let inPod = "nsenter --net=\(pod.netnsPath) "
+        var lines = [
+            "# pod \(pod.name)",
+            "ip link add \(pod.hostInterface) mtu \(pod.mtu) type veth peer name \(pod.podInterface) "
+                + "mtu \(pod.mtu) netns \(pod.netnsPath)",
+        ]
+        if let bridge {
+            lines.append("ip link set \(pod.hostInterface) master \(bridge.name) up")
+            lines.append("bridge link set dev \(pod.hostInterface) hairpin \(onOff(bridge.hairpinPorts))")
+        } else {
+            lines.append("ip link set \(pod.hostInterface) up")
+        }
+        lines += pod.addresses.map { inPod + "ip addr add \(cidrText($0)) dev \($0.interface)" }
+        lines.append(inPod + "ip link set \(pod.podInterface) up")
+        lines += pod.gateways.map { gateway in
+            inPod + "ip \(gateway.family == .ipv6 ? "-6 " : "")route replace default via \(gateway) dev \(pod.podInterface)"
+        }
+        return lines
+    }
+
+    private static func cidrText(_ address: InterfaceAddress) -> String {
+        "\(address.address)/\(address.prefixLength)"
+    }
+
+    private static func onOff(_ value: Bool) -> String { value ? "on" : "off" }
+}

@@ -1,0 +1,53 @@
+import PodNet
+
+/// Gathers podnet's rules for one table of one family, concern by concern, and
+/// assembles them in podnet's one shape: a PODNET-<HOOK> chain per built-in chain
+/// hooked, reached by exactly one commented jump, with every other chain below those.
+struct TableBuilder {
+    let id: TableID
+    private var hookRules: [BuiltinChain: [Rule]] = [:]
+    private var subchains: [Chain] = []
+
+    init(_ family: IPFamily, _ table: TableName) {
+        id = TableID(family, table)
+    }
+
+    /// The podnet chain that the jump from `hook` leads to.
+    static func hookChain(_ hook: BuiltinChain) -> ChainName {
+        ChainName(ChainName.podnetPrefix + hook.rawValue)
+    }
+
+    /// nat jumps go first, as kubelet's do, so that podnet's NAT decisions are taken
+    /// before anyone else's; FORWARD's goes last, as flannel's does, so that an
+    /// administrator's own DROP rules still win and only a DROP policy is overridden.
+    static func placement(of hook: BuiltinChain) -> JumpPlacement {
+        hook == .forward ? .appended : .top
+    }
+
+    mutating func append(_ rule: Rule, to hook: BuiltinChain) {
+        hookRules[hook, default: []].append(rule)
+    }
+
+    /// A chain below the hook chains; the caller adds the rules that jump to it.
+    mutating func add(_ chain: Chain) {
+        subchains.append(chain)
+    }
+
+    /// The table, or nil when podnet needs nothing in it: a chain that would be empty
+    /// is not created and gets no jump.
+    func build() -> TableState? {
+        let hooks = id.table.builtinChains.filter { !(hookRules[$0] ?? []).isEmpty }
+        guard !hooks.isEmpty else { return nil }
+        let hookChains = hooks.map { hook in
+            Chain(name: TableBuilder.hookChain(hook), rules: hookRules[hook] ?? [])
+        }
+        let jumps = hooks.map { hook in
+            JumpRule(
+                builtinChain: hook,
+                rule: Rule(matches: [.comment("\(JumpRule.commentPrefix) \(hook.rawValue.lowercased()) rules")],
+                           target: .jump(TableBuilder.hookChain(hook))),
+                placement: TableBuilder.placement(of: hook))
+        }
+        return TableState(id: id, chains: hookChains + subchains, jumps: jumps)
+    }
+}
