@@ -31,7 +31,7 @@ struct ConfigDocument {
 
         if let node = fields[.version], let version = node.integer(in: Int64.min...Int64.max, &diagnostics),
            version != Self.supportedVersion {
-            diagnostics.error(node.location, "version \(version) is not supported (this podnet reads version \(Self.supportedVersion))")
+            diagnostics.error(node.location, "\(version) is not supported (this podnet reads version \(Self.supportedVersion))")
         }
         if let node = fields.required(.node, &diagnostics) { readNode(node, &diagnostics) }
         if let node = fields.required(.cluster, &diagnostics) { readCluster(node, &diagnostics) }
