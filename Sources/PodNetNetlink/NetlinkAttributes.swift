@@ -1,0 +1,57 @@
+import PodNet
+
+/// The attributes (struct nlattr TLVs) of a message or of a nested attribute,
+/// by type. Parsed in Swift because libmnl's iteration is a C macro.
+struct NetlinkAttributes {
+    private var payloads: [UInt16: ArraySlice<UInt8>] = [:]
+
+    /// The attribute type without NLA_F_NESTED / NLA_F_NET_BYTEORDER.
+    private static let typeMask: UInt16 = 0x3FFF
+
+    /// Parses the TLVs filling `bytes`; a truncated attribute is malformed.
+    init(_ bytes: ArraySlice<UInt8>) throws(NetlinkError) {
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(bytes[offset...].load(UInt16.self, at: 0))
+            let type = bytes[offset...].load(UInt16.self, at: 2) & Self.typeMask
+            guard length >= 4, offset + length <= bytes.endIndex else {
+                throw .malformed("attribute \(type) of length \(length) overruns its message")
+            }
+            payloads[type] = bytes[(offset + 4)..<(offset + length)]
+            offset += netlinkAligned(length)
+        }
+    }
+
+    subscript(type: UInt16) -> ArraySlice<UInt8>? { payloads[type] }
+
+    func nested(_ type: UInt16) throws(NetlinkError) -> NetlinkAttributes? {
+        guard let payload = payloads[type] else { return nil }
+        return try NetlinkAttributes(payload)
+    }
+
+    func u8(_ type: UInt16) -> UInt8? {
+        guard let payload = payloads[type], payload.count >= 1 else { return nil }
+        return payload.first
+    }
+
+    func u32(_ type: UInt16) -> UInt32? {
+        guard let payload = payloads[type], payload.count >= 4 else { return nil }
+        return payload.load(UInt32.self, at: 0)
+    }
+
+    /// A string attribute without its terminating NUL.
+    func string(_ type: UInt16) -> String? {
+        guard let payload = payloads[type] else { return nil }
+        return String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    func address(_ type: UInt16, family: IPFamily) -> IPAddress? {
+        guard let payload = payloads[type], payload.count == family.bitWidth / 8 else { return nil }
+        return IPAddress(bytes: Array(payload), family: family)
+    }
+
+    func macAddress(_ type: UInt16) -> MACAddress? {
+        guard let payload = payloads[type], payload.count == 6 else { return nil }
+        return MACAddress(bytes: Array(payload))
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMNL
+import PodNetSystem
+
+/// Where netlink datagrams go and come from. `NetlinkSocket` is the kernel;
+/// the seam lets the session's batching and acknowledgement matching be
+/// exercised without root.
+public protocol NetlinkTransport: AnyObject {
+    /// Sends one datagram (possibly many messages).
+    func send(_ datagram: [UInt8]) throws(NetlinkError)
+    /// Waits for the next datagram. Throws `.repliesLost` on ENOBUFS.
+    func receive() throws(NetlinkError) -> [UInt8]
+    /// The next datagram already queued, or nil when none is (never waits).
+    func receiveQueued() throws(NetlinkError) -> [UInt8]?
+}
+
+/// A NETLINK_ROUTE socket (libmnl) bound in one network namespace.
+public final class NetlinkSocket: NetlinkTransport {
+    /// Buffer sizes iproute2 uses: sends stay well below the send buffer, and a
+    /// chunk's acknowledgements fit in the receive buffer.
+    public static let defaultSendBufferBytes: Int32 = 32 * 1024
+    public static let defaultReceiveBufferBytes: Int32 = 1024 * 1024
+    /// The kernel caps one dump datagram at 32 KiB; twice that never truncates.
+    static let datagramBytes = 64 * 1024
+
+    private let socket: OpaquePointer
+    private var scratch = [UInt8](repeating: 0, count: NetlinkSocket.datagramBytes)
+
+    /// Opens the socket inside `namespace` (nil: the caller's), so it acts there
+    /// for its whole life while the calling thread returns to its own namespace.
+    public init(namespace: NetworkNamespace? = nil,
+                sendBufferBytes: Int32 = NetlinkSocket.defaultSendBufferBytes,
+                receiveBufferBytes: Int32 = NetlinkSocket.defaultReceiveBufferBytes) throws(NetlinkError) {
+        let opened: OpaquePointer?
+        do {
+            opened = try NetworkNamespace.run(in: namespace) { mnl_socket_open2(NETLINK_ROUTE, Int32(SOCK_CLOEXEC.rawValue)) }
+        } catch let error as NamespaceError {
+            throw .namespace(error)
+        } catch {
+            preconditionFailure("NetworkNamespace.run throws only NamespaceError, got \(error)")
+        }
+        guard let opened else { throw .system(call: "socket(NETLINK_ROUTE)", errno: errno) }
+        socket = opened
+        do throws(NetlinkError) {
+            try setNetlinkOption(NETLINK_EXT_ACK, "NETLINK_EXT_ACK")
+            try setNetlinkOption(NETLINK_CAP_ACK, "NETLINK_CAP_ACK")
+            try setNetlinkOption(NETLINK_GET_STRICT_CHK, "NETLINK_GET_STRICT_CHK")
+            try setSocketOption(SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
+            try setSocketOption(SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
+            guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+                throw NetlinkError.system(call: "bind", errno: errno)
+            }
+        } catch {
+            mnl_socket_close(socket)
+            throw error
+        }
+    }
+
+    deinit { mnl_socket_close(socket) }
+
+    private func setNetlinkOption(_ option: Int32, _ name: String) throws(NetlinkError) {
+        var one: Int32 = 1
+        guard mnl_socket_setsockopt(socket, option, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .system(call: "setsockopt(\(name))", errno: errno)
+        }
+    }
+
+    private func setSocketOption(_ option: Int32, _ value: Int32, _ name: String) throws(NetlinkError) {
+        var value = value
+        guard setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, option, &value,
+                         socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .system(call: "setsockopt(\(name))", errno: errno)
+        }
+    }
+
+    public func send(_ datagram: [UInt8]) throws(NetlinkError) {
+        let sent = try retryingInterrupts("sendto") {
+            datagram.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+        }
+        guard sent == datagram.count else { throw .system(call: "sendto (short write)", errno: EMSGSIZE) }
+    }
+
+    public func receive() throws(NetlinkError) -> [UInt8] {
+        let count = try retryingInterrupts("recvfrom") {
+            scratch.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+        }
+        return Array(scratch[0..<count])
+    }
+
+    public func receiveQueued() throws(NetlinkError) -> [UInt8]? {
+        let fd = mnl_socket_get_fd(socket)
+        let count: Int
+        do throws(NetlinkError) {
+            count = try retryingInterrupts("recv") {
+                scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            }
+        } catch .system(_, EAGAIN) {
+            return nil
+        }
+        return Array(scratch[0..<count])
+    }
+
+    /// Runs a socket call, retrying on EINTR; ENOBUFS on receive becomes `.repliesLost`.
+    private func retryingInterrupts(_ call: String, _ body: () -> Int) throws(NetlinkError) -> Int {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code == EINTR { continue }
+            if code == ENOBUFS && call.hasPrefix("recv") { throw .repliesLost }
+            throw .system(call: call, errno: code)
+        }
+    }
+}

@@ -1,0 +1,284 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMNL
+import PodNet
+
+/// A route as the kernel holds it, whoever made it.
+public struct ObservedRoute: Sendable, Hashable {
+    public var destination: IPNetwork
+    /// Nil for a route without a single gateway (on-link, blackhole, multipath).
+    public var gateway: IPAddress?
+    public var table: UInt32
+    public var proto: UInt8
+
+    public init(destination: IPNetwork, gateway: IPAddress?, table: UInt32, proto: UInt8) {
+        self.destination = destination
+        self.gateway = gateway
+        self.table = table
+        self.proto = proto
+    }
+}
+
+/// A wanted route whose destination is held by a route of another protocol:
+/// podnet does not own it and leaves it as it is.
+public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
+    public var wanted: RouteState
+    public var existing: ObservedRoute
+
+    public var description: String {
+        "route to \(wanted.destination) in table \(wanted.table) is held by protocol \(existing.proto)"
+            + (existing.gateway.map { " via \($0)" } ?? "") + ", not podnet's (protocol \(wanted.proto)): left as it is"
+    }
+}
+
+public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        case kernel(KernelReason)
+        /// The acknowledgement was lost (ENOBUFS) and re-reading the table did not
+        /// show the change made.
+        case notConfirmed
+
+        public var description: String {
+            switch self {
+            case .kernel(let reason): return reason.description
+            case .notConfirmed: return "acknowledgement lost and the re-read table does not show the change"
+            }
+        }
+    }
+
+    public var route: RouteState
+    public var reason: Reason
+
+    public var description: String { "route to \(route.destination) via \(route.gateway): \(reason)" }
+}
+
+/// What a route batch did. The kernel applies a batch message by message, so a
+/// failure in the middle leaves the others applied: `applied` is exactly what a
+/// rollback has to undo.
+public struct RouteBatchResult: Sendable, Hashable {
+    public var applied: [RouteState] = []
+    public var failed: [RouteFailure] = []
+    public var conflicts: [RouteConflict] = []
+    /// Acknowledgements were lost (ENOBUFS); the outcome of those routes was
+    /// decided by re-reading the table.
+    public var reread = false
+
+    public var succeeded: Bool { failed.isEmpty && conflicts.isEmpty }
+}
+
+/// How a route write treats an existing route to the same destination.
+enum RouteWrite {
+    /// `ip route add`: NLM_F_CREATE | NLM_F_EXCL.
+    case add
+    /// `ip route replace`: NLM_F_CREATE | NLM_F_REPLACE (overwrites any protocol's route).
+    case replace
+    /// `ip route del ... proto N`: the kernel deletes only a route of that protocol.
+    case delete
+}
+
+/// The route messages, as pure functions of their values.
+enum RouteMessages {
+    /// A route request for `route`: rtmsg { family, dst_len, table, protocol,
+    /// scope universe, type unicast }, RTA_TABLE, RTA_DST, RTA_GATEWAY.
+    static func write(_ route: RouteState, _ write: RouteWrite) -> NetlinkMessage {
+        let (type, flags): (Int32, Int32) = switch write {
+        case .add: (Int32(RTM_NEWROUTE), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        case .replace: (Int32(RTM_NEWROUTE), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+        case .delete: (Int32(RTM_DELROUTE), NLM_F_ACK)
+        }
+        return MessageWriter.message(type: type, flags: flags) { writer in
+            var header = rtmsg()
+            header.rtm_family = route.family.addressFamily
+            header.rtm_dst_len = UInt8(route.destination.prefixLength)
+            header.rtm_table = route.table < 256 ? UInt8(route.table) : UInt8(RT_TABLE_UNSPEC.rawValue)
+            header.rtm_protocol = route.proto
+            header.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            header.rtm_type = UInt8(RTN_UNICAST)
+            writer.putHeader(header)
+            writer.put(Int32(RTA_TABLE.rawValue), u32: route.table)
+            writer.put(Int32(RTA_DST.rawValue), address: route.destination.address)
+            writer.put(Int32(RTA_GATEWAY.rawValue), address: route.gateway)
+        }
+    }
+
+    /// `ip -j route show table T [proto P]`: with NETLINK_GET_STRICT_CHK the
+    /// kernel filters on rtm_table/RTA_TABLE and rtm_protocol (0 = any).
+    static func dump(family: IPFamily, table: UInt32, proto: UInt8?) -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_GETROUTE), flags: NLM_F_DUMP) { writer in
+            var header = rtmsg()
+            header.rtm_family = family.addressFamily
+            header.rtm_table = table < 256 ? UInt8(table) : UInt8(RT_TABLE_UNSPEC.rawValue)
+            header.rtm_protocol = proto ?? 0
+            writer.putHeader(header)
+            writer.put(Int32(RTA_TABLE.rawValue), u32: table)
+        }
+    }
+
+    static func parse(_ message: NetlinkMessage) throws(NetlinkError) -> ObservedRoute? {
+        guard message.type == UInt16(RTM_NEWROUTE) else { return nil }
+        let size = MemoryLayout<rtmsg>.size
+        guard message.payload.count >= size else { throw .malformed("RTM_NEWROUTE shorter than rtmsg") }
+        let header = message.payload.withUnsafeBytes { $0.loadUnaligned(as: rtmsg.self) }
+        guard let family = IPFamily(addressFamily: header.rtm_family) else { return nil }
+        let attributes = try NetlinkAttributes(message.payload.dropFirst(size))
+        let address = attributes.address(UInt16(RTA_DST.rawValue), family: family)
+            ?? IPAddress.zero(family)
+        return ObservedRoute(
+            destination: IPNetwork(network: address, prefixLength: Int(header.rtm_dst_len)),
+            gateway: attributes.address(UInt16(RTA_GATEWAY.rawValue), family: family),
+            table: attributes.u32(UInt16(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table),
+            proto: header.rtm_protocol)
+    }
+}
+
+extension Netlink {
+    /// Every route of `family` in `table` (`ip -j route show table T`), or only
+    /// those of protocol `proto` (`... proto P`).
+    public func routes(family: IPFamily, table: UInt32, proto: UInt8? = nil) throws(NetlinkError) -> [ObservedRoute] {
+        let replies: [NetlinkMessage]
+        do throws(NetlinkError) {
+            replies = try dump(RouteMessages.dump(family: family, table: table, proto: proto))
+        } catch .kernel(_, _, let reason) where reason.errno == ENOENT {
+            // A table that holds no route does not exist yet.
+            return []
+        }
+        var routes: [ObservedRoute] = []
+        for reply in replies {
+            // The kernel filter is a request: keep only what was asked for.
+            guard let route = try RouteMessages.parse(reply), route.table == table,
+                  proto.map({ $0 == route.proto }) ?? true else { continue }
+            routes.append(route)
+        }
+        return routes
+    }
+
+    /// podnet's routes: those of protocol `proto` in `table`, both families,
+    /// as RouteState values (a route of that protocol without a gateway is not
+    /// one podnet makes, and is left out).
+    public func ownedRoutes(proto: UInt8, table: UInt32) throws(NetlinkError) -> [RouteState] {
+        var owned: [RouteState] = []
+        for family in IPFamily.allCases {
+            for route in try routes(family: family, table: table, proto: proto) {
+                guard let gateway = route.gateway else { continue }
+                owned.append(RouteState(destination: route.destination, gateway: gateway, table: table, proto: proto))
+            }
+        }
+        return owned.sorted()
+    }
+
+    /// `ip route add DST via GW table T proto P` for each route. A destination
+    /// held by a route of another protocol is a conflict and is not sent.
+    public func addRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
+        try writeRoutes(routes) { existing in existing == nil ? .add : nil }
+    }
+
+    /// `ip route replace DST via GW table T proto P` for each route, but only
+    /// over a route observed as podnet's: a destination held by another
+    /// protocol is a conflict, and a free one is added with NLM_F_EXCL so a
+    /// foreign route appearing meanwhile is refused rather than overwritten.
+    public func replaceRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
+        try writeRoutes(routes) { existing in existing == nil ? .add : .replace }
+    }
+
+    /// `ip route del DST via GW table T proto P`: the kernel matches the
+    /// protocol and gateway, so no other route can be deleted.
+    public func deleteRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
+        var result = RouteBatchResult()
+        let acknowledgements = try batch(routes.map { RouteMessages.write($0, .delete) })
+        try settle(routes, acknowledgements, expectPresent: false, into: &result)
+        return result
+    }
+
+    /// Sends the writes `choose` picks given podnet's own route on the same
+    /// destination (nil: none); destinations held by another protocol are conflicts.
+    private func writeRoutes(_ routes: [RouteState],
+                             choose: (ObservedRoute?) -> RouteWrite?) throws(NetlinkError) -> RouteBatchResult {
+        var result = RouteBatchResult()
+        let observed = try routesByDestination(for: routes)
+        var sent: [RouteState] = []
+        var messages: [NetlinkMessage] = []
+        for route in routes {
+            let holders = observed[RouteKey(table: route.table, destination: route.destination)] ?? []
+            if let foreign = holders.first(where: { $0.proto != route.proto }) {
+                result.conflicts.append(RouteConflict(wanted: route, existing: foreign))
+                continue
+            }
+            guard let write = choose(holders.first) else { continue }
+            sent.append(route)
+            messages.append(RouteMessages.write(route, write))
+        }
+        try settle(sent, try batch(messages), expectPresent: true, into: &result)
+        return result
+    }
+
+    /// Every route (any protocol) in the tables and families of `routes`, by destination.
+    private func routesByDestination(for routes: [RouteState]) throws(NetlinkError) -> [RouteKey: [ObservedRoute]] {
+        var byDestination: [RouteKey: [ObservedRoute]] = [:]
+        let scopes = Set(routes.map { TableFamily(table: $0.table, family: $0.family) })
+        for scope in scopes {
+            for route in try self.routes(family: scope.family, table: scope.table) {
+                byDestination[RouteKey(table: route.table, destination: route.destination), default: []].append(route)
+            }
+        }
+        return byDestination
+    }
+
+    /// Sorts acknowledged routes into applied and failed; routes whose
+    /// acknowledgement was lost are decided by re-reading podnet's routes.
+    private func settle(_ routes: [RouteState], _ acknowledgements: [Acknowledgement], expectPresent: Bool,
+                        into result: inout RouteBatchResult) throws(NetlinkError) {
+        var unsettled: [RouteState] = []
+        for (route, acknowledgement) in zip(routes, acknowledgements) {
+            switch acknowledgement {
+            case .applied: result.applied.append(route)
+            case .refused(let reason): result.failed.append(RouteFailure(route: route, reason: .kernel(reason)))
+            case .lost: unsettled.append(route)
+            }
+        }
+        guard !unsettled.isEmpty else { return }
+        result.reread = true
+        var present = Set<RouteState>()
+        for scope in Set(unsettled.map { OwnedScope(table: $0.table, proto: $0.proto) }) {
+            present.formUnion(try ownedRoutes(proto: scope.proto, table: scope.table))
+        }
+        for route in unsettled {
+            if present.contains(route) == expectPresent {
+                result.applied.append(route)
+            } else {
+                result.failed.append(RouteFailure(route: route, reason: .notConfirmed))
+            }
+        }
+    }
+}
+
+private struct TableFamily: Hashable {
+    var table: UInt32
+    var family: IPFamily
+}
+
+private struct OwnedScope: Hashable {
+    var table: UInt32
+    var proto: UInt8
+}
+
+extension IPFamily {
+    /// AF_INET / AF_INET6 as the family byte of ifaddrmsg and rtmsg.
+    var addressFamily: UInt8 { UInt8(self == .ipv4 ? AF_INET : AF_INET6) }
+
+    init?(addressFamily: UInt8) {
+        switch Int32(addressFamily) {
+        case AF_INET: self = .ipv4
+        case AF_INET6: self = .ipv6
+        default: return nil
+        }
+    }
+}
+
+extension IPAddress {
+    static func zero(_ family: IPFamily) -> IPAddress {
+        family == .ipv4 ? IPAddress(ipv4: 0) : IPAddress(ipv6: 0, 0)
+    }
+}
