@@ -1,0 +1,88 @@
+/// Changes to the bridge link.
+public enum LinkOperation: Sendable, Hashable {
+    /// `ip link add NAME type bridge` with podnet's marker, MTU, MAC, promiscuity, up.
+    case createBridge(BridgeState, mtu: Int)
+    case setMTU(link: String, from: Int, to: Int)
+    case setMACAddress(link: String, from: MACAddress, to: MACAddress)
+    case setPromiscuous(link: String, Bool)
+    case setUp(link: String)
+    case setHairpin(port: String, Bool)
+    /// Teardown only: the bridge podnet created.
+    case deleteBridge(name: String)
+}
+
+public enum AddressOperation: Sendable, Hashable {
+    case add(InterfaceAddress)
+    case delete(InterfaceAddress)
+}
+
+public struct SysctlOperation: Sendable, Hashable {
+    public var key: SysctlKey
+    public var from: String?
+    public var to: String
+
+    public init(key: SysctlKey, from: String?, to: String) {
+        self.key = key
+        self.from = from
+        self.to = to
+    }
+}
+
+public enum PodOperation: Sendable, Hashable {
+    case attach(PodAttachment, mtu: Int)
+    /// Deletes the host end (the kernel deletes its peer in the pod with it).
+    case detach(ObservedPod)
+}
+
+/// Something podnet will not resolve by itself: it owns only what it made.
+public enum Conflict: Sendable, Hashable, CustomStringConvertible {
+    case route(RouteConflict)
+    case bridgeNotABridge(name: String)
+    case bridgeNotOwned(name: String)
+
+    public var description: String {
+        switch self {
+        case .route(let conflict):
+            return conflict.description
+        case .bridgeNotABridge(let name):
+            return "link \(name) exists and is not a bridge: podnet will not change or delete it; choose another bridge.name"
+        case .bridgeNotOwned(let name):
+            return "bridge \(name) exists but podnet did not create it (no podnet marker in its alias): "
+                + "podnet will not change it; delete it or choose another bridge.name"
+        }
+    }
+}
+
+/// Everything one apply will do, in the order it will do it. Rendering this
+/// value is the dry run; executing it is the apply.
+public struct Plan: Sendable, Hashable {
+    /// Non-empty table plans only: an unchanged table is not committed at all.
+    public var tables: [TablePlan]
+    public var links: [LinkOperation]
+    public var addresses: [AddressOperation]
+    public var sysctls: [SysctlOperation]
+    public var routes: [RouteOperation]
+    public var pods: [PodOperation]
+    public var conflicts: [Conflict]
+
+    public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
+                sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], pods: [PodOperation] = [],
+                conflicts: [Conflict] = []) {
+        self.tables = tables.filter { !$0.operations.isEmpty }
+        self.links = links
+        self.addresses = addresses
+        self.sysctls = sysctls
+        self.routes = routes
+        self.pods = pods
+        self.conflicts = conflicts
+    }
+
+    public var isEmpty: Bool {
+        tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && pods.isEmpty
+    }
+
+    public var operationCount: Int {
+        tables.reduce(0) { $0 + $1.operations.count } + links.count + addresses.count + sysctls.count
+            + routes.count + pods.count
+    }
+}

@@ -1,0 +1,100 @@
+import Testing
+@testable import PodNet
+
+@Suite struct NodeDiffTests {
+    let mac = MACAddress(bytes: [0x02, 0x50, 0x4e, 0x00, 0x00, 0x01])
+    let otherMAC = MACAddress(bytes: [0x02, 0x00, 0x00, 0x00, 0x00, 0x09])
+
+    var bridge: BridgeState {
+        BridgeState(name: "cbr0", mtu: .automatic, macAddress: mac, promiscuous: false, hairpinPorts: true)
+    }
+
+    var gateway: InterfaceAddress { InterfaceAddress(interface: "cbr0", address: IPAddress("10.244.1.1")!, prefixLength: 24) }
+
+    func desired(pods: [PodAttachment] = []) -> DesiredState {
+        DesiredState(bridge: bridge, addresses: [gateway],
+                     sysctls: [SysctlSetting(.ipv4Forwarding, "1"), SysctlSetting(.bridgeCallsIptables, "1")], pods: pods)
+    }
+
+    func observedBridge(mtu: Int = 1500, ports: [BridgePort] = [], owned: Bool = true, isBridge: Bool = true) -> ObservedBridge {
+        ObservedBridge(name: "cbr0", isBridge: isBridge, ownedByPodnet: owned, mtu: mtu, macAddress: mac,
+                       promiscuous: false, up: true, ports: ports)
+    }
+
+    @Test func emptyNodeGetsEverything() {
+        let plan = NodeDiff.plan(desired: desired(), observed: ObservedNode(automaticMTU: 1500))
+        #expect(plan.links == [.createBridge(bridge, mtu: 1500)])
+        #expect(plan.addresses == [.add(gateway)])
+        #expect(plan.sysctls.map(\.key) == [.bridgeCallsIptables, .ipv4Forwarding])
+        #expect(plan.conflicts.isEmpty)
+    }
+
+    @Test func matchingNodeHasAnEmptyPlan() {
+        let observed = ObservedNode(bridge: observedBridge(ports: [BridgePort(name: "veth1", hairpin: true)]),
+                                    bridgeAddresses: [gateway],
+                                    sysctls: [.ipv4Forwarding: "1", .bridgeCallsIptables: "1"], automaticMTU: 1500)
+        let plan = NodeDiff.plan(desired: desired(), observed: observed)
+        #expect(plan.isEmpty, "\(plan)")
+        #expect(PlanText.render(plan, bridgeName: "cbr0") == "No changes: the node matches the config.\n")
+    }
+
+    @Test func driftIsRepairedFieldByField() {
+        let stray = InterfaceAddress(interface: "cbr0", address: IPAddress("10.99.0.1")!, prefixLength: 24)
+        var found = observedBridge(mtu: 9000, ports: [BridgePort(name: "veth1", hairpin: false)])
+        found.macAddress = otherMAC
+        let observed = ObservedNode(bridge: found, bridgeAddresses: [stray],
+                                    sysctls: [.ipv4Forwarding: "0", .bridgeCallsIptables: "1"], automaticMTU: 1500)
+        let plan = NodeDiff.plan(desired: desired(), observed: observed)
+        #expect(plan.links == [.setMTU(link: "cbr0", from: 9000, to: 1500),
+                               .setMACAddress(link: "cbr0", from: otherMAC, to: mac),
+                               .setHairpin(port: "veth1", true)])
+        #expect(plan.addresses == [.add(gateway), .delete(stray)])
+        #expect(plan.sysctls == [SysctlOperation(key: .ipv4Forwarding, from: "0", to: "1")])
+    }
+
+    @Test func foreignLinkUnderTheBridgeNameIsAConflictAndNothingTouchesIt() {
+        for found in [observedBridge(isBridge: false), observedBridge(owned: false)] {
+            let plan = NodeDiff.plan(desired: desired(), observed: ObservedNode(bridge: found, bridgeAddresses: [], automaticMTU: 1500))
+            #expect(plan.links.isEmpty && plan.addresses.isEmpty && plan.pods.isEmpty)
+            #expect(plan.conflicts.count == 1)
+        }
+    }
+
+    @Test func changedPodIsReattachedAndUnknownPodsDetached() {
+        let pod = PodAttachment(name: "web-1", netnsPath: "/run/netns/web-1", hostInterface: "vethabc",
+                                addresses: [InterfaceAddress(interface: "eth0", address: IPAddress("10.244.1.10")!, prefixLength: 24)],
+                                gateways: [IPAddress("10.244.1.1")!], mtu: .automatic)
+        var moved = pod
+        moved.addresses[0].address = IPAddress("10.244.1.11")!
+        let stale = ObservedPod(name: "old", hostInterface: "vethold", specDigest: "0")
+        let observed = ObservedNode(bridge: observedBridge(), bridgeAddresses: [gateway],
+                                    pods: [ObservedPod(name: "web-1", hostInterface: "vethabc", specDigest: pod.specDigest), stale],
+                                    automaticMTU: 1500)
+        #expect(NodeDiff.plan(desired: desired(pods: [pod]), observed: observed).pods == [.detach(stale)])
+        let plan = NodeDiff.plan(desired: desired(pods: [moved]), observed: observed)
+        #expect(plan.pods == [.detach(stale),
+                              .detach(ObservedPod(name: "web-1", hostInterface: "vethabc", specDigest: pod.specDigest)),
+                              .attach(moved, mtu: 1500)])
+    }
+
+    @Test func dryRunTextShowsEachChange() {
+        let old = RouteState(destination: try! IPNetwork(parsing: "10.244.2.0/24"), gateway: IPAddress("198.18.0.9")!, table: 254, proto: 111)
+        var new = old
+        new.gateway = IPAddress("198.18.0.11")!
+        let rule = Rule(source: AddressMatch(try! IPNetwork(parsing: "10.244.0.0/16")), target: .accept)
+        let plan = Plan(tables: [TablePlan(id: TableID(.ipv4, .filter), operations: [.insertRule("PODNET-FORWARD", index: 0, rule)])],
+                        sysctls: [SysctlOperation(key: .ipv4Forwarding, from: "0", to: "1")],
+                        routes: [.replace(old: old, new: new)])
+        #expect(PlanText.render(plan, bridgeName: "cbr0") == """
+            # ipv4 filter
+            + -A PODNET-FORWARD -s 10.244.0.0/16 -j ACCEPT
+            # sysctls
+            ~ sysctl -w net.ipv4.ip_forward=1   # was 0
+            # routes
+            - ip route del 10.244.2.0/24 via 198.18.0.9 proto 111
+            + ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111
+            Plan: 1 iptables operation in 1 table, 1 sysctl, 1 route change.
+
+            """)
+    }
+}
