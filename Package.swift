@@ -43,6 +43,8 @@ let package = Package(
         // Helpers for kernel tests: throwaway namespaces, oracle commands.
         .target(name: "PodNetTestSupport", dependencies: ["PodNetSystem"], path: "Tests/PodNetTestSupport"),
         .testTarget(name: "PodNetTests", dependencies: ["PodNet"]),
+        // Runs the built podnet binary: exit statuses, messages, output.
+        .testTarget(name: "PodNetCLITests", dependencies: ["PodNetTestSupport"]),
         .testTarget(name: "PodNetConfigTests", dependencies: ["PodNetConfig", "PodNetTestSupport"]),
         .testTarget(name: "PodNetCompilerTests", dependencies: [
             "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The exit statuses scripts can rely on (sysexits.h where one fits).
+enum ExitStatus {
+    static let success = ExitCode.success
+    /// Any failure that is not the input's fault (kernel refused, I/O error, internal error).
+    static let failure = ExitCode.failure
+    /// `podnet diff`: the kernel differs from the config.
+    static let changesPending = ExitCode(2)
+    /// EX_USAGE: ArgumentParser already exits with it for bad arguments.
+    static let usage = ExitCode.validationFailure
+    /// EX_DATAERR: the config or NodeList is invalid.
+    static let invalidInput = ExitCode(65)
+}

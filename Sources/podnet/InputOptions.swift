@@ -1,0 +1,29 @@
+import ArgumentParser
+import PodNet
+import PodNetConfig
+
+/// The inputs every command that reads a node description shares.
+struct InputOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("config")],
+            help: ArgumentHelp("The node config file (YAML; JSON accepted).", valueName: "file"))
+    var configPath: String
+
+    @Option(name: .customLong("nodes"),
+            help: ArgumentHelp("A `kubectl get nodes -o json` NodeList supplying this node's pod CIDRs and the peers; - reads stdin.",
+                               valueName: "file"))
+    var nodeListPath: String?
+
+    /// Loads and validates the inputs; prints warnings; invalid input exits 65.
+    func load() throws -> NodeConfig {
+        do {
+            let loaded = try ConfigLoader.load(configPath: configPath, nodeListPath: nodeListPath)
+            for warning in loaded.warnings {
+                Diagnostics.warn(warning.description)
+            }
+            return loaded.config
+        } catch {
+            Diagnostics.error(error.description)
+            throw ExitStatus.invalidInput
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("podnet: the CLI lands once its config loader and compiler exist")

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import PodNetTestSupport
+
+/// The podnet binary as a user runs it: exit statuses, stderr messages, stdout.
+@Suite struct CLITests {
+    @Test func everyInvalidFixtureExits65NamingFileAndFieldPath() throws {
+        let invalid = try FileManager.default.contentsOfDirectory(atPath: Fixtures.root + "/fixtures/invalid")
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }
+            .filter { !$0.hasSuffix(".nodes.json") }
+            .sorted()
+        #expect(invalid.count >= 20, "expected the bad-input fixtures of issue 2 section 4")
+        for name in invalid {
+            let path = Fixtures.root + "/fixtures/invalid/" + name
+            var arguments = ["validate", "-f", path]
+            let nodes = path.replacingOccurrences(of: ".yaml", with: ".nodes.json")
+            if name.hasSuffix(".yaml"), FileManager.default.fileExists(atPath: nodes) {
+                arguments += ["--nodes", nodes]
+            }
+            let result = try PodNetBinary.run(arguments)
+            #expect(result.status == 65, "\(name): exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains("error: "), "\(name): \(result.stderr)")
+            #expect(result.stderr.contains(name), "\(name): the message must name the file: \(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(name): nothing on stdout for invalid input")
+        }
+    }
+
+    @Test func validFixturesValidateAndRenderTheirGoldenFile() throws {
+        for fixture in try Fixtures.valid() {
+            let validate = try PodNetBinary.run(["validate"] + fixture.arguments)
+            #expect(validate.status == 0, "\(fixture.name): \(validate.stderr)")
+            let render = try PodNetBinary.run(["render"] + fixture.arguments)
+            #expect(render.status == 0, "\(fixture.name): \(render.stderr)")
+            let golden = try String(contentsOfFile: Fixtures.root + "/rules/\(fixture.name).rules", encoding: .utf8)
+            #expect(render.stdout == golden, "\(fixture.name): podnet render differs from rules/\(fixture.name).rules")
+        }
+    }
+
+    @Test func nodeListFromStdin() throws {
+        let fixture = Fixtures.root + "/fixtures/from-nodelist"
+        let nodes = try String(contentsOfFile: fixture + ".nodes.json", encoding: .utf8)
+        let result = try PodNetBinary.run(["render", "-f", fixture + ".yaml", "--nodes", "-"], stdin: nodes)
+        #expect(result.status == 0, "\(result.stderr)")
+        let golden = try String(contentsOfFile: Fixtures.root + "/rules/from-nodelist.rules", encoding: .utf8)
+        #expect(result.stdout == golden)
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try PodNetBinary.run(["render"]).status == 64)
+        #expect(try PodNetBinary.run(["render", "-f", "x.yaml", "--iptables", "ipv5"]).status == 64)
+        #expect(try PodNetBinary.run(["no-such-command"]).status == 64)
+    }
+
+    @Test func missingConfigFileIsInvalidInputNamingThePath() throws {
+        let result = try PodNetBinary.run(["validate", "-f", "/nonexistent/node.yaml"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("/nonexistent/node.yaml"))
+    }
+
+    @Test func iptablesRenderIsRestoreInputPerFamily() throws {
+        let fixture = Fixtures.root + "/fixtures/dual-stack.yaml"
+        for family in ["ipv4", "ipv6"] {
+            let result = try PodNetBinary.run(["render", "-f", fixture, "--iptables", family])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("*nat\n"))
+            #expect(result.stdout.hasSuffix("COMMIT\n"))
+            // Built-in chains keep their policies: only podnet's chains are declared.
+            let declarations = result.stdout.split(separator: "\n").filter { $0.hasPrefix(":") }
+            #expect(!declarations.isEmpty)
+            #expect(declarations.allSatisfy { $0.hasPrefix(":PODNET-") }, "\(declarations)")
+        }
+    }
+
+    @Test func helpShowsExamples() throws {
+        for command in [["--help"], ["render", "--help"], ["validate", "--help"]] {
+            let result = try PodNetBinary.run(command)
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("Examples:"), "\(command)")
+        }
+    }
+}
