@@ -20,7 +20,7 @@ enum MasqueradeRules {
                  matches: [.comment("podnet: no SNAT to non-masquerade CIDRs")],
                  target: .returnFromChain)
         }
-        rules.append(Rule(matches: [.comment("podnet: no SNAT to the node's own addresses"),
+        rules.append(Rule(matches: [.comment("podnet: no SNAT to local addresses"),
                                     .addressType(.destination(.local))],
                           target: .returnFromChain))
         rules.append(Rule(matches: [.comment("podnet: SNAT for outbound traffic from pods")],

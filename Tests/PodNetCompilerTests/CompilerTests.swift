@@ -1,0 +1,285 @@
+import Testing
+import PodNet
+@testable import PodNetCompiler
+
+@Suite struct MasqueradeTests {
+    @Test func ipv4MasqueradeChain() throws {
+        let state = try Compiler.compile(TestConfigs.node([.ipv4]))
+        #expect(state.saveLines(.ipv4, .nat) == [
+            ":PODNET-MASQUERADE - [0:0]",
+            ":PODNET-POSTROUTING - [0:0]",
+            "-A POSTROUTING -m comment --comment \"podnet: postrouting rules\" -j PODNET-POSTROUTING",
+            "-A PODNET-MASQUERADE -d 10.244.0.0/16 -m comment --comment \"podnet: no SNAT to non-masquerade CIDRs\" -j RETURN",
+            "-A PODNET-MASQUERADE -m comment --comment \"podnet: no SNAT to local addresses\" -m addrtype --dst-type LOCAL -j RETURN",
+            "-A PODNET-MASQUERADE -m comment --comment \"podnet: SNAT for outbound traffic from pods\" -j MASQUERADE",
+            "-A PODNET-POSTROUTING -s 10.244.1.0/24 -m comment --comment \"podnet: SNAT for outbound traffic from pods\" -j PODNET-MASQUERADE",
+        ])
+        #expect(state.table(TableID(.ipv4, .nat))?.jumps.map(\.placement) == [.top])
+    }
+
+    @Test func severalNonMasqueradeCIDRsEachReturnSortedPerFamily() throws {
+        let config = TestConfigs.node(nonMasquerade: [
+            TestConfigs.net("192.168.0.0/16"), TestConfigs.net("fd00:10:244::/56"),
+            TestConfigs.net("10.0.0.0/8"), TestConfigs.net("2001:db8:100::/48"),
+        ])
+        let state = try Compiler.compile(config)
+        let returns = { (family: IPFamily) in
+            state.saveLines(family, .nat).filter { $0.hasPrefix("-A PODNET-MASQUERADE -d") }
+        }
+        #expect(returns(.ipv4).map { $0.split(separator: " ")[3] } == ["10.0.0.0/8", "192.168.0.0/16"])
+        #expect(returns(.ipv6).map { $0.split(separator: " ")[3] } == ["2001:db8:100::/48", "fd00:10:244::/56"])
+        #expect(state.saveLines(.ipv6, .nat).contains(
+            "-A PODNET-POSTROUTING -s fd00:10:244:1::/64 -m comment --comment \"podnet: SNAT for outbound traffic from pods\" -j PODNET-MASQUERADE"))
+    }
+
+    @Test func masqueradeOffWithoutHostPortsLeavesNoNatTable() throws {
+        let state = try Compiler.compile(TestConfigs.node(masquerade: false))
+        #expect(state.table(TableID(.ipv4, .nat)) == nil)
+        #expect(state.table(TableID(.ipv6, .nat)) == nil)
+        #expect(state.table(TableID(.ipv4, .filter)) != nil)
+    }
+}
+
+@Suite struct ForwardAcceptTests {
+    @Test func acceptsFromAndToClusterCIDRsAppendedToForward() throws {
+        let state = try Compiler.compile(TestConfigs.node([.ipv6]))
+        #expect(state.saveLines(.ipv6, .filter) == [
+            ":PODNET-FORWARD - [0:0]",
+            "-A FORWARD -m comment --comment \"podnet: forward rules\" -j PODNET-FORWARD",
+            "-A PODNET-FORWARD -s fd00:10:244::/56 -m comment --comment \"podnet: forward traffic from pods\" -j ACCEPT",
+            "-A PODNET-FORWARD -d fd00:10:244::/56 -m comment --comment \"podnet: forward traffic to pods\" -j ACCEPT",
+        ])
+        #expect(state.table(TableID(.ipv6, .filter))?.jumps.map(\.placement) == [.appended])
+        #expect(state.table(TableID(.ipv4, .filter)) == nil, "no IPv4 pod CIDR, no IPv4 rules")
+    }
+
+    @Test func forwardAcceptOffWithoutHostPortsLeavesNoFilterTable() throws {
+        let state = try Compiler.compile(TestConfigs.node(forwardAccept: false))
+        #expect(state.tables.map(\.id) == [TableID(.ipv4, .nat), TableID(.ipv6, .nat)])
+    }
+
+    @Test func nothingToDoLeavesNoTablesAtAll() throws {
+        let state = try Compiler.compile(TestConfigs.node(masquerade: false, forwardAccept: false))
+        #expect(state.tables.isEmpty)
+    }
+}
+
+@Suite struct HostPortTests {
+    static let webV4 = HostPortMapping(podIP: TestConfigs.ip("10.244.1.10"), transport: .tcp, hostPort: 8080,
+                                       containerPort: 80, podName: "web-1")
+    static let dnsV6 = HostPortMapping(podIP: TestConfigs.ip("fd00:10:244:1::a"), transport: .udp, hostPort: 5353,
+                                       containerPort: 53, hostIP: TestConfigs.ip("2001:db8:56::10"))
+
+    @Test func ipv4TCPMappingRules() throws {
+        let state = try Compiler.compile(TestConfigs.node([.ipv4], masquerade: false, forwardAccept: false,
+                                                          hostPorts: [Self.webV4]))
+        let hp = HostPortRules.chainName(for: Self.webV4).rawValue
+        let comment = "\"podnet: hostport web-1 tcp/8080\""
+        #expect(state.saveLines(.ipv4, .nat) == [
+            ":PODNET-HOSTPORTS - [0:0]",
+            ":\(hp) - [0:0]",
+            ":PODNET-OUTPUT - [0:0]",
+            ":PODNET-POSTROUTING - [0:0]",
+            ":PODNET-PREROUTING - [0:0]",
+            "-A PREROUTING -m comment --comment \"podnet: prerouting rules\" -j PODNET-PREROUTING",
+            "-A OUTPUT -m comment --comment \"podnet: output rules\" -j PODNET-OUTPUT",
+            "-A POSTROUTING -m comment --comment \"podnet: postrouting rules\" -j PODNET-POSTROUTING",
+            "-A PODNET-HOSTPORTS -p tcp -m comment --comment \(comment) -m tcp --dport 8080 -j \(hp)",
+            "-A \(hp) -s 10.244.1.10/32 -m comment --comment \(comment) -j MARK --set-xmark 0x4000/0x4000",
+            "-A \(hp) -p tcp -m comment --comment \(comment) -m tcp -j DNAT --to-destination 10.244.1.10:80",
+            "-A PODNET-OUTPUT -m comment --comment \"podnet: host ports\" -m addrtype --dst-type LOCAL -j PODNET-HOSTPORTS",
+            "-A PODNET-POSTROUTING -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -m mark --mark 0x4000/0x4000 -j MASQUERADE",
+            "-A PODNET-POSTROUTING -s 127.0.0.0/8 -o cbr0 -m comment --comment \"podnet: SNAT for localhost access to host ports\" -j MASQUERADE",
+            "-A PODNET-PREROUTING -m comment --comment \"podnet: host ports\" -m addrtype --dst-type LOCAL -j PODNET-HOSTPORTS",
+        ])
+        #expect(state.saveLines(.ipv4, .filter) == [
+            ":PODNET-INPUT - [0:0]",
+            "-A INPUT -m comment --comment \"podnet: input rules\" -j PODNET-INPUT",
+            "-A PODNET-INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment \"podnet: block incoming localnet connections\" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
+        ])
+        #expect(state.sysctls.contains(SysctlSetting(.routeLocalnet(interface: "cbr0"), "1")))
+    }
+
+    @Test func ipv6MappingHasNoLocalhostRulesAndBracketsTheDestination() throws {
+        let state = try Compiler.compile(TestConfigs.node(masquerade: false, forwardAccept: false,
+                                                          hostPorts: [Self.dnsV6]))
+        let hp = HostPortRules.chainName(for: Self.dnsV6).rawValue
+        let lines = state.saveLines(.ipv6, .nat)
+        #expect(lines.contains(
+            "-A PODNET-HOSTPORTS -d 2001:db8:56::10/128 -p udp -m comment --comment \"podnet: hostport udp/5353 on 2001:db8:56::10\" -m udp --dport 5353 -j \(hp)"))
+        #expect(lines.contains(
+            "-A \(hp) -p udp -m comment --comment \"podnet: hostport udp/5353 on 2001:db8:56::10\" -m udp -j DNAT --to-destination [fd00:10:244:1::a]:53"))
+        #expect(!lines.contains { $0.contains("127.0.0.0/8") })
+        #expect(state.table(TableID(.ipv6, .filter)) == nil, "the localnet guard is IPv4 only")
+        #expect(state.tables.map(\.id) == [TableID(.ipv6, .nat)], "no IPv4 host port, no IPv4 rules")
+        #expect(!state.sysctls.contains { if case .routeLocalnet = $0.key { true } else { false } })
+    }
+
+    @Test func sctpUsesItsOwnMatch() throws {
+        let sctp = HostPortMapping(podIP: TestConfigs.ip("10.244.1.10"), transport: .sctp, hostPort: 3868,
+                                   containerPort: 3868)
+        let state = try Compiler.compile(TestConfigs.node([.ipv4], hostPorts: [sctp]))
+        let lines = state.saveLines(.ipv4, .nat)
+        #expect(lines.contains { $0.hasPrefix("-A PODNET-HOSTPORTS -p sctp -m comment") && $0.contains("-m sctp --dport 3868 -j PODNET-HP-") })
+        #expect(lines.contains { $0.contains("-p sctp") && $0.hasSuffix("-m sctp -j DNAT --to-destination 10.244.1.10:3868") })
+    }
+
+    @Test func hostIPSpecificMappingPrecedesTheWildcardOnTheSamePort() throws {
+        let wildcard = HostPortMapping(podIP: TestConfigs.ip("10.244.1.10"), transport: .tcp, hostPort: 80, containerPort: 80)
+        let specific = HostPortMapping(podIP: TestConfigs.ip("10.244.1.11"), transport: .tcp, hostPort: 80,
+                                       containerPort: 8080, hostIP: TestConfigs.ip("198.18.0.10"))
+        let udp = HostPortMapping(podIP: TestConfigs.ip("10.244.1.12"), transport: .udp, hostPort: 53, containerPort: 53)
+        let state = try Compiler.compile(TestConfigs.node([.ipv4], hostPorts: [udp, wildcard, specific]))
+        let dispatch = try #require(state.table(TableID(.ipv4, .nat))?.chains.first { $0.name == HostPortRules.chain })
+        #expect(dispatch.rules.map(\.target) == [specific, wildcard, udp].map { .jump(HostPortRules.chainName(for: $0)) })
+    }
+
+    @Test func mappingChainNamesAreHashedStableAndFit() {
+        let name = HostPortRules.chainName(for: Self.webV4).rawValue
+        #expect(name.hasPrefix("PODNET-HP-"))
+        #expect(name.count == 26 && name.count <= ChainName.maxLength)
+        #expect(name.dropFirst(10).allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".contains($0) })
+        // The key is "family/protocol/hostPort/hostIP/podIP/containerPort": the same text
+        // hashed independently gives the same name.
+        #expect(name == "PODNET-HP-" + Base32.encode(SHA256.digest("ipv4/tcp/8080//10.244.1.10/80")).prefix(16))
+        var otherPort = Self.webV4
+        otherPort.containerPort = 81
+        #expect(HostPortRules.chainName(for: otherPort) != HostPortRules.chainName(for: Self.webV4))
+        var otherHost = Self.webV4
+        otherHost.hostIP = TestConfigs.ip("198.18.0.10")
+        #expect(HostPortRules.chainName(for: otherHost) != HostPortRules.chainName(for: Self.webV4))
+        var renamed = Self.webV4
+        renamed.podName = "web-2"
+        #expect(HostPortRules.chainName(for: renamed) == HostPortRules.chainName(for: Self.webV4),
+                "the pod's name is a comment, not part of the key")
+    }
+
+    @Test func customMasqueradeMarkIsUsedForHairpin() throws {
+        var config = TestConfigs.node([.ipv4], hostPorts: [Self.webV4])
+        config.masqueradeMark = 0x200
+        let lines = try Compiler.compile(config).saveLines(.ipv4, .nat)
+        #expect(lines.contains { $0.hasSuffix("-j MARK --set-xmark 0x200/0x200") })
+        #expect(lines.contains { $0.contains("-m mark --mark 0x200/0x200 -j MASQUERADE") })
+        #expect(!lines.contains { $0.contains("0x4000") })
+    }
+}
+
+@Suite struct LinkAndRouteTests {
+    @Test func bridgeFollowsHairpinMode() throws {
+        #expect(try Compiler.compile(TestConfigs.node(hairpin: .hairpinVeth)).bridge?.hairpinPorts == true)
+        #expect(try Compiler.compile(TestConfigs.node(hairpin: .none)).bridge?.hairpinPorts == false)
+        #expect(try Compiler.compile(TestConfigs.node()).bridge?.promiscuous == false)
+    }
+
+    @Test func promiscuousBridgeIsAnInternalError() {
+        #expect(throws: CompileError.unsupportedHairpinMode(.promiscuousBridge)) {
+            try Compiler.compile(TestConfigs.node(hairpin: .promiscuousBridge))
+        }
+    }
+
+    @Test func bridgeMACIsStableLocallyAdministeredUnicastAndPerNode() throws {
+        let mac = try #require(try Compiler.compile(TestConfigs.node()).bridge?.macAddress)
+        #expect(mac == (try Compiler.compile(TestConfigs.node()).bridge?.macAddress))
+        #expect(mac.bytes[0] & 0x02 == 0x02, "locally administered")
+        #expect(mac.bytes[0] & 0x01 == 0, "unicast")
+        var other = TestConfigs.node()
+        other.node.name = "node-b"
+        #expect(try Compiler.compile(other).bridge?.macAddress != mac)
+        #expect(Array(SHA256.digest("node-a/cbr0").prefix(6)).dropFirst() == mac.bytes.dropFirst())
+    }
+
+    @Test func gatewayAddressesOnTheBridge() throws {
+        let state = try Compiler.compile(TestConfigs.node())
+        #expect(state.addresses == [
+            InterfaceAddress(interface: "cbr0", address: TestConfigs.ip("10.244.1.1"), prefixLength: 24),
+            InterfaceAddress(interface: "cbr0", address: TestConfigs.ip("fd00:10:244:1::1"), prefixLength: 64),
+        ])
+    }
+
+    @Test(arguments: [
+        ([IPFamily.ipv4], ["net/bridge/bridge-nf-call-iptables", "net/ipv4/ip_forward"]),
+        ([.ipv6], ["net/bridge/bridge-nf-call-ip6tables", "net/ipv6/conf/all/forwarding"]),
+        ([.ipv4, .ipv6], ["net/bridge/bridge-nf-call-ip6tables", "net/bridge/bridge-nf-call-iptables",
+                          "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"]),
+    ])
+    func sysctlsPerFamily(families: [IPFamily], paths: [String]) throws {
+        let state = try Compiler.compile(TestConfigs.node(families))
+        #expect(state.sysctls.map(\.key.path) == paths)
+        #expect(state.sysctls.allSatisfy { $0.value == "1" })
+    }
+
+    @Test func routesToPeersViaTheirNodeIPsOfTheFamily() throws {
+        var config = TestConfigs.node(peers: [TestConfigs.peerC, TestConfigs.peerB])
+        config.routeTable = 100
+        config.routeProtocol = 80
+        let state = try Compiler.compile(config)
+        #expect(state.routes.map { "\($0.destination) via \($0.gateway) table \($0.table) proto \($0.proto)" } == [
+            "10.244.2.0/24 via 198.18.0.11 table 100 proto 80",
+            "10.244.3.0/24 via 198.18.0.12 table 100 proto 80",
+            "fd00:10:244:2::/64 via 2001:db8:56::11 table 100 proto 80",
+            "fd00:10:244:3::/64 via 2001:db8:56::12 table 100 proto 80",
+        ])
+        let ipv4Only = try Compiler.compile(TestConfigs.node([.ipv4], peers: [TestConfigs.peerB]))
+        #expect(ipv4Only.routes.map(\.destination) == [TestConfigs.net("10.244.2.0/24")],
+                "no IPv6 pods here, so no IPv6 peer routes")
+    }
+
+    @Test func podAttachments() throws {
+        let pods = [
+            PodSpec(name: "web-1", netnsPath: "/run/netns/web-1",
+                    ips: [TestConfigs.ip("fd00:10:244:1::a"), TestConfigs.ip("10.244.1.10")]),
+            PodSpec(name: "a-pod-with-a-rather-long-name-indeed", netnsPath: "/proc/42/ns/net",
+                    ips: [TestConfigs.ip("10.244.1.11")]),
+        ]
+        let state = try Compiler.compile(TestConfigs.node(pods: pods))
+        #expect(state.pods.map(\.name) == ["a-pod-with-a-rather-long-name-indeed", "web-1"])
+        let web = state.pods[1]
+        #expect(web.hostInterface == InterfaceNaming.hostInterface(podName: "web-1"))
+        #expect(web.podInterface == "eth0")
+        #expect(web.addresses == [
+            InterfaceAddress(interface: "eth0", address: TestConfigs.ip("10.244.1.10"), prefixLength: 24),
+            InterfaceAddress(interface: "eth0", address: TestConfigs.ip("fd00:10:244:1::a"), prefixLength: 64),
+        ])
+        #expect(web.gateways == [TestConfigs.ip("10.244.1.1"), TestConfigs.ip("fd00:10:244:1::1")])
+        #expect(state.pods[0].gateways == [TestConfigs.ip("10.244.1.1")])
+        for pod in state.pods {
+            #expect(pod.hostInterface.utf8.count <= 15)
+            #expect(pod.hostInterface.hasPrefix("veth") && pod.hostInterface.count == 12)
+            #expect(pod.hostInterface.dropFirst(4).allSatisfy { $0.isHexDigit })
+        }
+        #expect(state.pods[0].hostInterface != web.hostInterface)
+    }
+
+    @Test func vethNameIsSHA256OfThePodName() {
+        let hex = SHA256.digest("web-1").prefix(4).map { String($0, radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        #expect(InterfaceNaming.hostInterface(podName: "web-1") == "veth" + hex)
+    }
+}
+
+@Suite struct DeterminismTests {
+    static let mappings = [
+        HostPortMapping(podIP: TestConfigs.ip("10.244.1.10"), transport: .tcp, hostPort: 8080, containerPort: 80),
+        HostPortMapping(podIP: TestConfigs.ip("10.244.1.11"), transport: .udp, hostPort: 53, containerPort: 53),
+        HostPortMapping(podIP: TestConfigs.ip("fd00:10:244:1::a"), transport: .sctp, hostPort: 3868, containerPort: 3868),
+        HostPortMapping(podIP: TestConfigs.ip("10.244.1.12"), transport: .tcp, hostPort: 443, containerPort: 8443,
+                        hostIP: TestConfigs.ip("198.18.0.10")),
+    ]
+    static let pods = [
+        PodSpec(name: "b", netnsPath: "/run/netns/b", ips: [TestConfigs.ip("10.244.1.20")]),
+        PodSpec(name: "a", netnsPath: "/run/netns/a", ips: [TestConfigs.ip("10.244.1.21")]),
+    ]
+
+    /// The order of lists in the config does not change a byte of the output.
+    @Test func inputOrderDoesNotMatter() throws {
+        let forward = TestConfigs.node(nonMasquerade: [TestConfigs.net("10.0.0.0/8"), TestConfigs.net("192.168.0.0/16")],
+                                       peers: [TestConfigs.peerB, TestConfigs.peerC],
+                                       hostPorts: Self.mappings, pods: Self.pods)
+        let reversed = TestConfigs.node(nonMasquerade: [TestConfigs.net("192.168.0.0/16"), TestConfigs.net("10.0.0.0/8")],
+                                        peers: [TestConfigs.peerC, TestConfigs.peerB],
+                                        hostPorts: Self.mappings.reversed(), pods: Self.pods.reversed())
+        let first = try Compiler.compile(forward), second = try Compiler.compile(reversed)
+        #expect(first == second)
+        #expect(StateRenderer.render(first) == StateRenderer.render(second))
+    }
+}
