@@ -93,7 +93,7 @@ public enum StateRenderer {
             "ip link set \(bridge.name) alias \"\(BridgeState.ownershipAlias)\"",
             "ip link set \(bridge.name) mtu \(bridge.mtu) address \(bridge.macAddress) "
                 + "promisc \(onOff(bridge.promiscuous)) up",
-            "# hairpin \(onOff(bridge.hairpinPorts)) on every port of \(bridge.name)",
+            "# hairpin: \(onOff(bridge.hairpinPorts)) for every port of \(bridge.name)",
         ]
     }
 
