@@ -18,6 +18,7 @@ public struct Link: Sendable, Hashable {
     public var alias: String?
     public var isUp: Bool
     public var isPromiscuous: Bool
+    public var isLoopback: Bool
     /// The bridge (or other master) this link is a port of.
     public var masterIndex: Int32?
     /// The hairpin flag (IFLA_BRPORT_MODE) when the link is a bridge port.
@@ -51,6 +52,7 @@ public struct LinkChanges: Sendable, Hashable {
 enum LinkMessages {
     static let interfaceUp = UInt32(IFF_UP)
     static let interfacePromiscuous = UInt32(IFF_PROMISC)
+    static let interfaceLoopback = UInt32(IFF_LOOPBACK)
 
     private static func header(index: Int32 = 0, flags: UInt32 = 0, change: UInt32 = 0) -> ifinfomsg {
         var header = ifinfomsg()
@@ -172,6 +174,7 @@ enum LinkMessages {
             alias: alias?.isEmpty == true ? nil : alias,
             isUp: header.ifi_flags & interfaceUp != 0,
             isPromiscuous: header.ifi_flags & interfacePromiscuous != 0,
+            isLoopback: header.ifi_flags & interfaceLoopback != 0,
             masterIndex: attributes.u32(UInt16(IFLA_MASTER)).map { Int32(bitPattern: $0) },
             hairpin: isBridgePort ? portData?.u8(UInt16(IFLA_BRPORT_MODE)).map { $0 != 0 } : nil)
     }
@@ -193,6 +196,13 @@ extension Netlink {
             return try LinkMessages.parse(try fetch(LinkMessages.get(name: name)))
         } catch .kernel(_, _, let reason) where reason.errno == ENODEV {
             return nil
+        }
+    }
+
+    /// `ip link del dev NAME`.
+    func deleteLink(_ link: Link) throws(NetlinkOperationError) {
+        try attempt("ip link del dev \(link.name)") { () throws(NetlinkError) in
+            try perform(LinkMessages.delete(index: link.index))
         }
     }
 

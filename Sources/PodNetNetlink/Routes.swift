@@ -24,7 +24,7 @@ public struct ObservedRoute: Sendable, Hashable {
 
 /// A wanted route whose destination is held by a route of another protocol:
 /// podnet does not own it and leaves it as it is.
-public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
+public struct ForeignRouteConflict: Sendable, Hashable, CustomStringConvertible {
     public var wanted: RouteState
     public var existing: ObservedRoute
 
@@ -61,7 +61,7 @@ public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
 public struct RouteBatchResult: Sendable, Hashable {
     public var applied: [RouteState] = []
     public var failed: [RouteFailure] = []
-    public var conflicts: [RouteConflict] = []
+    public var conflicts: [ForeignRouteConflict] = []
     /// Acknowledgements were lost (ENOBUFS); the outcome of those routes was
     /// decided by re-reading the table.
     public var reread = false
@@ -203,7 +203,7 @@ extension Netlink {
         for route in routes {
             let holders = observed[RouteKey(table: route.table, destination: route.destination)] ?? []
             if let foreign = holders.first(where: { $0.proto != route.proto }) {
-                result.conflicts.append(RouteConflict(wanted: route, existing: foreign))
+                result.conflicts.append(ForeignRouteConflict(wanted: route, existing: foreign))
                 continue
             }
             guard let write = choose(holders.first) else { continue }
