@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace
+DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping
 BIN          := .build/$(CONFIG)/podnet
 EXAMPLE      ?= fixtures/dual-stack.yaml
 
