@@ -42,15 +42,20 @@ public enum ConfigLoader {
         var diagnostics = initial
         let document = composeDocument(configText, file: configName, &diagnostics)
             .map { ConfigDocument(root: $0, &diagnostics) }
-        let nodeList = nodeListData.flatMap { data in
-            NodeList.decode(data, file: nodeListName ?? "nodes.json", &diagnostics)
+        let nodeListFile = nodeListName ?? "nodes.json"
+        let nodeList = nodeListData.map { data in
+            data.withUnsafeBytes { NodeList.read($0.bindMemory(to: UInt8.self), file: nodeListFile, &diagnostics) }
         }
         // The NodeList is split by this node's name: without a valid name, only its
         // own syntax and shape can be checked.
-        let contents = nodeList.flatMap { list in
-            document?.nodeName.map { NodeListContents(list, file: nodeListName ?? "nodes.json", nodeName: $0.value, &diagnostics) }
+        let input: NodeListInput
+        switch (nodeList, document?.nodeName) {
+        case (nil, _): input = .absent
+        case (.some(nil), _), (_, nil): input = .unusable
+        case (.some(let list?), let name?):
+            input = .read(NodeListContents(list, nodeName: name.value, file: nodeListFile, &diagnostics))
         }
-        let config = document.flatMap { NodeConfigValidator.validate($0, nodeList: contents, &diagnostics) }
+        let config = document.flatMap { NodeConfigValidator.validate($0, nodeList: input, &diagnostics) }
         guard let config, diagnostics.errorCount == 0 else {
             throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors))
         }

@@ -34,3 +34,11 @@ struct Diagnostics {
             .map(\.element)
     }
 }
+
+extension Diagnostics {
+    /// Adds what another stage collected.
+    mutating func append(_ other: Diagnostics) {
+        errors += other.errors
+        warnings += other.warnings
+    }
+}

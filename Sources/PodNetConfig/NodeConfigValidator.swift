@@ -6,12 +6,12 @@ import PodNet
 struct NodeConfigValidator {
     private var diagnostics: Diagnostics
     private let document: ConfigDocument
-    private let nodeList: NodeListContents?
+    private let nodeList: NodeListInput
 
     /// Set by `resolveNodePodCIDRs`, from the config or the NodeList.
     private var nodePodCIDRs: LocatedList<IPNetwork>
 
-    static func validate(_ document: ConfigDocument, nodeList: NodeListContents?,
+    static func validate(_ document: ConfigDocument, nodeList: NodeListInput,
                          _ diagnostics: inout Diagnostics) -> NodeConfig? {
         var validator = NodeConfigValidator(diagnostics: diagnostics, document: document, nodeList: nodeList)
         let config = validator.run()
@@ -19,7 +19,7 @@ struct NodeConfigValidator {
         return config
     }
 
-    private init(diagnostics: Diagnostics, document: ConfigDocument, nodeList: NodeListContents?) {
+    private init(diagnostics: Diagnostics, document: ConfigDocument, nodeList: NodeListInput) {
         self.diagnostics = diagnostics
         self.document = document
         self.nodeList = nodeList
@@ -62,7 +62,7 @@ struct NodeConfigValidator {
     /// like the node; given in both, they must agree.
     private mutating func resolveNodePodCIDRs() {
         let fromConfig = document.nodePodCIDRs.flatMap { $0.items.isEmpty && $0.isComplete ? nil : $0 }
-        let fromNodeList = nodeList?.nodePodCIDRs
+        let fromNodeList = nodeList.contents?.nodePodCIDRs
         switch (fromConfig, fromNodeList) {
         case (let config?, let list?):
             if config.isComplete, list.isComplete, Set(config.values) != Set(list.values) {
@@ -78,9 +78,12 @@ struct NodeConfigValidator {
             guard let name = document.nodeName else { return }
             let place = SourceLocation(file: name.location.file, fieldPath: FieldPath.root.appending("node").appending("podCIDRs"),
                                        line: name.location.line, column: name.location.column)
-            let source = nodeList == nil
-                ? "give them here or through a NodeList (--nodes)"
-                : "the NodeList has no pod CIDR for \(name.value) either"
+            let source: String
+            switch nodeList {
+            case .absent: source = "give them here or through a NodeList (--nodes)"
+            case .unusable: return
+            case .read: source = "the NodeList has no pod CIDR for \(name.value) either"
+            }
             diagnostics.error(place, "required: this node's pod CIDRs are unknown (\(source))")
         }
     }
@@ -119,7 +122,7 @@ struct NodeConfigValidator {
                 byName[name.value] = peer
             }
         }
-        for peer in nodeList?.peers ?? [] {
+        for peer in nodeList.contents?.peers ?? [] {
             guard let name = peer.name, let configured = byName[name.value] else {
                 peers.append(peer)
                 continue

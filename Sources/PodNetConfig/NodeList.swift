@@ -1,181 +1,175 @@
-import Foundation
 import PodNet
 
-/// The parts of `kubectl get nodes -o json` that podnet reads. Everything else
-/// (labels, conditions, images, ...) is skipped by the decoder without being built.
-struct NodeList: Decodable {
-    var items: [Item]
+/// The parts of `kubectl get nodes -o json` that podnet reads, each with its
+/// location. Everything else (labels, conditions, images, ...) is skipped while
+/// scanning, never built.
+struct NodeList {
+    var items: [Item] = []
 
-    struct Item: Decodable {
-        var metadata: Metadata?
-        var spec: Spec?
-        var status: Status?
+    struct Item {
+        var location: SourceLocation
+        var name: Located<String>?
+        var podCIDR: Located<String>?
+        var podCIDRs: [Located<String>] = []
+        var addresses: [Address] = []
     }
 
-    struct Metadata: Decodable {
-        var name: String?
-    }
-
-    struct Spec: Decodable {
-        var podCIDR: String?
-        var podCIDRs: [String]?
-    }
-
-    struct Status: Decodable {
-        var addresses: [Address]?
-    }
-
-    struct Address: Decodable {
-        var type: String
-        var address: String
+    struct Address {
+        var type: String?
+        var address: Located<String>?
     }
 
     /// The address type that kubenet and flannel route pod traffic to.
     static let routedAddressType = "InternalIP"
 
-    /// Decodes the NodeList, reporting syntax and shape problems with the path of the
-    /// offending value (`items[3].spec.podCIDRs`).
-    static func decode(_ data: Data, file: String, _ diagnostics: inout Diagnostics) -> NodeList? {
+    /// Reads a NodeList, reporting a syntax error (which ends the reading) or values
+    /// of the wrong type (which are skipped) at the path and line of the value.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, _ diagnostics: inout Diagnostics) -> NodeList? {
+        var reader = NodeListReader(scanner: JSONScanner(bytes), file: file)
+        defer { diagnostics.append(reader.diagnostics) }
         do {
-            return try JSONDecoder().decode(NodeList.self, from: data)
-        } catch let error as DecodingError {
-            diagnostics.error(Self.location(of: error, file: file), Self.message(for: error))
+            return try reader.nodeList()
         } catch {
-            diagnostics.error(SourceLocation(file: file, fieldPath: .root), "cannot read the NodeList: \(error)")
-        }
-        return nil
-    }
-
-    private static func location(of error: DecodingError, file: String) -> SourceLocation {
-        let codingPath: [any CodingKey]
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            codingPath = context.codingPath
-        case .keyNotFound(let key, let context):
-            codingPath = context.codingPath + [key]
-        @unknown default:
-            codingPath = []
-        }
-        var path = FieldPath.root
-        for key in codingPath {
-            path = key.intValue.map { path.appending(index: $0) } ?? path.appending(key.stringValue)
-        }
-        return SourceLocation(file: file, fieldPath: path)
-    }
-
-    private static func message(for error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(let type, _):
-            return "expected \(describe(type)), got something else"
-        case .valueNotFound(let type, _):
-            return "expected \(describe(type)), got null"
-        case .keyNotFound:
-            return "required (is this the output of `kubectl get nodes -o json`?)"
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "not valid JSON: \(underlying ?? context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is [Any].Type: return "a list"
-        default: return type == [String: Any].self ? "an object" : "a \(type) value"
+            let (line, column) = reader.scanner.position(of: error.offset)
+            reader.diagnostics.error(SourceLocation(file: file, fieldPath: .root, line: line, column: column),
+                                     "JSON syntax error: \(error.message)")
+            return nil
         }
     }
 }
 
-/// A NodeList split into this node's item and its peers.
-struct NodeListContents {
-    /// This node's pod CIDRs, when the NodeList has an item with this node's name.
-    var nodePodCIDRs: LocatedList<IPNetwork>?
-    var peers: [PeerEntry] = []
+/// The walk over a NodeList's JSON: which keys to read, which to skip.
+private struct NodeListReader {
+    typealias SyntaxError = JSONScanner.SyntaxError
 
-    init(_ list: NodeList, file: String, nodeName: String, _ diagnostics: inout Diagnostics) {
-        var seenNode = false
-        for (index, item) in list.items.enumerated() {
-            let location = SourceLocation(file: file, fieldPath: FieldPath.root.appending("items").appending(index: index))
-            guard let name = item.metadata?.name else {
-                diagnostics.error(location.appending("metadata").appending("name"), "required")
-                continue
+    var scanner: JSONScanner
+    let file: String
+    var diagnostics = Diagnostics()
+
+    /// The location of the value the scanner is at.
+    private func location(_ path: FieldPath) -> SourceLocation {
+        let (line, column) = scanner.position(of: scanner.offset)
+        return SourceLocation(file: file, fieldPath: path, line: line, column: column)
+    }
+
+    /// True when the next value has the expected kind. Null counts as absent; any
+    /// other kind is reported and skipped.
+    private mutating func expect(_ kind: JSONScanner.Kind, at path: FieldPath, _ expectation: String) throws(SyntaxError) -> Bool {
+        let found = try scanner.peekKind()
+        if found == kind { return true }
+        if found != .null {
+            diagnostics.error(location(path), "expected \(expectation), got \(found.description)")
+        }
+        try scanner.skipValue()
+        return false
+    }
+
+    private mutating func string(at path: FieldPath) throws(SyntaxError) -> Located<String>? {
+        guard try expect(.string, at: path, "a string") else { return nil }
+        let here = location(path)
+        return Located(value: try scanner.readString(), location: here)
+    }
+
+    mutating func nodeList() throws(SyntaxError) -> NodeList {
+        var list = NodeList()
+        var sawItems = false
+        if try expect(.object, at: .root, "a NodeList object (the output of `kubectl get nodes -o json`)") {
+            try scanner.beginObject()
+            while let key = try scanner.nextKey() {
+                guard key == "items" else { try scanner.skipValue(); continue }
+                sawItems = true
+                list.items = try items(at: FieldPath.root.appending(key))
             }
-            let podCIDRs = Self.podCIDRs(of: item, at: location, &diagnostics)
-            if name == nodeName {
-                seenNode = true
-                if let podCIDRs, !podCIDRs.items.isEmpty || !podCIDRs.isComplete { nodePodCIDRs = podCIDRs }
-                else {
-                    diagnostics.warning(location, "this node (\(name)) has no pod CIDR in the NodeList")
+        }
+        try scanner.expectEnd()
+        if !sawItems, diagnostics.errorCount == 0 {
+            diagnostics.error(SourceLocation(file: file, fieldPath: FieldPath.root.appending("items")),
+                              "required (is this the output of `kubectl get nodes -o json`?)")
+        }
+        return list
+    }
+
+    private mutating func items(at path: FieldPath) throws(SyntaxError) -> [NodeList.Item] {
+        var items: [NodeList.Item] = []
+        guard try expect(.array, at: path, "a list of nodes") else { return items }
+        try scanner.beginArray()
+        var index = 0
+        while try scanner.nextElement() {
+            let itemPath = path.appending(index: index)
+            var item = NodeList.Item(location: location(itemPath))
+            if try expect(.object, at: itemPath, "a node object") {
+                try scanner.beginObject()
+                while let key = try scanner.nextKey() {
+                    let keyPath = itemPath.appending(key)
+                    switch key {
+                    case "metadata": try metadata(at: keyPath, into: &item)
+                    case "spec": try spec(at: keyPath, into: &item)
+                    case "status": try status(at: keyPath, into: &item)
+                    default: try scanner.skipValue()
+                    }
                 }
-                continue
             }
-            guard let podCIDRs, !podCIDRs.items.isEmpty || !podCIDRs.isComplete else {
-                diagnostics.warning(location, "node \(name) has no pod CIDR yet: skipped (no route to its pods)")
-                continue
-            }
-            let nameLocation = location.appending("metadata").appending("name")
-            let validName: Located<String>?
-            if let problem = NameRules.dnsSubdomainProblem(name) {
-                diagnostics.error(nameLocation, problem)
-                validName = nil
-            } else {
-                validName = Located(value: name, location: nameLocation)
-            }
-            peers.append(PeerEntry(location: location, name: validName,
-                                   nodeIPs: Self.nodeIPs(of: item, at: location, &diagnostics), podCIDRs: podCIDRs))
+            items.append(item)
+            index += 1
         }
-        if !seenNode {
-            diagnostics.warning(SourceLocation(file: file, fieldPath: FieldPath.root.appending("items")),
-                                "no item is named \(nodeName) (node.name): every item was taken as a peer")
+        return items
+    }
+
+    private mutating func metadata(at path: FieldPath, into item: inout NodeList.Item) throws(SyntaxError) {
+        guard try expect(.object, at: path, "an object") else { return }
+        try scanner.beginObject()
+        while let key = try scanner.nextKey() {
+            if key == "name" { item.name = try string(at: path.appending(key)) } else { try scanner.skipValue() }
         }
     }
 
-    /// spec.podCIDRs, else the older single spec.podCIDR; nil when the node has neither.
-    private static func podCIDRs(of item: NodeList.Item, at location: SourceLocation,
-                                 _ diagnostics: inout Diagnostics) -> LocatedList<IPNetwork>? {
-        let spec = location.appending("spec")
-        let texts: [(String, SourceLocation)]
-        if let list = item.spec?.podCIDRs, !list.isEmpty {
-            let listLocation = spec.appending("podCIDRs")
-            texts = list.enumerated().map { ($1, listLocation.appending(index: $0)) }
-        } else if let single = item.spec?.podCIDR, !single.isEmpty {
-            texts = [(single, spec.appending("podCIDR"))]
-        } else {
-            return nil
-        }
-        var result = LocatedList<IPNetwork>(items: [], location: spec.appending("podCIDRs"), isComplete: true)
-        for (text, location) in texts {
-            do {
-                result.items.append(Located(value: try IPNetwork(parsing: text), location: location))
-            } catch {
-                diagnostics.error(location, error.description)
-                result.isComplete = false
+    private mutating func spec(at path: FieldPath, into item: inout NodeList.Item) throws(SyntaxError) {
+        guard try expect(.object, at: path, "an object") else { return }
+        try scanner.beginObject()
+        while let key = try scanner.nextKey() {
+            switch key {
+            case "podCIDR":
+                item.podCIDR = try string(at: path.appending(key))
+            case "podCIDRs":
+                let listPath = path.appending(key)
+                guard try expect(.array, at: listPath, "a list of CIDR strings") else { continue }
+                try scanner.beginArray()
+                var index = 0
+                while try scanner.nextElement() {
+                    if let cidr = try string(at: listPath.appending(index: index)) { item.podCIDRs.append(cidr) }
+                    index += 1
+                }
+            default:
+                try scanner.skipValue()
             }
         }
-        return result
     }
 
-    /// The first InternalIP of each family: a node may list several, and kubelet
-    /// puts the primary one first.
-    private static func nodeIPs(of item: NodeList.Item, at location: SourceLocation,
-                                _ diagnostics: inout Diagnostics) -> LocatedList<IPAddress> {
-        let addressesLocation = location.appending("status").appending("addresses")
-        var result = LocatedList<IPAddress>(items: [], location: addressesLocation, isComplete: true)
-        var taken = Set<IPFamily>()
-        for (index, entry) in (item.status?.addresses ?? []).enumerated() where entry.type == NodeList.routedAddressType {
-            let entryLocation = addressesLocation.appending(index: index).appending("address")
-            guard let address = IPAddress(entry.address) else {
-                diagnostics.error(entryLocation, "\"\(entry.address)\" is not an IP address")
-                result.isComplete = false
-                continue
-            }
-            // A node may list several InternalIPs of a family; like kubelet, use the first.
-            if taken.insert(address.family).inserted {
-                result.items.append(Located(value: address, location: entryLocation))
+    private mutating func status(at path: FieldPath, into item: inout NodeList.Item) throws(SyntaxError) {
+        guard try expect(.object, at: path, "an object") else { return }
+        try scanner.beginObject()
+        while let key = try scanner.nextKey() {
+            guard key == "addresses" else { try scanner.skipValue(); continue }
+            let listPath = path.appending(key)
+            guard try expect(.array, at: listPath, "a list of addresses") else { continue }
+            try scanner.beginArray()
+            var index = 0
+            while try scanner.nextElement() {
+                let entryPath = listPath.appending(index: index)
+                var address = NodeList.Address()
+                if try expect(.object, at: entryPath, "an address object") {
+                    try scanner.beginObject()
+                    while let key = try scanner.nextKey() {
+                        switch key {
+                        case "type": address.type = try string(at: entryPath.appending(key))?.value
+                        case "address": address.address = try string(at: entryPath.appending(key))
+                        default: try scanner.skipValue()
+                        }
+                    }
+                }
+                item.addresses.append(address)
+                index += 1
             }
         }
-        return result
     }
 }

@@ -7,7 +7,14 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
     var fieldPath: String
     var fragment: String
     var line: Int? = nil
+    /// The problem is in the fixture's NodeList (NAME.nodes.json), not in its config.
+    var inNodeList = false
     var testDescription: String { name }
+
+    var problemFile: String {
+        let file = inNodeList ? name.replacingOccurrences(of: ".yaml", with: ".nodes.json") : name
+        return Fixtures.path("invalid/" + file)
+    }
 }
 
 @Suite struct InvalidFixtureTests {
@@ -75,6 +82,18 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
         .init(name: "pod-two-ips-per-family.yaml", fieldPath: "pods[0].ips[1]", fragment: "a second IPv4 pod IP"),
         .init(name: "duplicate-pod-name.yaml", fieldPath: "pods[1].name", fragment: "duplicate pod name web-1"),
         .init(name: "netns-relative-path.yaml", fieldPath: "pods[0].netns", fragment: "neither an absolute path"),
+        .init(name: "nodelist-syntax.yaml", fieldPath: "", fragment: "JSON syntax error: expected ',' or ']', found '{'",
+              line: 11, inNodeList: true),
+        .init(name: "nodelist-host-bits-set.yaml", fieldPath: "items[1].spec.podCIDRs[0]",
+              fragment: "\"10.244.3.1/24\" has host bits set (did you mean 10.244.3.0/24?)", line: 15, inNodeList: true),
+        .init(name: "nodelist-peer-without-internal-ip.yaml", fieldPath: "items[1].status.addresses",
+              fragment: "no IPv6 node IP", inNodeList: true),
+        .init(name: "nodelist-peer-conflict.yaml", fieldPath: "peers[0]",
+              fragment: "peer node-c differs from the NodeList's "
+                + "\(Fixtures.path("invalid/nodelist-peer-conflict.nodes.json")) items[1]: "
+                + "podCIDRs [10.244.9.0/24] here, [10.244.3.0/24] there"),
+        .init(name: "nodelist-node-pod-cidrs-conflict.yaml", fieldPath: "node.podCIDRs",
+              fragment: "[10.244.7.0/24] differ from the NodeList's"),
     ]
 
     @Test(arguments: cases)
@@ -86,7 +105,7 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
         } catch {
             #expect(error.diagnostics.count == 1, "\(error)")
             guard let diagnostic = error.diagnostics.first else { return }
-            #expect(diagnostic.file == Fixtures.path("invalid/" + fixture.name))
+            #expect(diagnostic.file == fixture.problemFile)
             #expect(diagnostic.fieldPath == fixture.fieldPath, "\(diagnostic)")
             #expect(diagnostic.message.contains(fixture.fragment), "\(diagnostic)")
             if let line = fixture.line {
