@@ -9,11 +9,19 @@ public enum IptablesSaveText {
     /// The rule's text without the `-A CHAIN` head.
     public static func render(_ rule: Rule) -> String {
         var words: [String] = []
-        if let source = rule.source { words += negation(source.negated) + ["-s", address(source)] }
-        if let destination = rule.destination { words += negation(destination.negated) + ["-d", address(destination)] }
-        if let input = rule.inInterface { words += negation(input.negated) + ["-i", input.name] }
-        if let output = rule.outInterface { words += negation(output.negated) + ["-o", output.name] }
-        if let proto = rule.proto { words += negation(proto.negated) + ["-p", proto.proto.description] }
+        // iptables-save skips a header test that tests nothing: a zero mask not negated,
+        // an interface mask starting with 0 (names "" and "+"), protocol 0 not negated.
+        if let source = rule.source, source.tests {
+            words += negation(source.negated) + ["-s", address(source)]
+        }
+        if let destination = rule.destination, destination.tests {
+            words += negation(destination.negated) + ["-d", address(destination)]
+        }
+        if let input = rule.inInterface, input.tests { words += negation(input.negated) + ["-i", input.name] }
+        if let output = rule.outInterface, output.tests { words += negation(output.negated) + ["-o", output.name] }
+        if let proto = rule.proto, proto.proto.number != 0 || proto.negated {
+            words += negation(proto.negated) + ["-p", proto.proto.description]
+        }
         for match in rule.matches { words += ["-m", match.extensionName] + render(match) }
         words += render(rule.target)
         return words.joined(separator: " ")
@@ -50,14 +58,19 @@ public enum IptablesSaveText {
             let value = m.mask == .max ? hex(m.value) : "\(hex(m.value))/\(hex(m.mask))"
             return negation(m.negated) + ["--mark", value]
         case .tcp(let m):
-            var words = ports(m.ports)
-            if let option = m.option { words += negation(m.optionNegated) + ["--tcp-option", String(option)] }
-            if let flags = m.flags {
+            var words = ports(m.ports, printsAll: false)
+            if m.option != nil || m.optionNegated {
+                words += negation(m.optionNegated) + ["--tcp-option", String(m.option ?? 0)]
+            }
+            if let flags = m.flags, flags.mask != 0 || flags.negated {
                 words += negation(flags.negated) + ["--tcp-flags", tcpFlags(flags.mask), tcpFlags(flags.comparison)]
             }
             return words
-        case .udp(let m), .sctp(let m):
-            return ports(m)
+        case .udp(let m):
+            return ports(m, printsAll: false)
+        case .sctp(let m):
+            // sctp records which ports are tested, so it prints even 0:65535.
+            return ports(m, printsAll: true)
         case .multiport(let m):
             let option: String
             switch m.direction {
@@ -68,10 +81,11 @@ public enum IptablesSaveText {
             return negation(m.negated) + [option, m.ports.map(\.description).joined(separator: ",")]
         case .physdev(let m):
             var words: [String] = []
-            if let input = m.inInterface { words += negation(input.negated) + ["--physdev-in", input.name] }
-            if let output = m.outInterface { words += negation(output.negated) + ["--physdev-out", output.name] }
+            // libxt_physdev's save order: is-in, in, is-out, out, is-bridged.
             if let negated = m.isInNegated { words += negation(negated) + ["--physdev-is-in"] }
+            if let input = m.inInterface { words += negation(input.negated) + ["--physdev-in", input.name] }
             if let negated = m.isOutNegated { words += negation(negated) + ["--physdev-is-out"] }
+            if let output = m.outInterface { words += negation(output.negated) + ["--physdev-out", output.name] }
             if let negated = m.isBridgedNegated { words += negation(negated) + ["--physdev-is-bridged"] }
             return words
         case .opaque(let ext):
@@ -95,9 +109,9 @@ public enum IptablesSaveText {
             if t.randomFully { words.append("--random-fully") }
             return words
         case .dnat(let t):
-            return ["-j", "DNAT", "--to-destination", natRange(t)] + natFlags(t)
+            return ["-j", "DNAT"] + natRange(t, option: "--to-destination") + natFlags(t)
         case .snat(let t):
-            return ["-j", "SNAT", "--to-source", natRange(t)] + natFlags(t)
+            return ["-j", "SNAT"] + natRange(t, option: "--to-source") + natFlags(t)
         case .mark(let t):
             return ["-j", "MARK", "--set-xmark", "\(hex(t.value))/\(hex(t.mask))"]
         case .reject(let kind):
@@ -119,10 +133,15 @@ public enum IptablesSaveText {
         return ["/* podnet: opaque \(ext.name) revision \(ext.revision) data 0x\(hexData.isEmpty ? "" : hexData) */"]
     }
 
-    static func ports(_ m: PortMatch) -> [String] {
+    /// tcp and udp keep "any port" as 0:65535 and do not print it (`printsAll` false).
+    static func ports(_ m: PortMatch, printsAll: Bool) -> [String] {
         var words: [String] = []
-        if let range = m.sourcePorts { words += negation(m.sourceNegated) + ["--sport", range.description] }
-        if let range = m.destinationPorts { words += negation(m.destinationNegated) + ["--dport", range.description] }
+        if let range = m.sourcePorts, printsAll || range != .all {
+            words += negation(m.sourceNegated) + ["--sport", range.description]
+        }
+        if let range = m.destinationPorts, printsAll || range != .all {
+            words += negation(m.destinationNegated) + ["--dport", range.description]
+        }
         return words
     }
 
@@ -130,15 +149,17 @@ public enum IptablesSaveText {
         range.first == range.last ? String(range.first) : "\(range.first)-\(range.last)"
     }
 
-    static func natRange(_ t: NATTarget) -> String {
+    /// libxt_DNAT's sprint_range: IPv6 addresses are bracketed (as one range) only when
+    /// ports follow; with neither addresses nor ports the option is left out.
+    static func natRange(_ t: NATTarget, option: String) -> [String] {
         var text = ""
         if let min = t.minAddress {
             let max = t.maxAddress ?? min
-            text = min.family == .ipv6 ? "[\(min)]" : "\(min)"
-            if max != min { text += min.family == .ipv6 ? "-[\(max)]" : "-\(max)" }
+            text = max != min ? "\(min)-\(max)" : "\(min)"
+            if min.family == .ipv6, t.ports != nil { text = "[\(text)]" }
         }
         if let ports = t.ports { text += ":" + portsWithDash(ports) }
-        return text
+        return text.isEmpty ? [] : [option, text]
     }
 
     static func natFlags(_ t: NATTarget) -> [String] {
@@ -174,6 +195,16 @@ public enum IptablesSaveText {
         }
         return out + "\""
     }
+}
+
+extension AddressMatch {
+    /// False for a zero mask that is not negated: it matches everything and is not printed.
+    var tests: Bool { negated || mask.high != 0 || mask.low != 0 }
+}
+
+extension InterfaceMatch {
+    /// False for "" and "+": their mask is empty, iptables-save does not print them.
+    var tests: Bool { !name.isEmpty && name != "+" }
 }
 
 extension IPAddress {

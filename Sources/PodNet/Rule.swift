@@ -38,9 +38,11 @@ public struct AddressMatch: Sendable, Hashable {
     public var mask: IPAddress
     public var negated: Bool
 
+    /// The address is stored masked, as iptables and the kernel keep it, so that a rule
+    /// read back from the kernel equals the rule that was written.
     public init(address: IPAddress, mask: IPAddress, negated: Bool = false) {
         precondition(address.family == mask.family, "address and mask families differ")
-        self.address = address
+        self.address = address.masked(by: mask)
         self.mask = mask
         self.negated = negated
     }

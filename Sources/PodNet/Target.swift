@@ -94,10 +94,12 @@ public enum RejectKind: Sendable, Hashable {
                          "icmp-host-prohibited", "tcp-reset", "icmp-admin-prohibited"]
             return code < names.count ? names[Int(code)] : String(code)
         case .ipv6(let code):
-            let names = ["icmp6-no-route", "icmp6-adm-prohibited", "icmp6-addr-unreachable",
-                         "icmp6-port-unreachable", "icmp6-echo-reply", "tcp-reset",
-                         "icmp6-policy-fail", "icmp6-reject-route"]
-            return code < names.count ? names[Int(code)] : String(code)
+            // Indexed by enum ip6t_reject_with; 2 (not-neighbour) and 5 (echo-reply)
+            // have no name in iptables 1.8.9 (ip6tables refuses them).
+            let names = ["icmp6-no-route", "icmp6-adm-prohibited", nil, "icmp6-addr-unreachable",
+                         "icmp6-port-unreachable", nil, "tcp-reset", "icmp6-policy-fail",
+                         "icmp6-reject-route"]
+            return code < names.count ? names[Int(code)] ?? String(code) : String(code)
         }
     }
 }

@@ -1,0 +1,28 @@
+/// An interface name with its match mask, as `-i`, `-o` and physdev store them:
+/// the mask covers the name and its NUL, or only the prefix before a trailing `+`
+/// (xtables_parse_interface).
+enum InterfaceField {
+    static let size = 16
+
+    static func mask(for name: String) -> [UInt8] {
+        let length = name.utf8.count
+        let covered = name.hasSuffix("+") ? length - 1 : (length == 0 ? 0 : length + 1)
+        return [UInt8](repeating: 0xFF, count: covered) + [UInt8](zeros: size - covered)
+    }
+
+    /// Writes name and mask into their 16-byte fields.
+    static func encode(_ name: String, into bytes: inout [UInt8], name nameOffset: Int,
+                       mask maskOffset: Int) throws(RuleEncodingError) {
+        guard bytes.setFixedString(name, at: nameOffset, length: size) else {
+            throw .interfaceNameTooLong(name)
+        }
+        bytes.set(mask(for: name), at: maskOffset)
+    }
+
+    /// The name, when name and mask are exactly what `encode` writes for it.
+    static func decode(_ bytes: [UInt8], name nameOffset: Int, mask maskOffset: Int) -> String? {
+        guard let name = bytes.fixedString(at: nameOffset, length: size),
+              bytes.slice(maskOffset, size) == mask(for: name) else { return nil }
+        return name
+    }
+}

@@ -1,0 +1,288 @@
+import PodNet
+
+/// Extension matches <-> their kernel data, at the revisions iptables 1.8.9 uses.
+///
+/// Decoding is total: data that does not decode to a typed match, or whose typed
+/// value would not re-encode to exactly the same bytes (an unmodelled option, a
+/// foreign revision, odd padding), stays an opaque extension. So every match
+/// round-trips byte for byte, and a typed match always means "iptables would print
+/// exactly this".
+enum MatchCodec {
+    static func encode(_ match: Match, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
+        switch match {
+        case .comment(let text):
+            var data = [UInt8](zeros: 256)
+            guard data.setFixedString(text, at: 0, length: 256) else { throw .invalidComment(text) }
+            return OpaqueExtension(name: "comment", revision: 0, data: data)
+        case .addressType(let m):
+            // struct xt_addrtype_info_v1
+            var data = [UInt8](zeros: 8)
+            data.setHost(m.sourceTypes.rawValue, at: 0)
+            data.setHost(m.destinationTypes.rawValue, at: 2)
+            var flags: UInt32 = 0
+            if m.sourceNegated { flags |= 0x1 }
+            if m.destinationNegated { flags |= 0x2 }
+            if m.limitToInInterface { flags |= 0x4 }
+            if m.limitToOutInterface { flags |= 0x8 }
+            data.setHost(flags, at: 4)
+            return OpaqueExtension(name: "addrtype", revision: 1, data: data)
+        case .conntrack(let m):
+            // struct xt_conntrack_mtinfo3: only match_flags, invert_flags and state_mask.
+            var data = [UInt8](zeros: 168)
+            data.setHost(Conntrack.stateFlag, at: Conntrack.matchFlags)
+            data.setHost(m.negated ? Conntrack.stateFlag : 0, at: Conntrack.invertFlags)
+            data.setHost(m.states.rawValue, at: Conntrack.stateMask)
+            return OpaqueExtension(name: "conntrack", revision: 3, data: data)
+        case .mark(let m):
+            // struct xt_mark_mtinfo1
+            var data = [UInt8](zeros: 16)
+            data.setHost(m.value, at: 0)
+            data.setHost(m.mask, at: 4)
+            data[8] = m.negated ? 1 : 0
+            return OpaqueExtension(name: "mark", revision: 1, data: data)
+        case .tcp(let m):
+            // struct xt_tcp
+            var data = [UInt8](zeros: 16)
+            var invert = setPorts(m.ports, into: &data, source: 0, destination: 4)
+            data[8] = m.option ?? 0
+            data[9] = m.flags?.mask ?? 0
+            data[10] = m.flags?.comparison ?? 0
+            if m.flags?.negated == true { invert |= 0x04 }
+            if m.optionNegated { invert |= 0x08 }
+            data[11] = invert
+            return OpaqueExtension(name: "tcp", revision: 0, data: data)
+        case .udp(let m):
+            // struct xt_udp
+            var data = [UInt8](zeros: 16)
+            data[8] = setPorts(m, into: &data, source: 0, destination: 4)
+            return OpaqueExtension(name: "udp", revision: 0, data: data)
+        case .sctp(let m):
+            return OpaqueExtension(name: "sctp", revision: 0, data: SCTP.encode(m))
+        case .multiport(let m):
+            return OpaqueExtension(name: "multiport", revision: 1, data: try Multiport.encode(m))
+        case .physdev(let m):
+            return OpaqueExtension(name: "physdev", revision: 0, data: try Physdev.encode(m))
+        case .opaque(let ext):
+            return ext
+        }
+    }
+
+    static func decode(_ raw: OpaqueExtension, family: IPFamily) -> Match {
+        if let typed = typed(raw), let again = try? encode(typed, family: family), again == raw {
+            return typed
+        }
+        return .opaque(raw)
+    }
+
+    /// The typed reading of known data, not yet checked for a byte-exact round trip.
+    private static func typed(_ raw: OpaqueExtension) -> Match? {
+        let data = raw.data
+        switch (raw.name, raw.revision, data.count) {
+        case ("comment", 0, 256):
+            return data.fixedString(at: 0, length: 256).map(Match.comment)
+        case ("addrtype", 1, 8):
+            let flags = data.host(UInt32.self, at: 4)
+            return .addressType(AddressTypeMatch(
+                sourceTypes: AddressTypes(rawValue: data.host(UInt16.self, at: 0)),
+                sourceNegated: flags & 0x1 != 0,
+                destinationTypes: AddressTypes(rawValue: data.host(UInt16.self, at: 2)),
+                destinationNegated: flags & 0x2 != 0,
+                limitToInInterface: flags & 0x4 != 0, limitToOutInterface: flags & 0x8 != 0))
+        case ("conntrack", 3, 168):
+            return .conntrack(ConntrackMatch(
+                states: ConntrackStates(rawValue: data.host(UInt16.self, at: Conntrack.stateMask)),
+                negated: data.host(UInt16.self, at: Conntrack.invertFlags) & Conntrack.stateFlag != 0))
+        case ("mark", 1, 16):
+            return .mark(MarkMatch(value: data.host(UInt32.self, at: 0), mask: data.host(UInt32.self, at: 4),
+                                   negated: data[8] != 0))
+        case ("tcp", 0, 16):
+            let invert = data[11]
+            let flags = data[9] != 0 || data[10] != 0 || invert & 0x04 != 0
+                ? TCPFlagsTest(mask: data[9], comparison: data[10], negated: invert & 0x04 != 0) : nil
+            return .tcp(TCPMatch(ports: ports(data, source: 0, destination: 4, invert: invert), flags: flags,
+                                 option: data[8] == 0 ? nil : data[8], optionNegated: invert & 0x08 != 0))
+        case ("udp", 0, 16):
+            return .udp(ports(data, source: 0, destination: 4, invert: data[8]))
+        case ("sctp", 0, SCTP.size):
+            return SCTP.decode(data).map(Match.sctp)
+        case ("multiport", 1, 48):
+            return Multiport.decode(data).map(Match.multiport)
+        case ("physdev", 0, 72):
+            return Physdev.decode(data).map(Match.physdev)
+        default:
+            return nil
+        }
+    }
+
+    /// tcp and udp keep "any port" as the range 0:65535; returns the invert bits.
+    private static func setPorts(_ m: PortMatch, into data: inout [UInt8], source: Int, destination: Int) -> UInt8 {
+        let sourceRange = m.sourcePorts ?? .all, destinationRange = m.destinationPorts ?? .all
+        data.setHost(sourceRange.first, at: source)
+        data.setHost(sourceRange.last, at: source + 2)
+        data.setHost(destinationRange.first, at: destination)
+        data.setHost(destinationRange.last, at: destination + 2)
+        return (m.sourceNegated ? 0x01 : 0) | (m.destinationNegated ? 0x02 : 0)
+    }
+
+    private static func ports(_ data: [UInt8], source: Int, destination: Int, invert: UInt8) -> PortMatch {
+        func range(_ offset: Int) -> PortRange? {
+            let range = PortRange(first: data.host(UInt16.self, at: offset), last: data.host(UInt16.self, at: offset + 2))
+            return range == .all ? nil : range
+        }
+        return PortMatch(sourcePorts: range(source), sourceNegated: invert & 0x01 != 0,
+                         destinationPorts: range(destination), destinationNegated: invert & 0x02 != 0)
+    }
+}
+
+/// Offsets in struct xt_conntrack_mtinfo3.
+private enum Conntrack {
+    static let matchFlags = 146
+    static let invertFlags = 148
+    static let stateMask = 150
+    /// XT_CONNTRACK_STATE
+    static let stateFlag: UInt16 = 1
+}
+
+/// struct xt_sctp_info: dpts before spts, a 256-byte chunk map, flags saying which
+/// ports are tested (unlike tcp/udp, untested ports stay 0:0).
+private enum SCTP {
+    static let size = 296
+    static let destinationPorts = 0, sourcePorts = 4
+    static let flagInfo = 268, flags = 284, invertFlags = 288
+    static let sourceFlag: UInt32 = 0x01, destinationFlag: UInt32 = 0x02
+
+    static func encode(_ m: PortMatch) -> [UInt8] {
+        var data = [UInt8](zeros: size)
+        var flags: UInt32 = 0, invert: UInt32 = 0
+        if let range = m.sourcePorts {
+            data.setHost(range.first, at: sourcePorts)
+            data.setHost(range.last, at: sourcePorts + 2)
+            flags |= sourceFlag
+        }
+        if let range = m.destinationPorts {
+            data.setHost(range.first, at: destinationPorts)
+            data.setHost(range.last, at: destinationPorts + 2)
+            flags |= destinationFlag
+        }
+        if m.sourceNegated { invert |= sourceFlag }
+        if m.destinationNegated { invert |= destinationFlag }
+        // libxt_sctp's init marks the four flag slots unused with chunk type 0xff.
+        for slot in 0..<4 { data[flagInfo + 3 * slot] = 0xFF }
+        data.setHost(flags, at: SCTP.flags)
+        data.setHost(invert, at: invertFlags)
+        return data
+    }
+
+    static func decode(_ data: [UInt8]) -> PortMatch? {
+        let flags = data.host(UInt32.self, at: SCTP.flags), invert = data.host(UInt32.self, at: invertFlags)
+        func range(_ offset: Int, _ flag: UInt32) -> PortRange? {
+            flags & flag == 0 ? nil : PortRange(first: data.host(UInt16.self, at: offset),
+                                               last: data.host(UInt16.self, at: offset + 2))
+        }
+        return PortMatch(sourcePorts: range(sourcePorts, sourceFlag), sourceNegated: invert & sourceFlag != 0,
+                         destinationPorts: range(destinationPorts, destinationFlag),
+                         destinationNegated: invert & destinationFlag != 0)
+    }
+}
+
+/// struct xt_multiport_v1: flags, count, ports[15], pflags[15] (1 = start of a range), invert.
+private enum Multiport {
+    static let slots = 15
+    static let portsOffset = 2, rangeFlags = 32, invert = 47
+
+    static func encode(_ m: MultiportMatch) throws(RuleEncodingError) -> [UInt8] {
+        var data = [UInt8](zeros: 48)
+        var slot = 0
+        for range in m.ports {
+            let needed = range.first == range.last ? 1 : 2
+            guard slot + needed <= slots else {
+                throw .tooManyMultiportPorts(m.ports.reduce(0) { $0 + ($1.first == $1.last ? 1 : 2) })
+            }
+            data.setHost(range.first, at: portsOffset + 2 * slot)
+            if needed == 2 {
+                data[rangeFlags + slot] = 1
+                data.setHost(range.last, at: portsOffset + 2 * (slot + 1))
+            }
+            slot += needed
+        }
+        switch m.direction {
+        case .source: data[0] = 0
+        case .destination: data[0] = 1
+        case .either: data[0] = 2
+        }
+        data[1] = UInt8(slot)
+        data[invert] = m.negated ? 1 : 0
+        return data
+    }
+
+    static func decode(_ data: [UInt8]) -> MultiportMatch? {
+        let direction: MultiportMatch.Direction
+        switch data[0] {
+        case 0: direction = .source
+        case 1: direction = .destination
+        case 2: direction = .either
+        default: return nil
+        }
+        let count = Int(data[1])
+        guard count <= slots else { return nil }
+        var ports: [PortRange] = [], slot = 0
+        while slot < count {
+            let first = data.host(UInt16.self, at: portsOffset + 2 * slot)
+            if data[rangeFlags + slot] != 0 {
+                guard slot + 1 < count else { return nil }
+                ports.append(PortRange(first: first, last: data.host(UInt16.self, at: portsOffset + 2 * (slot + 1))))
+                slot += 2
+            } else {
+                ports.append(PortRange(first))
+                slot += 1
+            }
+        }
+        return MultiportMatch(direction: direction, ports: ports, negated: data[invert] != 0)
+    }
+}
+
+/// struct xt_physdev_info: in/out names with masks, then invert and bitmask bytes.
+private enum Physdev {
+    static let inName = 0, inMask = 16, outName = 32, outMask = 48, invert = 64, bitmask = 65
+    static let opIn: UInt8 = 0x01, opOut: UInt8 = 0x02, opBridged: UInt8 = 0x04
+    static let opIsIn: UInt8 = 0x08, opIsOut: UInt8 = 0x10
+
+    static func encode(_ m: PhysdevMatch) throws(RuleEncodingError) -> [UInt8] {
+        var data = [UInt8](zeros: 72)
+        var bits: UInt8 = 0, inverted: UInt8 = 0
+        func test(_ negated: Bool?, _ op: UInt8) {
+            guard let negated else { return }
+            bits |= op
+            if negated { inverted |= op }
+        }
+        if let input = m.inInterface {
+            try InterfaceField.encode(input.name, into: &data, name: inName, mask: inMask)
+            test(input.negated, opIn)
+        }
+        if let output = m.outInterface {
+            try InterfaceField.encode(output.name, into: &data, name: outName, mask: outMask)
+            test(output.negated, opOut)
+        }
+        test(m.isInNegated, opIsIn)
+        test(m.isOutNegated, opIsOut)
+        test(m.isBridgedNegated, opBridged)
+        data[invert] = inverted
+        data[bitmask] = bits
+        return data
+    }
+
+    static func decode(_ data: [UInt8]) -> PhysdevMatch? {
+        let bits = data[bitmask], inverted = data[invert]
+        func test(_ op: UInt8) -> Bool? { bits & op == 0 ? nil : inverted & op != 0 }
+        func interface(_ op: UInt8, _ name: Int, _ mask: Int) -> InterfaceMatch?? {
+            guard bits & op != 0 else { return .some(nil) }
+            guard let text = InterfaceField.decode(data, name: name, mask: mask) else { return nil }
+            return InterfaceMatch(text, negated: inverted & op != 0)
+        }
+        guard let input = interface(opIn, inName, inMask), let output = interface(opOut, outName, outMask) else {
+            return nil
+        }
+        return PhysdevMatch(inInterface: input, outInterface: output, isInNegated: test(opIsIn),
+                            isOutNegated: test(opIsOut), isBridgedNegated: test(opBridged))
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodNet
+import PodNetSystem
+
+/// The iptables backend: reads a table and applies typed operations to it in one
+/// commit, through libiptc / libip6tc, optionally inside another network namespace
+/// (the calling thread is back in its own namespace when a call returns).
+public struct Iptables: Sendable {
+    public var namespace: NetworkNamespace?
+    public var lock: XtablesLock
+    /// Commits tried before giving up when the table keeps changing underneath (EAGAIN).
+    public var maxAttempts: Int
+
+    public init(namespace: NetworkNamespace? = nil, lock: XtablesLock = .fromEnvironment(), maxAttempts: Int = 3) {
+        self.namespace = namespace
+        self.lock = lock
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Reads one table (`iptables-save -t TABLE`, without printing). Takes no lock:
+    /// the kernel hands out a table in one consistent copy, as for iptables-save.
+    /// Throws `IptablesError`.
+    public func snapshot(_ id: TableID) throws -> TableSnapshot {
+        try withHandle(id) { handle in try TableSnapshot(reading: handle, id: id) }
+    }
+
+    /// One transaction on one table: under the xtables lock, reads the table, asks
+    /// `operations` what to do given what it holds, applies that in memory and commits
+    /// once (`iptables-restore --noflush` of the same edits). Nothing is committed when
+    /// the list is empty. When the kernel reports the table changed since it was read
+    /// (EAGAIN), everything is read and computed again, up to `maxAttempts` times.
+    /// Counters of untouched rules and of policies survive the commit (libiptc carries
+    /// them over).
+    @discardableResult
+    public func transact(_ id: TableID,
+                         operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
+        for attempt in 1...max(maxAttempts, 1) {
+            let outcome = try withHandle(id) { handle in
+                try lock.withLock { () throws -> TransactionOutcome? in
+                    let snapshot = try TableSnapshot(reading: handle, id: id)
+                    let list = try operations(snapshot)
+                    guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
+                    let applier = OperationApplier(handle: handle, table: id)
+                    for operation in list { try applier.apply(operation) }
+                    do {
+                        try handle.commit()
+                    } catch let error as LibiptcError where error.errno == EAGAIN {
+                        return nil
+                    } catch let error as LibiptcError {
+                        throw IptablesError.commitRejected(table: id, errno: error.errno, message: error.message,
+                                                           operations: list)
+                    }
+                    return TransactionOutcome(operations: list, attempts: attempt)
+                }
+            }
+            if let outcome { return outcome }
+        }
+        throw IptablesError.concurrentChanges(table: id, attempts: max(maxAttempts, 1))
+    }
+
+    /// Holds the process-wide libiptc lock, enters the namespace and opens a handle
+    /// for the duration of `body`; the handle is freed before the thread leaves.
+    private func withHandle<T: Sendable>(_ id: TableID, _ body: (LibiptcHandle) throws -> T) throws -> T {
+        let result: Result<T, any Error> = libiptcLock.withLock { _ in
+            do {
+                return .success(try NetworkNamespace.run(in: namespace) {
+                    let handle: LibiptcHandle
+                    do {
+                        handle = try LibiptcHandle(family: id.family, table: id.table)
+                    } catch let error as LibiptcError {
+                        throw IptablesError.read(table: id, call: error.call, errno: error.errno,
+                                                 message: error.message)
+                    }
+                    return try body(handle)
+                })
+            } catch let error as NamespaceError {
+                return .failure(IptablesError.namespace(error))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// What a transaction did.
+public struct TransactionOutcome: Sendable, Hashable {
+    /// The operations committed; empty when there was nothing to do (and no commit).
+    public var operations: [TableOperation]
+    /// 1 unless the table changed underneath and the transaction was recomputed.
+    public var attempts: Int
+
+    public var committed: Bool { !operations.isEmpty }
+}

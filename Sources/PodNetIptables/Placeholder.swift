@@ -1,1 +1,0 @@
-// Placeholder until the PodNetIptables work lands; replaced by its first real file.
