@@ -13,6 +13,7 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
     case linkMissing(name: String, namespace: NetworkNamespace?)
     /// A link named like a pod's host interface that podnet did not create.
     case podInterfaceNotOwned(name: String, alias: String?)
+    case sysctl(SysctlError)
 
     public var description: String {
         switch self {
@@ -29,6 +30,8 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
             return "link \(name) not found\(namespace.map { " in netns \($0)" } ?? "")"
         case .podInterfaceNotOwned(let name, let alias):
             return "link \(name) was not created by podnet for a pod (alias \(alias.map { "\"\($0)\"" } ?? "unset")): left alone"
+        case .sysctl(let error):
+            return error.description
         }
     }
 }

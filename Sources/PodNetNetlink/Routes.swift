@@ -13,12 +13,16 @@ public struct ObservedRoute: Sendable, Hashable {
     public var gateway: IPAddress?
     public var table: UInt32
     public var proto: UInt8
+    /// RTA_OIF: the interface the route leaves by, when the kernel names one.
+    public var outputInterfaceIndex: Int32?
 
-    public init(destination: IPNetwork, gateway: IPAddress?, table: UInt32, proto: UInt8) {
+    public init(destination: IPNetwork, gateway: IPAddress?, table: UInt32, proto: UInt8,
+                outputInterfaceIndex: Int32? = nil) {
         self.destination = destination
         self.gateway = gateway
         self.table = table
         self.proto = proto
+        self.outputInterfaceIndex = outputInterfaceIndex
     }
 }
 
@@ -130,7 +134,8 @@ enum RouteMessages {
             destination: IPNetwork(network: address, prefixLength: Int(header.rtm_dst_len)),
             gateway: attributes.address(UInt16(RTA_GATEWAY.rawValue), family: family),
             table: attributes.u32(UInt16(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table),
-            proto: header.rtm_protocol)
+            proto: header.rtm_protocol,
+            outputInterfaceIndex: attributes.u32(UInt16(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) })
     }
 }
 

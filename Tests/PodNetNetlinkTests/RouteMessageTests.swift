@@ -58,6 +58,7 @@ import PodNet
             0800 0400 03000000
             """))
         let parsed = try RouteMessages.parse(reply)
-        #expect(parsed == ObservedRoute(destination: route.destination, gateway: route.gateway, table: 254, proto: 111))
+        #expect(parsed == ObservedRoute(destination: route.destination, gateway: route.gateway, table: 254, proto: 111,
+                                       outputInterfaceIndex: 3))
     }
 }
