@@ -174,6 +174,20 @@ extension Netlink {
         return owned.sorted()
     }
 
+    /// What the route diff needs: podnet's routes (protocol `proto` in `table`)
+    /// and the routes of other protocols on destinations `desired` wants. A
+    /// foreign route without a single gateway (on-link, blackhole, multipath)
+    /// is reported with the unspecified address (0.0.0.0 or ::) as its gateway.
+    public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
+        let wanted = Set(desired.map(\.key))
+        let held = try routesByDestination(for: desired)
+        let foreign = held.filter { wanted.contains($0.key) }.values.joined().filter { $0.proto != proto }.map {
+            RouteState(destination: $0.destination, gateway: $0.gateway ?? .zero($0.destination.family),
+                       table: $0.table, proto: $0.proto)
+        }
+        return ObservedRoutes(owned: try ownedRoutes(proto: proto, table: table), foreign: foreign)
+    }
+
     /// `ip route add DST via GW table T proto P` for each route. A destination
     /// held by a route of another protocol is a conflict and is not sent.
     public func addRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {

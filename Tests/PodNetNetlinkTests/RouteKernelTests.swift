@@ -170,3 +170,47 @@ import Glibc
                 == [Self.route("10.6.0.0/24", via: "192.168.1.2"), Self.route("fd40::/64", via: "fd00::2")])
     }
 }
+
+extension RouteKernelTests {
+    @Test(.enabled(if: KernelTest.enabled))
+    func observationFeedsTheRouteDiff() throws {
+        let ns = try TestNamespace()
+        defer { ns.delete() }
+        try makeUplink(in: ns)
+        try runCommand(["ip", "-n", ns.name, "route", "add", "10.8.0.0/24", "via", "192.168.1.2", "proto", "111"])
+        try runCommand(["ip", "-n", ns.name, "route", "add", "10.9.0.0/24", "via", "192.168.1.3", "proto", "static"])
+        try runCommand(["ip", "-n", ns.name, "route", "add", "blackhole", "10.10.0.0/24"])
+        try runCommand(["ip", "-n", ns.name, "route", "add", "10.11.0.0/24", "via", "192.168.1.3", "proto", "static"])
+        let netlink = try Netlink(namespace: ns.namespace)
+        let desired = [Self.route("10.9.0.0/24", via: "192.168.1.2"), Self.route("10.10.0.0/24", via: "192.168.1.2"),
+                       Self.route("10.12.0.0/24", via: "192.168.1.2")]
+
+        let observed = try netlink.observeRoutes(desired: desired, proto: Self.proto, table: Self.table)
+        #expect(observed.owned == [Self.route("10.8.0.0/24", via: "192.168.1.2")])
+        #expect(observed.foreign == [
+            RouteState(destination: try IPNetwork(parsing: "10.9.0.0/24"), gateway: IPAddress("192.168.1.3")!,
+                       table: Self.table, proto: 4),
+            RouteState(destination: try IPNetwork(parsing: "10.10.0.0/24"), gateway: IPAddress("0.0.0.0")!,
+                       table: Self.table, proto: 3),
+        ])
+    }
+
+    /// Tables above 255 travel in RTA_TABLE only.
+    @Test(.enabled(if: KernelTest.enabled))
+    func routesInATableAbove255() throws {
+        let ns = try TestNamespace()
+        defer { ns.delete() }
+        try makeUplink(in: ns)
+        let netlink = try Netlink(namespace: ns.namespace)
+        #expect(try netlink.ownedRoutes(proto: Self.proto, table: 1000).isEmpty)
+        let routes = [RouteState(destination: try IPNetwork(parsing: "10.20.0.0/16"), gateway: IPAddress("192.168.1.2")!,
+                                 table: 1000, proto: Self.proto),
+                      RouteState(destination: try IPNetwork(parsing: "fd50::/64"), gateway: IPAddress("fd00::2")!,
+                                 table: 1000, proto: Self.proto)]
+        #expect(try netlink.addRoutes(routes).applied == routes)
+        #expect(try netlink.ownedRoutes(proto: Self.proto, table: 1000) == routes)
+        #expect(try netlink.ownedRoutes(proto: Self.proto, table: Self.table).isEmpty)
+        #expect(try ipRoutes(ns, family: .ipv4, ["table", "1000"]) == ["10.20.0.0/16 via 192.168.1.2"])
+        #expect(try ipRoutes(ns, family: .ipv6, ["table", "1000"]) == ["fd50::/64 via fd00::2"])
+    }
+}
