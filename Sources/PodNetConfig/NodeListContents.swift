@@ -11,7 +11,8 @@ struct NodeListContents {
         var seenNode = false
         for item in list.items {
             guard let name = item.name else {
-                diagnostics.error(item.location.appending("metadata").appending("name"), "required")
+                diagnostics.error(item.location.appending("metadata", keepingPosition: true)
+                    .appending("name", keepingPosition: true), "required")
                 continue
             }
             let podCIDRs = Self.podCIDRs(of: item, &diagnostics)
