@@ -13,38 +13,41 @@ public enum ConfigLoader {
     public static func load(configPath: String, nodeListPath: String? = nil) throws(ConfigError) -> LoadedConfig {
         var diagnostics = Diagnostics()
         let configData = read(configPath, &diagnostics)
-        let nodeListName = nodeListPath.map { $0 == standardInputPath ? "<stdin>" : $0 }
-        let nodeListData = nodeListPath.flatMap { path in
-            path == standardInputPath
-                ? FileHandle.standardInput.readDataToEndOfFile()
-                : read(path, &diagnostics)
+        var nodeList: NodeListSource?
+        if nodeListPath == standardInputPath {
+            nodeList = NodeListSource(data: FileHandle.standardInput.readDataToEndOfFile(), name: "<stdin>")
+        } else if let nodeListPath, let data = read(nodeListPath, &diagnostics) {
+            nodeList = NodeListSource(data: data, name: nodeListPath)
         }
-        guard let configData, nodeListPath == nil || nodeListData != nil else {
+        guard let configData, nodeListPath == nil || nodeList != nil else {
             throw ConfigError(diagnostics: diagnostics.errors)
         }
         guard let configText = String(data: configData, encoding: .utf8) else {
             diagnostics.error(SourceLocation(file: configPath, fieldPath: .root), "not UTF-8 text")
             throw ConfigError(diagnostics: diagnostics.errors)
         }
-        return try load(configText: configText, configName: configPath,
-                        nodeListData: nodeListData, nodeListName: nodeListName, diagnostics)
+        return try load(configText: configText, configName: configPath, nodeList: nodeList)
     }
 
     /// The same on text already read (for tests and benchmarks); names are used in messages.
     public static func load(configText: String, configName: String,
                             nodeListText: String? = nil, nodeListName: String? = nil) throws(ConfigError) -> LoadedConfig {
-        try load(configText: configText, configName: configName, nodeListData: nodeListText.map { Data($0.utf8) },
-                 nodeListName: nodeListName ?? "nodes.json", Diagnostics())
+        try load(configText: configText, configName: configName,
+                 nodeList: nodeListText.map { NodeListSource(data: Data($0.utf8), name: nodeListName ?? "<nodelist>") })
     }
 
-    private static func load(configText: String, configName: String, nodeListData: Data?, nodeListName: String?,
-                             _ initial: Diagnostics) throws(ConfigError) -> LoadedConfig {
-        var diagnostics = initial
+    private struct NodeListSource {
+        var data: Data
+        var name: String
+    }
+
+    private static func load(configText: String, configName: String,
+                             nodeList source: NodeListSource?) throws(ConfigError) -> LoadedConfig {
+        var diagnostics = Diagnostics()
         let document = composeDocument(configText, file: configName, &diagnostics)
             .map { ConfigDocument(root: $0, &diagnostics) }
-        let nodeListFile = nodeListName ?? "nodes.json"
-        let nodeList = nodeListData.map { data in
-            data.withUnsafeBytes { NodeList.read($0.bindMemory(to: UInt8.self), file: nodeListFile, &diagnostics) }
+        let nodeList = source.map { source in
+            source.data.withUnsafeBytes { NodeList.read($0.bindMemory(to: UInt8.self), file: source.name, &diagnostics) }
         }
         // The NodeList is split by this node's name: without a valid name, only its
         // own syntax and shape can be checked.
@@ -53,7 +56,7 @@ public enum ConfigLoader {
         case (nil, _): input = .absent
         case (.some(nil), _), (_, nil): input = .unusable
         case (.some(let list?), let name?):
-            input = .read(NodeListContents(list, nodeName: name.value, file: nodeListFile, &diagnostics))
+            input = .read(NodeListContents(list, nodeName: name.value, file: source?.name ?? "", &diagnostics))
         }
         let config = document.flatMap { NodeConfigValidator.validate($0, nodeList: input, &diagnostics) }
         guard let config, diagnostics.errorCount == 0 else {

@@ -47,10 +47,6 @@ struct SourceLocation: Hashable, Sendable {
         SourceLocation(file: file, fieldPath: fieldPath.appending(key),
                        line: keepingPosition ? line : nil, column: keepingPosition ? column : nil)
     }
-
-    func appending(index: Int) -> SourceLocation {
-        SourceLocation(file: file, fieldPath: fieldPath.appending(index: index))
-    }
 }
 
 /// A value read from an input file, kept with its location so that checks that
@@ -59,6 +55,3 @@ struct Located<Value> {
     var value: Value
     var location: SourceLocation
 }
-
-extension Located: Equatable where Value: Equatable {}
-extension Located: Sendable where Value: Sendable {}

@@ -30,6 +30,7 @@ struct NodeConfigValidator {
         resolveNodePodCIDRs()
         checkNodePodCIDRs()
         checkMTU()
+        checkNonMasqueradeCIDRs()
         let peers = mergedPeers()
         checkPeers(peers)
         let pods = checkedPods()
@@ -106,6 +107,18 @@ struct NodeConfigValidator {
         }
     }
 
+    /// Not an error, since a user may want it, but pod-to-pod traffic between nodes
+    /// then leaves with the node's address, which hides the source pod from
+    /// NetworkPolicy and logs: kubenet's most reported masquerade surprise.
+    private mutating func checkNonMasqueradeCIDRs() {
+        guard document.masquerade, let exempt = document.nonMasqueradeCIDRs, exempt.isComplete,
+              let cluster = document.clusterPodCIDRs else { return }
+        for cidr in cluster.values where !exempt.values.contains(where: { $0.contains(cidr) }) {
+            diagnostics.warning(exempt.location, "no entry covers cluster pod CIDR \(cidr): traffic from pods to pods "
+                + "on other nodes in it will be masqueraded")
+        }
+    }
+
     // MARK: Peers
 
     /// The config's peers, then the NodeList's that the config does not name. A peer
@@ -151,6 +164,12 @@ struct NodeConfigValidator {
             }
             if peer.podCIDRs.isComplete, peer.podCIDRs.items.isEmpty {
                 diagnostics.error(peer.podCIDRs.location, "a peer needs at least one pod CIDR")
+            }
+            if let cluster = document.clusterPodCIDRs, cluster.isComplete {
+                for cidr in peer.podCIDRs.items where !cluster.values.contains(where: { $0.contains(cidr.value) }) {
+                    diagnostics.warning(cidr.location, "\(cidr.value) is outside every cluster pod CIDR: it is routed, "
+                        + "but traffic to it is masqueraded and not accepted by the forward rules")
+                }
             }
             AddressRules.checkOnePerFamily(peer.podCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
             AddressRules.checkOnePerFamily(peer.nodeIPs, what: "node IP", family: \.family, &diagnostics)

@@ -201,6 +201,22 @@ import PodNetConfig
         #expect(config.hostPorts.map(\.family) == [.ipv4, .ipv6, .ipv4, .ipv4])
     }
 
+    @Test func warnsOfMasqueradedPodTrafficAndUnroutedPeerPods() throws {
+        let loaded = try ConfigLoader.load(configText: """
+            node:
+              name: node-a
+              podCIDRs: [10.244.1.0/24]
+            cluster:
+              podCIDRs: [10.244.0.0/16]
+              nonMasqueradeCIDRs: [10.96.0.0/12]
+            peers:
+              - {name: node-b, nodeIPs: [198.18.0.11], podCIDRs: [10.245.2.0/24]}
+            """, configName: "node.yaml")
+        #expect(loaded.warnings.map { "\($0.line ?? 0) \($0.fieldPath)" } == ["6 cluster.nonMasqueradeCIDRs", "8 peers[0].podCIDRs[0]"])
+        #expect(loaded.warnings.first?.message.contains("10.244.0.0/16") == true)
+        #expect(try ConfigLoader.load(configText: Self.minimal, configName: "node.yaml").warnings.isEmpty)
+    }
+
     @Test func unreadableFileIsReported() {
         #expect {
             try ConfigLoader.load(configPath: "/nonexistent/podnet.yaml")
