@@ -177,7 +177,7 @@ struct HostPortEntry {
 struct PodEntry {
     var location: SourceLocation
     var name: Located<String>?
-    var netnsPath: String?
+    var netnsPath: Located<String>?
     var ips: LocatedList<IPAddress>
 
     init?(_ node: DocumentNode, _ diagnostics: inout Diagnostics) {
@@ -187,7 +187,7 @@ struct PodEntry {
         if let netnsNode = fields.required(.netns, &diagnostics),
            let text = netnsNode.string(expected: "a path or a network namespace name", &diagnostics) {
             switch NameRules.netnsPath(text) {
-            case .success(let path): netnsPath = path
+            case .success(let path): netnsPath = Located(value: path, location: netnsNode.location)
             case .failure(let problem): diagnostics.error(netnsNode.location, problem.description)
             }
         }

@@ -58,8 +58,8 @@ struct DocumentNode {
         var values: [Key: DocumentNode] = [:]
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let keyScalar) = keyNode else {
-                diagnostics.error(child(keyNode, location.fieldPath).location,
-                                  "keys must be plain names, got \(child(keyNode, location.fieldPath).kindDescription)")
+                let keyDocument = child(keyNode, location.fieldPath)
+                diagnostics.error(keyDocument.location, "keys must be plain names, got \(keyDocument.kindDescription)")
                 continue
             }
             guard let key = Key(rawValue: keyScalar.string) else {

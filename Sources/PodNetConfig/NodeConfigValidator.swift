@@ -49,11 +49,15 @@ struct NodeConfigValidator {
             masqueradeMark: document.masqueradeMark,
             routeProtocol: document.routeProtocol,
             routeTable: document.routeTable,
-            peers: peers.map { peer in
-                Peer(name: peer.name?.value ?? "", nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values)
+            // Without errors, every name and path is present: a missing one was reported.
+            peers: peers.compactMap { peer in
+                peer.name.map { Peer(name: $0.value, nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values) }
             },
             hostPorts: hostPorts,
-            pods: pods.map { PodSpec(name: $0.name?.value ?? "", netnsPath: $0.netnsPath ?? "", ips: $0.ips.values) }
+            pods: pods.compactMap { pod in
+                guard let name = pod.name, let netns = pod.netnsPath else { return nil }
+                return PodSpec(name: name.value, netnsPath: netns.value, ips: pod.ips.values)
+            }
         )
     }
 
@@ -126,14 +130,9 @@ struct NodeConfigValidator {
     private mutating func mergedPeers() -> [PeerEntry] {
         var peers = document.peers
         var byName: [String: PeerEntry] = [:]
+        var names = UniqueValues<String>("peer name")
         for peer in peers {
-            guard let name = peer.name else { continue }
-            if let earlier = byName[name.value] {
-                diagnostics.error(name.location, "duplicate peer name \(name.value) "
-                    + "(\(AddressRules.reference(earlier.location, from: name.location)) has it too)")
-            } else {
-                byName[name.value] = peer
-            }
+            if let name = peer.name, names.insert(name, &diagnostics) { byName[name.value] = peer }
         }
         for peer in nodeList.contents?.peers ?? [] {
             guard let name = peer.name, let configured = byName[name.value] else {
@@ -214,25 +213,17 @@ struct NodeConfigValidator {
     // MARK: Pods and host ports
 
     private mutating func checkedPods() -> [PodEntry] {
-        var names: [String: SourceLocation] = [:]
-        var addresses: [IPAddress: SourceLocation] = [:]
+        var names = UniqueValues<String>("pod name")
+        // podnet gives a pod's interface the same name in every namespace, so two
+        // pods cannot share one.
+        var namespaces = UniqueValues<String>("network namespace")
+        var addresses = UniqueValues<IPAddress>("pod IP")
         for pod in document.pods {
-            if let name = pod.name {
-                if let earlier = names[name.value] {
-                    diagnostics.error(name.location, "duplicate pod name \(name.value) "
-                        + "(\(AddressRules.reference(earlier, from: name.location)) has it too)")
-                } else {
-                    names[name.value] = name.location
-                }
-            }
+            if let name = pod.name { names.insert(name, &diagnostics) }
+            if let netns = pod.netnsPath { namespaces.insert(netns, &diagnostics) }
             AddressRules.checkOnePerFamily(pod.ips, what: "pod IP", family: \.family, &diagnostics)
             for ip in pod.ips.items {
-                if let earlier = addresses[ip.value] {
-                    diagnostics.error(ip.location, "duplicate pod IP \(ip.value) "
-                        + "(\(AddressRules.reference(earlier, from: ip.location)) has it too)")
-                } else {
-                    addresses[ip.value] = ip.location
-                }
+                addresses.insert(ip, &diagnostics)
                 checkPodAddress(ip)
             }
         }

@@ -81,6 +81,8 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
         .init(name: "pod-ip-is-broadcast.yaml", fieldPath: "pods[0].ips[0]", fragment: "is the broadcast address"),
         .init(name: "pod-two-ips-per-family.yaml", fieldPath: "pods[0].ips[1]", fragment: "a second IPv4 pod IP"),
         .init(name: "duplicate-pod-name.yaml", fieldPath: "pods[1].name", fragment: "duplicate pod name web-1"),
+        .init(name: "duplicate-pod-netns.yaml", fieldPath: "pods[1].netns",
+              fragment: "duplicate network namespace /run/netns/web-1 (pods[0].netns has it too)", line: 12),
         .init(name: "netns-relative-path.yaml", fieldPath: "pods[0].netns", fragment: "neither an absolute path"),
         .init(name: "nodelist-syntax.yaml", fieldPath: "", fragment: "JSON syntax error: expected ',' or ']', found '{'",
               line: 11, inNodeList: true),

@@ -1,0 +1,23 @@
+/// Values that must not repeat (peer names, pod names, pod IPs, namespaces): each
+/// repeat is reported where it occurs, naming where the value first appeared.
+struct UniqueValues<Value: Hashable & CustomStringConvertible> {
+    /// What the values are, for the message: "peer name", "pod IP", ...
+    let what: String
+    private var first: [Value: SourceLocation] = [:]
+
+    init(_ what: String) {
+        self.what = what
+    }
+
+    /// Records `value`; false (and reported) when it was seen before.
+    @discardableResult
+    mutating func insert(_ value: Located<Value>, _ diagnostics: inout Diagnostics) -> Bool {
+        if let earlier = first[value.value] {
+            diagnostics.error(value.location, "duplicate \(what) \(value.value) "
+                + "(\(AddressRules.reference(earlier, from: value.location)) has it too)")
+            return false
+        }
+        first[value.value] = value.location
+        return true
+    }
+}
