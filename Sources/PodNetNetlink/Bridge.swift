@@ -37,6 +37,7 @@ extension Netlink {
             return ObservedBridge(
                 name: link.name, isBridge: link.kind == "bridge",
                 ownedByPodnet: link.alias == BridgeState.ownershipAlias, mtu: link.mtu,
+                // Only a link without a hardware address (a tun, say) lacks one: zeros, as `ip` prints.
                 macAddress: link.macAddress ?? MACAddress(bytes: [0, 0, 0, 0, 0, 0]),
                 promiscuous: link.isPromiscuous, up: link.isUp,
                 ports: ports.map { BridgePort(name: $0.name, hairpin: $0.hairpin ?? false) })

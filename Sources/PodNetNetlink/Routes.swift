@@ -191,7 +191,8 @@ extension Netlink {
     /// `ip route add DST via GW table T proto P` for each route. A destination
     /// held by a route of another protocol is a conflict and is not sent.
     public func addRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
-        try writeRoutes(routes) { existing in existing == nil ? .add : nil }
+        // podnet's own route already there is the kernel's to refuse (EEXIST).
+        try writeRoutes(routes) { _ in .add }
     }
 
     /// `ip route replace DST via GW table T proto P` for each route, but only
@@ -211,10 +212,10 @@ extension Netlink {
         return result
     }
 
-    /// Sends the writes `choose` picks given podnet's own route on the same
+    /// Sends the write `choose` picks given podnet's own route on the same
     /// destination (nil: none); destinations held by another protocol are conflicts.
     private func writeRoutes(_ routes: [RouteState],
-                             choose: (ObservedRoute?) -> RouteWrite?) throws(NetlinkError) -> RouteBatchResult {
+                             choose: (ObservedRoute?) -> RouteWrite) throws(NetlinkError) -> RouteBatchResult {
         var result = RouteBatchResult()
         let observed = try routesByDestination(for: routes)
         var sent: [RouteState] = []
@@ -225,9 +226,8 @@ extension Netlink {
                 result.conflicts.append(ForeignRouteConflict(wanted: route, existing: foreign))
                 continue
             }
-            guard let write = choose(holders.first) else { continue }
             sent.append(route)
-            messages.append(RouteMessages.write(route, write))
+            messages.append(RouteMessages.write(route, choose(holders.first)))
         }
         try settle(sent, try batch(messages), expectPresent: true, into: &result)
         return result

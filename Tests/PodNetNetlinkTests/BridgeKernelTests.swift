@@ -35,14 +35,17 @@ import PodNetTestSupport
     }
 
     @Test(.enabled(if: KernelTest.enabled))
-    func promiscuityAndMTUAreChangedOnTheOwnedBridge() throws {
+    func promiscuityMTUAndMACAreChangedOnTheOwnedBridge() throws {
         let ns = try TestNamespace()
         defer { ns.delete() }
         let netlink = try Netlink(namespace: ns.namespace)
         let bridge = try netlink.createBridge(Self.bridge(promiscuous: true), mtu: 1400)
-        try netlink.setLink(bridge, LinkChanges(mtu: 1300, promiscuous: false))
+        let newMAC = MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x01])
+        try netlink.setLink(bridge, LinkChanges(mtu: 1300, macAddress: newMAC, promiscuous: false))
         let link = try Self.shown(ns, "cbr0")
         #expect(link["mtu"] as? Int == 1300)
+        #expect(link["address"] as? String == "02:42:0a:f4:02:01")
+        #expect((link["flags"] as? [String] ?? []).contains("UP"))
         #expect(link["promiscuity"] as? Int == 0)
         #expect(try netlink.observeBridge(named: "cbr0")?.promiscuous == false)
     }

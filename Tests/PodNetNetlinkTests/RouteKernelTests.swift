@@ -148,6 +148,11 @@ import Glibc
         let netlink = try Netlink(namespace: ns.namespace)
         let wanted = [Self.route("10.5.0.0/24", via: "192.168.1.2"), Self.route("fd30::/64", via: "fd00::2")]
 
+        // Adding over podnet's own route is the kernel's to refuse.
+        let added = try netlink.addRoutes(wanted)
+        #expect(added.applied.isEmpty)
+        #expect(added.failed.map(\.reason) == Array(repeating: .kernel(KernelReason(errno: EEXIST, message: nil)), count: 2))
+
         let result = try netlink.replaceRoutes(wanted)
         #expect(result.applied == wanted)
         #expect(result.succeeded)
