@@ -34,8 +34,11 @@ let package = Package(
         .target(name: "PodNetIptables", dependencies: ["PodNet", "PodNetSystem", "CIPTC"]),
         .target(name: "PodNetNetlink", dependencies: ["PodNet", "PodNetSystem", "CMNL"]),
 
+        // Observe the node and execute a plan across both backends, with rollback.
+        .target(name: "PodNetDataplane", dependencies: ["PodNet", "PodNetIptables", "PodNetNetlink", "PodNetSystem"]),
+
         .executableTarget(name: "podnet", dependencies: [
-            "PodNet", "PodNetConfig", "PodNetCompiler",
+            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

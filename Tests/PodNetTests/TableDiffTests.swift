@@ -2,7 +2,7 @@ import Testing
 @testable import PodNet
 
 /// Applies operations to plain arrays, as libiptc would to its copy of the table.
-private struct SimulatedTable {
+struct SimulatedTable {
     var chains: [ChainName: [Rule]]
 
     mutating func apply(_ operations: [TableOperation]) throws {
@@ -141,5 +141,47 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct TableUndoTests {
+    /// Any plan from any table to any other, then its inverse: the original comes back exactly.
+    @Test(arguments: 0..<100)
+    func inverseRestoresTheOriginalTable(seed: Int) throws {
+        var generator = SplitMix(seed: UInt64(seed) &+ 7)
+        let pool = (0..<5).map { index in
+            Rule(source: AddressMatch(try! IPNetwork(parsing: "10.\(index).0.0/16")), target: .accept)
+        }
+        func randomChains() -> [Chain] {
+            ["PODNET-A", "PODNET-B", "PODNET-C"].compactMap { name -> Chain? in
+                guard generator.next() % 3 != 0 else { return nil }
+                return Chain(name: ChainName(name), rules: (0..<Int(generator.next() % 5)).map { _ in pool[Int(generator.next() % 5)] })
+            }
+        }
+        let id = TableID(.ipv4, .filter)
+        let before = randomChains(), after = randomChains()
+        let foreignCount = Int(generator.next() % 4)
+        let jump = Rule(matches: [.comment("podnet: forward")], target: .jump("PODNET-A"))
+        let hadJump = generator.next() % 2 == 0 && before.contains { $0.name == "PODNET-A" }
+        let observed = ObservedTable(id: id, chains: before,
+                                     jumps: hadJump ? [ObservedJump(builtinChain: .forward, index: foreignCount, rule: jump)] : [],
+                                     builtinRuleCounts: [.forward: foreignCount + (hadJump ? 1 : 0)])
+        let wantsJump = after.contains { $0.name == "PODNET-A" }
+        let desired = TableState(id: id, chains: after,
+                                 jumps: wantsJump ? [JumpRule(builtinChain: .forward, rule: jump, placement: .appended)] : [])
+        let operations = TableDiff.plan(desired: desired, observed: observed)!.operations
+
+        var lengths: [ChainName: Int] = [.forward: observed.builtinRuleCounts[.forward]!]
+        var table = SimulatedTable(chains: [.forward: Array(repeating: Rule(target: .drop), count: foreignCount)
+                                            + (hadJump ? [jump] : [])])
+        for chain in before {
+            lengths[chain.name] = chain.rules.count
+            table.chains[chain.name] = chain.rules
+        }
+        let original = table.chains
+        try table.apply(operations)
+        #expect(table.chains["PODNET-A"] == after.first { $0.name == "PODNET-A" }?.rules)
+        try table.apply(TableOperation.inverse(of: operations, chainLengths: lengths))
+        #expect(table.chains == original, "seed \(seed): \(operations)")
     }
 }

@@ -1,0 +1,40 @@
+import PodNet
+import PodNetIptables
+import PodNetNetlink
+import PodNetSystem
+
+/// Why an observation or an apply failed, with the object and the kernel's reason.
+public enum DataplaneError: Error, CustomStringConvertible {
+    case iptables(IptablesError)
+    case netlink(NetlinkError, while: String)
+    case netlinkOperation(NetlinkOperationError)
+    case sysctl(SysctlError)
+    case routes([RouteFailure])
+    case conflicts([Conflict])
+    case lockTimeout(path: String, waited: Duration)
+    case lockFile(path: String, errno: Int32)
+    case namespace(NamespaceError)
+    /// The test-only fault hook (PODNET_TEST_FAIL_AT_WRITE) refused this write.
+    case injectedFault(write: Int, operation: String)
+
+    public var description: String {
+        switch self {
+        case .iptables(let error): return error.description
+        case .netlink(let error, let action): return "\(action): \(error)"
+        case .netlinkOperation(let error): return error.description
+        case .sysctl(let error): return error.description
+        case .routes(let failures):
+            return "the kernel refused \(failures.count) route\(failures.count == 1 ? "" : "s"):\n"
+                + failures.map { "  \($0)" }.joined(separator: "\n")
+        case .conflicts(let conflicts):
+            return "podnet will not overwrite what it does not own:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n")
+        case .lockTimeout(let path, let waited):
+            return "another podnet run holds \(path); gave up after \(waited)"
+        case .lockFile(let path, let code):
+            return "cannot open the podnet lock \(path): errno \(code)"
+        case .namespace(let error): return error.description
+        case .injectedFault(let write, let operation):
+            return "test fault injected at kernel write \(write) (\(operation))"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import PodNet
+import PodNetIptables
+import PodNetSystem
+
+/// How podnet recognises its own things on a node, beyond the marks it puts on
+/// chains, jumps, links and pods: its route protocol and table, and the bridge name.
+public struct Ownership: Sendable, Hashable {
+    public var bridgeName: String?
+    public var routeProtocol: UInt8
+    public var routeTable: UInt32
+
+    public init(bridgeName: String?, routeProtocol: UInt8 = NodeConfig.defaultRouteProtocol,
+                routeTable: UInt32 = NodeConfig.mainRouteTable) {
+        self.bridgeName = bridgeName
+        self.routeProtocol = routeProtocol
+        self.routeTable = routeTable
+    }
+
+    public init(_ config: NodeConfig) {
+        self.init(bridgeName: config.bridge.name, routeProtocol: config.routeProtocol, routeTable: config.routeTable)
+    }
+}
+
+/// diff, apply and teardown on one node (network namespace): observe, plan,
+/// and execute the same plan the dry run shows.
+public struct NodeDataplane: Sendable {
+    public var namespace: NetworkNamespace?
+    public var iptables: Iptables
+    public var lockWait: Duration
+    /// Test-only: fail the Nth kernel write of an apply (PODNET_TEST_FAIL_AT_WRITE).
+    public var failAtWrite: Int?
+
+    public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60),
+                failAtWrite: Int? = nil) {
+        self.namespace = namespace
+        self.iptables = iptables
+        self.lockWait = lockWait
+        self.failAtWrite = failAtWrite
+    }
+
+    var observer: NodeObserver { NodeObserver(namespace: namespace, iptables: iptables) }
+
+    /// The dry run: what apply would do now.
+    public func plan(_ desired: DesiredState, ownership: Ownership) throws(DataplaneError) -> Plan {
+        let observed = try observer.observe(desired, bridgeName: ownership.bridgeName,
+                                            routeProtocol: ownership.routeProtocol, routeTable: ownership.routeTable)
+        return NodeDiff.plan(desired: desired, observed: observed)
+    }
+
+    /// Observes, plans and executes under the podnet lock; on failure, what was
+    /// done is undone and the failure says so.
+    public func apply(_ desired: DesiredState, ownership: Ownership) throws -> ApplyResult {
+        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
+            let plan = try self.plan(desired, ownership: ownership)
+            guard !plan.isEmpty || !plan.conflicts.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
+                                        routeProtocol: ownership.routeProtocol)
+        }
+    }
+
+    /// Everything podnet owns on the node, found by its marks: chains and jumps of
+    /// both families, routes of its protocol, its pods' host ends and its bridge
+    /// (which takes its addresses with it). Sysctls stay as they are.
+    public func teardownPlan(ownership: Ownership) throws(DataplaneError) -> Plan {
+        let observed = try observer.observe(DesiredState(), bridgeName: nil, routeProtocol: ownership.routeProtocol,
+                                            routeTable: ownership.routeTable)
+        let tables = observed.tables.compactMap { TableDiff.plan(desired: nil, observed: $0) }
+        var bridges = try observer.ownedBridgeNames()
+        if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
+        return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) },
+                    routes: observed.routes.owned.map { .delete($0) },
+                    pods: observed.pods.map { .detach($0) })
+    }
+
+    public func teardown(ownership: Ownership) throws -> ApplyResult {
+        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
+            let plan = try teardownPlan(ownership: ownership)
+            guard !plan.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
+                                        routeProtocol: ownership.routeProtocol)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import PodNet
+import PodNetIptables
+import PodNetNetlink
+import PodNetSystem
+
+/// Reads what podnet owns on a node (and what it must not collide with) from the
+/// kernel: both families' nat and filter tables, the bridge, its addresses and
+/// ports, the sysctls podnet wants, podnet's routes and pods.
+public struct NodeObserver {
+    public var namespace: NetworkNamespace?
+    public var iptables: Iptables
+
+    /// Every table podnet may have written: observed whatever the config says now,
+    /// so that a family or table the config no longer uses is cleaned up.
+    public static let tables: [TableID] = IPFamily.allCases.flatMap { family in
+        [TableID(family, .filter), TableID(family, .nat)]
+    }
+
+    public init(namespace: NetworkNamespace?, iptables: Iptables) {
+        self.namespace = namespace
+        self.iptables = iptables
+    }
+
+    /// What the kernel holds for `desired`'s bridge, sysctls and routes
+    /// (podnet's routes are those of `routeProtocol` in `routeTable`).
+    public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
+                        routeTable: UInt32) throws(DataplaneError) -> ObservedNode {
+        let tables = try Self.tables.map { id throws(DataplaneError) in try observeTable(id) }
+        let netlink = try session()
+        var observed = ObservedNode(tables: tables)
+        if let bridgeName {
+            (observed.bridge, observed.bridgeAddresses) = try observeBridge(bridgeName, netlink)
+        }
+        do {
+            observed.routes = try netlink.observeRoutes(desired: desired.routes, proto: routeProtocol, table: routeTable)
+            observed.pods = try netlink.observePods()
+            observed.automaticMTU = try netlink.automaticMTU()
+        } catch {
+            throw .netlink(error, while: "reading routes, pods and links")
+        }
+        let sysctls = Sysctls(namespace: namespace)
+        for setting in desired.sysctls {
+            // A per-interface setting of a bridge that does not exist yet has no value.
+            if case .routeLocalnet = setting.key, observed.bridge == nil { continue }
+            do {
+                observed.sysctls[setting.key] = try sysctls.value(of: setting.key)
+            } catch {
+                throw .sysctl(error)
+            }
+        }
+        return observed
+    }
+
+    /// The link under the bridge's name and, when it is podnet's bridge, its addresses.
+    private func observeBridge(_ name: String, _ netlink: Netlink) throws(DataplaneError)
+        -> (ObservedBridge?, [InterfaceAddress]) {
+        let bridge: ObservedBridge?, link: Link?
+        do {
+            bridge = try netlink.observeBridge(named: name)
+            guard let bridge, bridge.isBridge, bridge.ownedByPodnet else { return (bridge, []) }
+            link = try netlink.ownedBridge(named: name)
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        guard let link else { return (bridge, []) }
+        do {
+            return (bridge, try netlink.bridgeAddresses(of: link))
+        } catch {
+            throw .netlink(error, while: "reading the addresses of \(name)")
+        }
+    }
+
+    public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
+        do {
+            return try iptables.snapshot(id).observed
+        } catch let error as IptablesError {
+            throw .iptables(error)
+        } catch {
+            preconditionFailure("Iptables.snapshot throws IptablesError only: \(error)")
+        }
+    }
+
+    /// The bridges podnet created, found by their marker (teardown without a config).
+    public func ownedBridgeNames() throws(DataplaneError) -> [String] {
+        let netlink = try session()
+        do {
+            return try netlink.links().filter { $0.kind == "bridge" && $0.alias == BridgeState.ownershipAlias }
+                .map(\.name).sorted()
+        } catch {
+            throw .netlink(error, while: "listing links")
+        }
+    }
+
+    func session() throws(DataplaneError) -> Netlink {
+        do {
+            return try Netlink(namespace: namespace)
+        } catch {
+            throw .netlink(error, while: "opening a netlink socket")
+        }
+    }
+}

@@ -1,0 +1,303 @@
+import PodNet
+import PodNetIptables
+import PodNetNetlink
+import PodNetSystem
+
+/// What an apply changed, as a plan of what was actually done (table operations
+/// are recomputed under the xtables lock, so they can differ from the dry run's
+/// when another program changed the table in between).
+public struct ApplyResult: Sendable {
+    public var executed: Plan
+    public var kernelWrites: Int
+}
+
+/// Why an apply failed, and whether what it had already done was undone.
+public struct ApplyFailure: Error, CustomStringConvertible {
+    public var cause: DataplaneError
+    /// What was done before the failure and then undone.
+    public var rolledBack: Plan
+    /// Undo steps that failed in turn: this is the state left behind.
+    public var rollbackFailures: [String]
+
+    public var description: String {
+        var text = "apply failed: \(cause)"
+        if rollbackFailures.isEmpty {
+            text += rolledBack.isEmpty ? "\nnothing had been changed" : "\nevery change of this run was undone"
+        } else {
+            text += "\nrollback failed too; the node is left with:\n" + rollbackFailures.map { "  \($0)" }.joined(separator: "\n")
+        }
+        return text
+    }
+}
+
+/// Executes a plan against the kernel, in an order that never leaves anything
+/// briefly missing (new state in place before stale state goes), and undoes
+/// every step already taken when one fails.
+public final class PlanExecutor {
+    let namespace: NetworkNamespace?
+    let iptables: Iptables
+    let netlink: Netlink
+    let writes: WriteBudget
+    /// Undo steps, most recent last.
+    private var journal: [(description: String, undo: () throws -> Void)] = []
+    private var done = Plan()
+
+    public init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
+        self.namespace = namespace
+        self.iptables = iptables
+        writes = WriteBudget(failAt: failAtWrite)
+        do {
+            netlink = try Netlink(namespace: namespace)
+        } catch {
+            throw .netlink(error, while: "opening a netlink socket")
+        }
+    }
+
+    /// Runs `plan`; `desired` is what table operations are recomputed against under the lock.
+    public func execute(_ plan: Plan, desired: DesiredState, bridgeName: String?,
+                        routeProtocol: UInt8) throws(ApplyFailure) -> ApplyResult {
+        do {
+            guard plan.conflicts.isEmpty else { throw DataplaneError.conflicts(plan.conflicts) }
+            try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol)
+        } catch let error as DataplaneError {
+            throw rollBack(after: error)
+        } catch {
+            throw rollBack(after: .namespace(.restore(errno: 0)))
+        }
+        return ApplyResult(executed: done, kernelWrites: writes.count)
+    }
+
+    private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
+                              routeProtocol: UInt8) throws(DataplaneError) {
+        let bridgeLinks = plan.links.filter { if case .setHairpin = $0 { return false }; if case .deleteBridge = $0 { return false }; return true }
+        for operation in bridgeLinks { try link(operation) }
+        for case .add(let address) in plan.addresses { try addAddress(address) }
+        for operation in plan.sysctls { try sysctl(operation) }
+        for case .attach(let pod, let mtu) in plan.pods {
+            try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
+                       routeProtocol: routeProtocol)
+        }
+        for table in plan.tables { try commit(table.id, desired: desired.table(table.id)) }
+        try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
+        try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
+        for operation in plan.links {
+            if case .setHairpin = operation { try link(operation) }
+        }
+        for case .delete(let address) in plan.addresses { try deleteAddress(address) }
+        for case .detach(let pod) in plan.pods { try detach(pod) }
+        for operation in plan.links {
+            if case .deleteBridge = operation { try link(operation) }
+        }
+    }
+
+    // MARK: Steps
+
+    private func link(_ operation: LinkOperation) throws(DataplaneError) {
+        try writes.spend("\(operation)")
+        let netlink = self.netlink
+        do {
+            switch operation {
+            case .createBridge(let bridge, let mtu):
+                try netlink.createBridge(bridge, mtu: mtu)
+                record("delete bridge \(bridge.name)") { try netlink.deleteBridge(named: bridge.name) }
+            case .setMTU(let name, let from, let to):
+                try netlink.setLink(try required(name), LinkChanges(mtu: to))
+                record("set \(name) mtu \(from)") { try netlink.setLink(try self.required(name), LinkChanges(mtu: from)) }
+            case .setMACAddress(let name, let from, let to):
+                try netlink.setLink(try required(name), LinkChanges(macAddress: to))
+                record("set \(name) address \(from)") { try netlink.setLink(try self.required(name), LinkChanges(macAddress: from)) }
+            case .setPromiscuous(let name, let on):
+                try netlink.setLink(try required(name), LinkChanges(promiscuous: on))
+                record("set \(name) promisc \(!on)") { try netlink.setLink(try self.required(name), LinkChanges(promiscuous: !on)) }
+            case .setUp(let name):
+                try netlink.setLink(try required(name), LinkChanges(up: true))
+                record("set \(name) down") { try netlink.setLink(try self.required(name), LinkChanges(up: false)) }
+            case .setHairpin(let port, let on):
+                try netlink.setHairpin(on, port: try required(port))
+                record("set \(port) hairpin \(!on)") { try netlink.setHairpin(!on, port: try self.required(port)) }
+            case .deleteBridge(let name):
+                // Teardown only, and last: nothing after it can fail, so it needs no undo.
+                try netlink.deleteBridge(named: name)
+            }
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        done.links.append(operation)
+    }
+
+    private func addAddress(_ address: InterfaceAddress) throws(DataplaneError) {
+        try writes.spend(IpCommandText.address("add", address))
+        let netlink = self.netlink
+        do {
+            try netlink.addAddress(address.address, prefixLength: address.prefixLength, to: try required(address.interface),
+                                   skipDuplicateDetection: address.family == .ipv6)
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        record(IpCommandText.address("del", address)) {
+            try netlink.deleteAddress(address.address, prefixLength: address.prefixLength, from: try self.required(address.interface))
+        }
+        done.addresses.append(.add(address))
+    }
+
+    private func deleteAddress(_ address: InterfaceAddress) throws(DataplaneError) {
+        try writes.spend(IpCommandText.address("del", address))
+        let netlink = self.netlink
+        do {
+            try netlink.deleteAddress(address.address, prefixLength: address.prefixLength, from: try required(address.interface))
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        record(IpCommandText.address("add", address)) {
+            try netlink.addAddress(address.address, prefixLength: address.prefixLength, to: try self.required(address.interface),
+                                   skipDuplicateDetection: address.family == .ipv6)
+        }
+        done.addresses.append(.delete(address))
+    }
+
+    private func sysctl(_ operation: SysctlOperation) throws(DataplaneError) {
+        try writes.spend(IpCommandText.sysctl(operation.key, operation.to))
+        let sysctls = Sysctls(namespace: namespace)
+        do {
+            try sysctls.set(SysctlSetting(operation.key, operation.to))
+        } catch {
+            throw .sysctl(error)
+        }
+        if let previous = operation.from {
+            record(IpCommandText.sysctl(operation.key, previous)) { try sysctls.set(SysctlSetting(operation.key, previous)) }
+        }
+        done.sysctls.append(operation)
+    }
+
+    private func attach(_ pod: PodAttachment, mtu: Int, bridgeName: String?, hairpin: Bool,
+                        routeProtocol: UInt8) throws(DataplaneError) {
+        try writes.spend("attach pod \(pod.name)")
+        let netlink = self.netlink
+        do {
+            try netlink.attachPod(pod, mtu: mtu, bridge: try required(bridgeName ?? ""), hairpin: hairpin,
+                                  routeProtocol: routeProtocol)
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        record("ip link del \(pod.hostInterface)") { try netlink.detachPod(hostInterface: pod.hostInterface) }
+        done.pods.append(.attach(pod, mtu: mtu))
+    }
+
+    /// Pods go last: a detached pod cannot be re-attached by an undo (its spec is gone
+    /// from the config), so nothing that can fail comes after a detach but other detaches.
+    private func detach(_ pod: ObservedPod) throws(DataplaneError) {
+        try writes.spend("detach pod \(pod.name)")
+        do {
+            try netlink.detachPod(hostInterface: pod.hostInterface)
+        } catch {
+            throw .netlinkOperation(error)
+        }
+        done.pods.append(.detach(pod))
+    }
+
+    /// One transaction: the table's operations recomputed from what the table holds
+    /// under the xtables lock, committed once.
+    private func commit(_ id: TableID, desired: TableState?) throws(DataplaneError) {
+        try writes.spend("commit \(id)")
+        var lengthsBefore: [ChainName: Int] = [:]
+        let outcome: TransactionOutcome
+        do {
+            outcome = try iptables.transact(id) { snapshot in
+                lengthsBefore = snapshot.chainLengths
+                return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
+            }
+        } catch let error as IptablesError {
+            throw .iptables(error)
+        } catch {
+            preconditionFailure("Iptables.transact throws IptablesError only: \(error)")
+        }
+        guard outcome.committed else { return }
+        let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
+        record("restore table \(id)") {
+            try iptables.transact(id) { _ in TableOperation.inverse(of: applied, chainLengths: lengths) }
+        }
+        done.tables.append(TablePlan(id: id, operations: applied))
+    }
+
+    /// One batch per kind of change; the kernel applies a batch message by message,
+    /// so exactly the applied routes are undone when one is refused.
+    private func routes(_ operations: [RouteOperation]) throws(DataplaneError) {
+        var adds: [RouteState] = [], replaces: [RouteKey: RouteState] = [:], deletes: [RouteState] = []
+        for operation in operations {
+            switch operation {
+            case .add(let route): adds.append(route)
+            case .replace(let old, let new):
+                adds.append(new)
+                replaces[new.key] = old
+            case .delete(let route): deletes.append(route)
+            }
+        }
+        let netlink = self.netlink
+        if !adds.isEmpty {
+            try writes.spend("\(adds.count) route adds/replaces")
+            let result: RouteBatchResult
+            do {
+                result = try netlink.replaceRoutes(adds)
+            } catch {
+                throw .netlink(error, while: "writing routes")
+            }
+            for route in result.applied {
+                if let old = replaces[route.key] {
+                    record(IpCommandText.route("replace", old)) { _ = try netlink.replaceRoutes([old]) }
+                    done.routes.append(.replace(old: old, new: route))
+                } else {
+                    record(IpCommandText.route("del", route)) { _ = try netlink.deleteRoutes([route]) }
+                    done.routes.append(.add(route))
+                }
+            }
+            if !result.conflicts.isEmpty {
+                throw .conflicts(result.conflicts.map { .route($0.conflict) })
+            }
+            if !result.failed.isEmpty { throw .routes(result.failed) }
+        }
+        if !deletes.isEmpty {
+            try writes.spend("\(deletes.count) route deletes")
+            let result: RouteBatchResult
+            do {
+                result = try netlink.deleteRoutes(deletes)
+            } catch {
+                throw .netlink(error, while: "deleting routes")
+            }
+            for route in result.applied {
+                record(IpCommandText.route("add", route)) { _ = try netlink.addRoutes([route]) }
+                done.routes.append(.delete(route))
+            }
+            if !result.failed.isEmpty { throw .routes(result.failed) }
+        }
+    }
+
+    // MARK: Undo
+
+    private func record(_ description: String, _ undo: @escaping () throws -> Void) {
+        journal.append((description, undo))
+    }
+
+    private func rollBack(after cause: DataplaneError) -> ApplyFailure {
+        var failures: [String] = []
+        for step in journal.reversed() {
+            do {
+                try step.undo()
+            } catch {
+                failures.append("\(step.description) failed: \(error)")
+            }
+        }
+        journal.removeAll()
+        return ApplyFailure(cause: cause, rolledBack: done, rollbackFailures: failures)
+    }
+
+    private func required(_ name: String) throws(NetlinkOperationError) -> Link {
+        let found: Link?
+        do {
+            found = try netlink.link(named: name)
+        } catch {
+            throw .failed(command: "ip link show dev \(name)", namespace: namespace, error)
+        }
+        guard let found else { throw .linkMissing(name: name, namespace: namespace) }
+        return found
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodNetSystem
+
+/// One podnet run at a time per network namespace: held from observation to the
+/// end of execution, so that two applies never act on a stale observation.
+///
+/// The lock file is named after the namespace's inode, so every name or path of
+/// one namespace (/run/netns/NAME, /proc/PID/ns/net) finds the same lock.
+public struct PodnetLock: Sendable {
+    public var path: String
+    public var wait: Duration
+
+    public static let defaultDirectory = "/run/podnet"
+
+    /// The lock of `namespace` (nil: the caller's own) under $PODNET_LOCK_DIR or /run/podnet.
+    public static func forNamespace(_ namespace: NetworkNamespace?, wait: Duration) throws(DataplaneError) -> PodnetLock {
+        let namespacePath = namespace?.path ?? "/proc/self/ns/net"
+        var info = stat()
+        guard stat(namespacePath, &info) == 0 else {
+            throw .namespace(.open(path: namespacePath, errno: errno))
+        }
+        let directory = getenv("PODNET_LOCK_DIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? defaultDirectory
+        return PodnetLock(path: "\(directory)/netns-\(info.st_dev)-\(info.st_ino).lock", wait: wait)
+    }
+
+    public init(path: String, wait: Duration) {
+        self.path = path
+        self.wait = wait
+    }
+
+    /// Runs `body` holding the lock (flock LOCK_EX), waiting at most `wait` for it.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !directory.isEmpty { mkdir(directory, 0o755) }
+        let descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw DataplaneError.lockFile(path: path, errno: errno) }
+        defer { close(descriptor) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: wait)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw DataplaneError.lockFile(path: path, errno: errno) }
+            guard clock.now < deadline else { throw DataplaneError.lockTimeout(path: path, waited: wait) }
+            usleep(20_000)
+        }
+        return try body()
+    }
+}
