@@ -13,6 +13,13 @@ struct InputOptions: ParsableArguments {
                                valueName: "file"))
     var nodeListPath: String?
 
+    init() {}
+
+    init(configPath: String, nodeListPath: String? = nil) {
+        self.configPath = configPath
+        self.nodeListPath = nodeListPath
+    }
+
     /// Loads and validates the inputs; prints warnings; invalid input exits 65.
     func load() throws -> NodeConfig {
         do {

@@ -14,12 +14,15 @@ struct PodNetCommand: ParsableCommand {
           podnet validate -f node.yaml
           podnet validate -f node.yaml --nodes nodes.json
           kubectl get nodes -o json | podnet render -f node.yaml --nodes -
-          podnet render -f node.yaml --iptables ipv4 | iptables-legacy-restore --noflush
+          podnet diff -f node.yaml            # dry run: exit 2 when the node differs
+          podnet apply -f node.yaml
+          podnet teardown
 
-        Exit status: 0 success, 64 usage error, 65 invalid input, 1 any other failure.
+        Exit status: 0 success, 2 changes pending (diff), 64 usage error, 65 invalid input,
+        1 any other failure.
         """,
         version: PodNetVersion.current,
-        subcommands: [ValidateCommand.self, RenderCommand.self]
+        subcommands: [ValidateCommand.self, RenderCommand.self, DiffCommand.self, ApplyCommand.self, TeardownCommand.self]
     )
 }
 

@@ -1,0 +1,49 @@
+import ArgumentParser
+import PodNet
+import PodNetDataplane
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the node match the config, changing only the difference.",
+        discussion: """
+        Observes the node, computes the same plan `podnet diff` shows and executes it: one
+        iptables commit per changed table (none for an unchanged one), netlink writes only
+        for what differs, nothing at all when the node already matches. If the kernel
+        refuses any step, everything this run changed is undone and apply exits 1 naming
+        the object and the kernel's reason.
+
+        Prints what it changed (the executed plan), or "No changes".
+
+        Exit status: 0 success, 65 invalid input, 1 any other failure.
+
+        Examples:
+          podnet apply -f node.yaml
+          kubectl get nodes -o json | podnet apply -f node.yaml --nodes -
+          podnet apply -f node.yaml --netns node-a --dry-run
+        """
+    )
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var node: NodeOptions
+
+    @Flag(help: "Only show the plan, as `podnet diff` does (same exit statuses).")
+    var dryRun = false
+
+    func run() throws {
+        if dryRun {
+            var diff = DiffCommand()
+            diff.input = input
+            diff.node = node
+            return try diff.run()
+        }
+        let logger = node.logger()
+        let config = try input.load()
+        let desired = try compileOrExit(config)
+        let result = try failing {
+            try timed(logger, "apply") { try node.dataplane().apply(desired, ownership: Ownership(config)) }
+        }
+        logger.info("kernel writes: \(result.kernelWrites)")
+        node.print(result.executed, bridgeName: config.bridge.name)
+    }
+}
