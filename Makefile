@@ -7,7 +7,7 @@ DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack st
 BIN          := .build/$(CONFIG)/podnet
 EXAMPLE      ?= fixtures/dual-stack.yaml
 
-.PHONY: all deps build test unit demo clean
+.PHONY: all deps build test unit demo clean bench
 
 all: build
 
@@ -33,6 +33,18 @@ test: deps
 demo: build
 	@echo "==> podnet render -f $(EXAMPLE)"
 	@$(BIN) render -f $(EXAMPLE)
+
+# podnet side by side with iptables-legacy-restore, ip -batch and Python at 5,000-node
+# scale (Tests/Bench/bench.py): a release build, then one table, also written to
+# BENCHMARKS.md; exits non-zero when a goal is missed. Needs root (network namespaces).
+BENCH_PACKAGES := time valgrind gcc libc6-dev python3 util-linux
+BENCH_SCRATCH  ?= .build-bench
+BENCH_RUNS     ?= 7
+
+bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product podnet
+	python3 Tests/Bench/bench.py --podnet $(BENCH_SCRATCH)/release/podnet --runs $(BENCH_RUNS) --out BENCHMARKS.md
 
 clean:
 	rm -rf .build

@@ -1,0 +1,638 @@
+#!/usr/bin/env python3
+"""podnet side by side with the tools an operator would otherwise script (issue 7).
+
+For each scenario, podnet and its peer run alternately (A B A B ...), each after the
+same untimed preparation; wall time and peak RSS (wait4's ru_maxrss, which covers the
+whole process tree) are taken for every run. The table gives per scenario the median
+time of each side, the median of the per-pair ratios podnet/peer with its IQR, the
+median peak memory of each side and the goal. A scenario FAILs when its median ratio
+exceeds goal x (1 + IQR/median), i.e. the goal widened by this run's own spread, or
+when its memory condition does not hold. Exit status 1 when any scenario fails.
+
+Everything that touches the kernel happens in network namespaces this script creates
+(named pnb-<pid>-<n>) and deletes, also on SIGINT/SIGTERM. iptables is always the
+legacy variant.
+
+    python3 Tests/Bench/bench.py --podnet .build-bench/release/podnet [--runs 7] [--out BENCHMARKS.md]
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import generate  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MIB = 1024  # ru_maxrss is in KiB
+GNU_TIME = "/usr/bin/time"
+
+
+# --- running and measuring -------------------------------------------------------
+
+class Measurement:
+    def __init__(self, seconds, peak_kib):
+        self.seconds = seconds
+        self.peak_kib = peak_kib
+
+
+def measure(argv, stdin=None, stdout=None):
+    """Runs argv to completion; returns its wall time and peak RSS. Fails loudly on a
+    non-zero exit status.
+
+    The peak RSS is GNU time's %M (wait4's ru_maxrss: the largest over the process and
+    the children it waited for), not wait4 from this script: a process started by a big
+    parent (posix_spawn's vfork, or fork) inherits the parent's RSS high-water mark at
+    exec, so Python's own memory would show up in the figure. GNU time is small. The wall
+    time is taken here around GNU time (its 10 ms resolution is too coarse); time's own
+    fork and exec cost the same on both sides."""
+    rss_file = tempfile.NamedTemporaryFile(mode="r")
+    stdin_fd = os.open(stdin or os.devnull, os.O_RDONLY)
+    stdout_fd = os.open(stdout or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    stderr_file = tempfile.TemporaryFile()
+    actions = [(os.POSIX_SPAWN_DUP2, stdin_fd, 0), (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
+               (os.POSIX_SPAWN_DUP2, stderr_file.fileno(), 2)]
+    timed = [GNU_TIME, "-f", "%M", "-o", rss_file.name] + argv
+    try:
+        start = time.perf_counter()
+        pid = os.posix_spawn(GNU_TIME, timed, os.environ, file_actions=actions)
+        _, status = os.waitpid(pid, 0)
+        seconds = time.perf_counter() - start
+    finally:
+        os.close(stdin_fd)
+        os.close(stdout_fd)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        stderr_file.seek(0)
+        raise BenchError(f"{' '.join(argv)} exited {code}:\n{stderr_file.read().decode(errors='replace')[-2000:]}")
+    with rss_file:
+        return Measurement(seconds, int(rss_file.read().split()[-1]))
+
+
+class BenchError(Exception):
+    pass
+
+
+def run(argv, stdin=None, capture=False):
+    """An untimed helper command (preparation, rendering)."""
+    with open(stdin or os.devnull, "rb") as input_file:
+        result = subprocess.run(argv, stdin=input_file, capture_output=True)
+    if result.returncode != 0:
+        raise BenchError(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode(errors='replace')[-2000:]}")
+    return result.stdout.decode() if capture else None
+
+
+# --- network namespaces ------------------------------------------------------------
+
+class Namespaces:
+    """The namespaces this run created; every one is deleted at the end, whatever happens."""
+
+    UPLINK = "pnb-uplink"
+
+    def __init__(self):
+        self.live = set()
+        self.counter = 0
+
+    def create(self):
+        self.counter += 1
+        name = f"pnb-{os.getpid()}-{self.counter}"
+        run(["ip", "netns", "add", name])
+        self.live.add(name)
+        # A veth pair carrying this node's IPs, so that the peers' node IPs are on-link
+        # gateways (a route via a gateway needs one).
+        for command in (
+            ["link", "set", "lo", "up"],
+            ["link", "add", self.UPLINK, "type", "veth", "peer", "name", "pnb-far"],
+            ["addr", "add", f"{generate.NODE_IPV4}/{generate.NODE_IPV4_PREFIX}", "dev", self.UPLINK],
+            ["addr", "add", f"{generate.NODE_IPV6}/{generate.NODE_IPV6_PREFIX}", "dev", self.UPLINK, "nodad"],
+            ["link", "set", "pnb-far", "up"],
+            ["link", "set", self.UPLINK, "up"],
+        ):
+            run(["ip", "-n", name] + command)
+        return name
+
+    def delete(self, name):
+        if name in self.live:
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+            self.live.discard(name)
+
+    def delete_all(self):
+        for name in list(self.live):
+            self.delete(name)
+
+
+def inside(namespace, argv):
+    """argv run in the namespace: nsenter only joins it (no mount namespace, unlike `ip netns exec`)."""
+    return ["nsenter", f"--net=/run/netns/{namespace}"] + argv
+
+
+# --- scenarios -------------------------------------------------------------------
+
+class Side:
+    """One side of a scenario: an untimed preparation giving a context, the timed command, a cleanup."""
+
+    def __init__(self, command, prepare=lambda: None, cleanup=lambda context: None):
+        self.command = command      # context -> (argv, stdin path or None)
+        self.prepare = prepare      # () -> context
+        self.cleanup = cleanup      # context -> None
+
+
+class Scenario:
+    def __init__(self, name, podnet, peer, goal, peer_label, memory_rule=None, needs_apply=False):
+        self.name = name
+        self.podnet = podnet
+        self.peer = peer
+        self.goal = goal
+        self.peer_label = peer_label
+        # (podnet peak KiB, peer peak KiB) -> (ok, description)
+        self.memory_rule = memory_rule
+        self.needs_apply = needs_apply
+
+
+def memory_no_higher(podnet_kib, peer_kib):
+    return podnet_kib <= peer_kib, "peak memory no higher than the peer's"
+
+
+def memory_within_32_mib(podnet_kib, peer_kib):
+    return podnet_kib <= peer_kib + 32 * MIB, "peak memory within the peer's + 32 MiB"
+
+
+class Result:
+    def __init__(self, scenario, podnet, peer, skipped=None):
+        self.scenario = scenario
+        self.podnet = podnet or []
+        self.peer = peer or []
+        self.skipped = skipped
+
+    @property
+    def ratios(self):
+        return [a.seconds / b.seconds for a, b in zip(self.podnet, self.peer)]
+
+    def verdict(self):
+        """(passed, why) for the time goal and the memory rule."""
+        ratio = statistics.median(self.ratios)
+        allowed = self.scenario.goal * (1 + iqr(self.ratios) / ratio)
+        problems = []
+        if ratio > allowed:
+            problems.append(f"median ratio {ratio:.2f} > {allowed:.2f} (goal widened by the spread)")
+        if self.scenario.memory_rule:
+            ok, rule = self.scenario.memory_rule(median_peak(self.podnet), median_peak(self.peer))
+            if not ok:
+                problems.append(f"not {rule}")
+        return not problems, "; ".join(problems)
+
+
+def iqr(values):
+    if len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q3 - q1
+
+
+def median_peak(measurements):
+    return statistics.median(m.peak_kib for m in measurements)
+
+
+def run_scenario(scenario, runs, log):
+    """Warm-up of each side (discarded), then runs x (podnet, peer), alternating."""
+    podnet, peer = [], []
+    for index in range(runs + 1):
+        for side, results in ((scenario.podnet, podnet), (scenario.peer, peer)):
+            context = side.prepare()
+            try:
+                argv, stdin = side.command(context)
+                measurement = measure(argv, stdin=stdin)
+            finally:
+                side.cleanup(context)
+            if index > 0:
+                results.append(measurement)
+        if index > 0:
+            log(f"    pair {index}: podnet {podnet[-1].seconds:.3f} s {podnet[-1].peak_kib / MIB:.0f} MiB, "
+                f"peer {peer[-1].seconds:.3f} s {peer[-1].peak_kib / MIB:.0f} MiB, "
+                f"ratio {podnet[-1].seconds / peer[-1].seconds:.2f}")
+    return Result(scenario, podnet, peer)
+
+
+# --- the benchmark ---------------------------------------------------------------
+
+class Bench:
+    def __init__(self, podnet, workdir, namespaces, log):
+        self.podnet = podnet
+        self.work = workdir
+        self.namespaces = namespaces
+        self.log = log
+        self.path = lambda name: os.path.join(workdir, name)
+
+    def generate_inputs(self):
+        self.log("==> generating inputs in " + self.work)
+        generate.write_json(self.path("nodelist-config.json"), generate.nodelist_config())
+        generate.write_node_list(self.path("nodes.json"), 5000)
+        size = os.path.getsize(self.path("nodes.json"))
+        self.log(f"    nodes.json: 5,000 nodes, {size / 1e6:.1f} MB ({size / 5000 / 1000:.1f} KB per node)")
+        generate.write_json(self.path("peers-5000.json"), generate.peers_config(5000))
+        generate.write_json(self.path("peers-50000.json"), generate.peers_config(50000))
+        generate.write_json(self.path("host-ports-1000.json"), generate.host_ports_config(1000))
+        generate.write_json(self.path("host-ports-10.json"), generate.host_ports_config(10))
+        generate.write_json(self.path("host-ports-11.json"), generate.host_ports_config(11))
+        count = generate.write_kube_proxy_rules(self.path("kube-proxy.rules"), 50000)
+        self.log(f"    kube-proxy.rules: {count:,} nat rules (iptables-legacy-restore input)")
+
+    def podnet_has_apply(self):
+        """`podnet apply --help` succeeds and documents --netns (ArgumentParser answers
+        an unknown subcommand's --help with the top-level help, exit 0)."""
+        result = subprocess.run([self.podnet, "apply", "--help"], capture_output=True, text=True)
+        return result.returncode == 0 and "--netns" in result.stdout
+
+    # Scenarios runnable without the kernel.
+
+    def nodelist_scenario(self):
+        config, nodes = self.path("nodelist-config.json"), self.path("nodes.json")
+        return Scenario(
+            "5,000-node NodeList (validate --nodes)",
+            Side(lambda _: ([self.podnet, "validate", "-q", "-f", config, "--nodes", nodes], None)),
+            Side(lambda _: ([sys.executable, "-c", f"import json; json.load(open({nodes!r}))"], None)),
+            goal=1.0, peer_label="python3 json.load", memory_rule=memory_no_higher)
+
+    def render_scaling_scenario(self):
+        big, small = self.path("peers-50000.json"), self.path("peers-5000.json")
+        return Scenario(
+            "render 50,000 peers vs 5,000",
+            Side(lambda _: ([self.podnet, "render", "-f", big], None)),
+            Side(lambda _: ([self.podnet, "render", "-f", small], None)),
+            goal=12.0, peer_label="podnet render, 5,000 peers")
+
+    # Scenarios that need `podnet apply`.
+
+    def apply_argv(self, config, namespace):
+        return [self.podnet, "apply", "-f", config, "--netns", namespace]
+
+    def fresh(self, *configs, foreign_rules=False):
+        """A preparation: a fresh namespace, optionally kube-proxy's rules, then podnet
+        applies each config in turn (untimed)."""
+        def prepare():
+            namespace = self.namespaces.create()
+            if foreign_rules:
+                run(inside(namespace, ["iptables-legacy-restore"]), stdin=self.path("kube-proxy.rules"))
+            for config in configs:
+                run(self.apply_argv(config, namespace))
+            return namespace
+        return prepare
+
+    def routes_scenario(self):
+        config = self.path("peers-5000.json")
+        batch = self.path("routes-5000.batch")
+        render = run([self.podnet, "render", "-f", config], capture=True)
+        routes = route_batch(render)
+        with open(batch, "w") as f:
+            f.write("\n".join(routes) + "\n")
+        return Scenario(
+            "5,000 peer routes from empty",
+            Side(lambda ns: (self.apply_argv(config, ns), None), self.fresh(), self.namespaces.delete),
+            Side(lambda ns: (["ip", "-n", ns, "-batch", batch], None), self.fresh(), self.namespaces.delete),
+            goal=1.0, peer_label=f"ip -batch ({len(routes):,} route adds)", needs_apply=True)
+
+    def no_op_scenarios(self):
+        """Both no-op rows share one namespace: a no-op changes nothing, so every run sees
+        the same state (checked after the runs)."""
+        config = self.path("peers-5000.json")
+        bare_read = self.path("bare_read")
+        build_bare_read(bare_read)
+        state = {}
+
+        def namespace():
+            if "ns" not in state:
+                state["ns"] = self.fresh(config, foreign_rules=True)()
+            return state["ns"]
+
+        save_script = ("iptables-legacy-save -t nat; iptables-legacy-save -t filter; "
+                       "ip6tables-legacy-save -t nat; ip6tables-legacy-save -t filter; "
+                       "ip -4 route show; ip -6 route show")
+        podnet = Side(lambda _: (self.apply_argv(config, namespace()), None))
+        return [
+            Scenario("no-op apply, 5,000 peers + 50,000 foreign nat rules", podnet,
+                     Side(lambda _: ([bare_read, namespace()], None)),
+                     goal=1.5, peer_label="bare libiptc read (nat, filter, both families) + route dump",
+                     memory_rule=memory_within_32_mib, needs_apply=True),
+            Scenario("the same no-op", podnet,
+                     Side(lambda _: (inside(namespace(), ["sh", "-c", save_script]), None)),
+                     goal=1.0, peer_label="ip(6)tables-legacy-save -t nat/filter + ip route show (both families)",
+                     memory_rule=memory_within_32_mib, needs_apply=True),
+        ], state
+
+    def one_host_port_scenario(self):
+        before, after = self.path("host-ports-10.json"), self.path("host-ports-11.json")
+        change = self.path("one-host-port.rules")
+        old = run([self.podnet, "render", "-f", before, "--iptables", "ipv4"], capture=True)
+        new = run([self.podnet, "render", "-f", after, "--iptables", "ipv4"], capture=True)
+        with open(change, "w") as f:
+            f.write(restore_difference(old, new))
+        prepare = self.fresh(before, foreign_rules=True)
+        return Scenario(
+            "add one host port, 50,000 foreign nat rules",
+            Side(lambda ns: (self.apply_argv(after, ns), None), prepare, self.namespaces.delete),
+            Side(lambda ns: (inside(ns, ["iptables-legacy-restore", "--noflush"]), change), prepare,
+                 self.namespaces.delete),
+            goal=1.1, peer_label="iptables-legacy-restore --noflush of the same change",
+            memory_rule=memory_within_32_mib, needs_apply=True)
+
+    def host_ports_scenario(self):
+        config = self.path("host-ports-1000.json")
+        rules = self.path("host-ports-1000.rules")
+        with open(rules, "w") as f:
+            f.write(run([self.podnet, "render", "-f", config, "--iptables", "ipv4"], capture=True))
+        return Scenario(
+            "1,000 host ports from empty",
+            Side(lambda ns: (self.apply_argv(config, ns), None), self.fresh(), self.namespaces.delete),
+            Side(lambda ns: (inside(ns, ["iptables-legacy-restore", "--noflush"]), rules), self.fresh(),
+                 self.namespaces.delete),
+            goal=1.1, peer_label="iptables-legacy-restore --noflush of podnet render --iptables ipv4",
+            needs_apply=True)
+
+    def callgrind(self):
+        """Instructions executed by `podnet render` of the 5,000-peer config, and where.
+        Valgrind 3.19 cannot read the DWARF 5 that Swift's clang writes, so it runs a copy
+        without debug information (the symbol table stays: functions keep their names)."""
+        binary = self.path("podnet-nodebug")
+        shutil.copy(self.podnet, binary)
+        run(["strip", "--strip-debug", binary])
+        out = self.path("callgrind.out")
+        run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+             binary, "render", "-f", self.path("peers-5000.json")])
+        total = None
+        with open(out) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    total = int(line.split()[1])
+        annotate = run(["callgrind_annotate", "--inclusive=yes", out], capture=True)
+        if shutil.which("swift"):
+            annotate = subprocess.run(["swift", "demangle", "--simplified"], input=annotate,
+                                      capture_output=True, text=True).stdout or annotate
+        return total, top_functions(annotate, 25)
+
+
+def route_batch(render_text):
+    """`ip -batch` lines adding the routes `podnet render` lists (its `ip route replace ...`)."""
+    lines = []
+    in_routes = False
+    for line in render_text.splitlines():
+        if line.startswith("# "):
+            in_routes = line == "# routes"
+            continue
+        if in_routes and line.startswith("ip route replace "):
+            lines.append("route add " + line[len("ip route replace "):])
+    if not lines:
+        raise BenchError("podnet render printed no routes")
+    return lines
+
+
+def parse_restore(text):
+    """{table: (declared chains, [(chain, rule text)] in order)} of an iptables-restore input."""
+    tables = {}
+    table = None
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+            tables[table] = ([], [])
+        elif line.startswith(":"):
+            tables[table][0].append(line.split()[0][1:])
+        elif line.startswith("-A "):
+            _, chain, rule = line.split(" ", 2)
+            tables[table][1].append((chain, rule))
+        elif line.startswith("-I "):
+            _, chain, position, rule = line.split(" ", 3)
+            tables[table][1].append((chain, rule))
+    return tables
+
+
+def restore_difference(old_text, new_text):
+    """The iptables-restore --noflush input that turns podnet's rules `old_text` into
+    `new_text` when the change only adds: new chains declared, each new rule inserted
+    at its final position."""
+    old, new = parse_restore(old_text), parse_restore(new_text)
+    out = []
+    for table, (chains, rules) in new.items():
+        old_chains, old_rules = old.get(table, ([], []))
+        old_set = set(old_rules)
+        if not set(old_chains) <= set(chains) or not old_set <= set(rules):
+            raise BenchError("the one-host-port change is not an addition")
+        lines = [f":{c} - [0:0]" for c in chains if c not in old_chains]
+        position = {}
+        for chain, rule in rules:
+            position[chain] = position.get(chain, 0) + 1
+            if (chain, rule) not in old_set:
+                lines.append(f"-I {chain} {position[chain]} {rule}")
+        if lines:
+            out += [f"*{table}"] + lines + ["COMMIT"]
+    if not out:
+        raise BenchError("the one-host-port change is empty")
+    return "\n".join(out) + "\n"
+
+
+def build_bare_read(output):
+    flags = run(["pkg-config", "--cflags", "--libs", "libip4tc", "libip6tc", "libmnl"], capture=True).split()
+    run(["cc", "-O2", "-Wall", "-o", output, os.path.join(HERE, "bare_read.c")] + flags)
+
+
+def top_functions(annotate_text, count):
+    """The `count` functions with the most inclusive instructions, from callgrind_annotate."""
+    rows = []
+    for line in annotate_text.splitlines():
+        match = re.match(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(?:\*\s+)?(.+?)(?:\s+\[(.*)\])?$", line)
+        if not match or ":" not in match.group(3):
+            continue
+        name = match.group(3).split(":", 1)[1] if match.group(3).startswith("???:") else match.group(3)
+        if name.startswith("0x") or "below main" in name or "libc_start" in match.group(3) or name == "podnet_main":
+            continue
+        library = os.path.basename(match.group(4) or "")
+        rows.append((match.group(1), match.group(2), name, library))
+    return rows[:count]
+
+
+# --- report ----------------------------------------------------------------------
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"Linux {platform.release()}, {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}"
+
+
+def table(results, runs, callgrind):
+    header = ("| scenario | podnet median s | peer median s | ratio podnet/peer: median (IQR) | "
+              "podnet peak MiB | peer peak MiB | goal | result |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    failed = False
+    for result in results:
+        scenario = result.scenario
+        memory_goal = f"; {scenario.memory_rule(0, 0)[1]}" if scenario.memory_rule else ""
+        goal = f"<= {scenario.goal:g}{memory_goal}"
+        if result.skipped:
+            lines.append(f"| {scenario.name} (peer: {scenario.peer_label}) | - | - | - | - | - | {goal} | "
+                         f"not run: {result.skipped} |")
+            continue
+        ok, why = result.verdict()
+        failed |= not ok
+        ratios = result.ratios
+        podnet_time = statistics.median(m.seconds for m in result.podnet)
+        peer_time = statistics.median(m.seconds for m in result.peer)
+        lines.append(
+            f"| {scenario.name} (peer: {scenario.peer_label}) | {podnet_time:.3f} | {peer_time:.3f} | "
+            f"{statistics.median(ratios):.2f} ({iqr(ratios):.2f}) | {median_peak(result.podnet) / MIB:.1f} | "
+            f"{median_peak(result.peer) / MIB:.1f} | {goal} | {'PASS' if ok else 'FAIL: ' + why} |")
+        if scenario.name.startswith("render 50,000"):
+            memory_ratio = median_peak(result.podnet) / median_peak(result.peer)
+            memory_ok = memory_ratio <= scenario.goal
+            failed |= not memory_ok
+            lines.append(f"| render 50,000 peers vs 5,000: peak memory | - | - | {memory_ratio:.2f} (of medians) | "
+                         f"{median_peak(result.podnet) / MIB:.1f} | {median_peak(result.peer) / MIB:.1f} | "
+                         f"<= {scenario.goal:g} | {'PASS' if memory_ok else 'FAIL'} |")
+    total, _ = callgrind
+    lines.append(f"| callgrind: podnet render, 5,000 peers | {total:,} Ir | - | - | - | - | (a machine-independent "
+                 f"figure to compare between commits) | - |")
+    return lines, failed
+
+
+def details(results, callgrind):
+    lines = ["## Per-pair measurements", ""]
+    for result in results:
+        if result.skipped:
+            continue
+        lines.append(f"- {result.scenario.name}: podnet s "
+                     + ", ".join(f"{m.seconds:.3f}" for m in result.podnet)
+                     + "; peer s " + ", ".join(f"{m.seconds:.3f}" for m in result.peer)
+                     + "; ratios " + ", ".join(f"{r:.2f}" for r in result.ratios))
+    _, functions = callgrind
+    lines += ["", "## Where `podnet render` (5,000 peers) spends its instructions", "",
+              "Inclusive instruction counts from callgrind_annotate, the top functions:", "",
+              "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
+    lines += [f"| {ir} | {pct} | `{name.replace('|', '/')}` | {library} |" for ir, pct, name, library in functions]
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--podnet", default=".build-bench/release/podnet")
+    parser.add_argument("--runs", type=int, default=7, help="measured runs of each side (at least 5)")
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
+    args = parser.parse_args()
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    if os.geteuid() != 0:
+        parser.error("run as root: the apply scenarios create network namespaces")
+    podnet = os.path.abspath(args.podnet)
+
+    namespaces = Namespaces()
+    workdir = tempfile.mkdtemp(prefix="podnet-bench-")
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    def log(message):
+        print(message, flush=True)
+
+    try:
+        bench = Bench(podnet, workdir, namespaces, log)
+        bench.generate_inputs()
+        has_apply = bench.podnet_has_apply()
+        no_op, no_op_state = bench.no_op_scenarios() if has_apply else (None, None)
+        planned = [bench.nodelist_scenario, bench.render_scaling_scenario]
+        if has_apply:
+            planned += [bench.routes_scenario, lambda: no_op[0], lambda: no_op[1],
+                        bench.one_host_port_scenario, bench.host_ports_scenario]
+        results = []
+        for make in planned:
+            scenario = make()
+            log(f"==> {scenario.name}: podnet vs {scenario.peer_label}, {args.runs} runs each, alternating")
+            results.append(run_scenario(scenario, args.runs, log))
+        if not has_apply:
+            for name, peer, goal, rule in (
+                ("5,000 peer routes from empty", "ip -batch of the same route adds", 1.0, None),
+                ("no-op apply, 5,000 peers + 50,000 foreign nat rules",
+                 "bare libiptc read (nat, filter, both families) + route dump", 1.5, memory_within_32_mib),
+                ("the same no-op", "ip(6)tables-legacy-save -t nat/filter + ip route show (both families)", 1.0,
+                 memory_within_32_mib),
+                ("add one host port, 50,000 foreign nat rules", "iptables-legacy-restore --noflush of the same change",
+                 1.1, memory_within_32_mib),
+                ("1,000 host ports from empty", "iptables-legacy-restore --noflush of podnet render --iptables ipv4",
+                 1.1, None),
+            ):
+                results.append(Result(Scenario(name, None, None, goal, peer, rule, needs_apply=True), None, None,
+                                      skipped="podnet apply not available"))
+        if no_op_state and "ns" in no_op_state:
+            check_no_op(no_op_state["ns"], bench)
+        log("==> callgrind: podnet render -f peers-5000.json")
+        callgrind = bench.callgrind()
+        log(f"    total Ir: {callgrind[0]:,}")
+
+        rows, failed = table(results, args.runs, callgrind)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        report = [
+            "# Benchmarks", "",
+            "Written by `make bench` (Tests/Bench/bench.py); do not edit by hand.", "",
+            f"Run of {stamp} on {machine()}; {args.runs} measured runs of each side per scenario "
+            "(after one discarded warm-up of each), alternating podnet and its peer. Time is wall time; "
+            "peak memory is the peak RSS (GNU time %M: wait4 ru_maxrss, the largest process of the tree). "
+            "A scenario fails when its median ratio exceeds goal x (1 + IQR/median of the ratios).", "",
+        ] + rows + [""] + details(results, callgrind) + [""] + notes()
+        print()
+        print("\n".join(rows))
+        with open(args.out, "w") as f:
+            f.write("\n".join(report) + "\n")
+        log(f"\nwrote {args.out}")
+        return 1 if failed else 0
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    finally:
+        namespaces.delete_all()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"inputs kept in {workdir}")
+
+
+def check_no_op(namespace, bench):
+    """The no-op rows are only meaningful if podnet's apply changed nothing."""
+    before = run(inside(namespace, ["iptables-legacy-save", "-t", "nat"]), capture=True)
+    run(bench.apply_argv(bench.path("peers-5000.json"), namespace))
+    after = run(inside(namespace, ["iptables-legacy-save", "-t", "nat"]), capture=True)
+    strip = lambda text: [l for l in text.splitlines() if not l.startswith("#")]  # noqa: E731
+    if strip(before) != strip(after):
+        raise BenchError("a second podnet apply changed the nat table: the no-op rows measured changes")
+
+
+def notes():
+    return [
+        "## How each scenario is prepared", "",
+        "- Inputs are generated in a temporary directory (Tests/Bench/generate.py): a NodeList as "
+        "`kubectl get nodes -o json` prints it (4-space indent, labels, annotations, conditions, images, volumes); "
+        "dual-stack configs with 5,000 and 50,000 peers as JSON; 1,000 IPv4 TCP host ports; kube-proxy's nat table "
+        "(KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-* chains with comments, `-m statistic --mode random --probability`, "
+        "DNATs; 3 endpoints per service) as iptables-legacy-restore input.",
+        "- Kernel scenarios run in namespaces created for the run: a veth pair carrying the node IPs "
+        "198.18.0.1/15 and 2001:db8::1/32 so that peer gateways are on-link. Each run of either side of "
+        "\"from empty\" and \"add one host port\" gets a fresh namespace prepared identically (kube-proxy's rules "
+        "restored and the 10-host-port config applied by podnet, for the latter); the two no-op rows share one "
+        "namespace, checked unchanged by a further apply at the end.",
+        "- Peers that need the namespace enter it with `nsenter --net=` (one setns and exec); podnet enters it "
+        "itself (`--netns`). The bare read is Tests/Bench/bare_read.c, compiled by the bench.",
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
