@@ -187,26 +187,28 @@ struct NodeConfigValidator {
     /// one sweep over the CIDRs sorted by address: a CIDR overlaps exactly the
     /// earlier ones that still contain its address.
     private mutating func checkOverlaps(_ peers: [PeerEntry]) {
-        struct Owned { var cidr: Located<IPNetwork>; var owner: String }
-        var all = nodePodCIDRs.items.map { Owned(cidr: $0, owner: "this node's pod CIDR") }
+        var cidrs = nodePodCIDRs.items
+        var owners = Array(repeating: "this node's pod CIDR", count: cidrs.count)
         for peer in peers {
-            let owner = peer.name.map { "\($0.value)'s pod CIDR" } ?? "a peer's pod CIDR"
-            all += peer.podCIDRs.items.map { Owned(cidr: $0, owner: owner) }
+            cidrs += peer.podCIDRs.items
+            owners += Array(repeating: peer.name.map { "\($0.value)'s pod CIDR" } ?? "a peer's pod CIDR",
+                            count: peer.podCIDRs.items.count)
         }
-        let ordered = all.enumerated().sorted { a, b in
-            (a.element.cidr.value.address, a.element.cidr.value.prefixLength, a.offset)
-                < (b.element.cidr.value.address, b.element.cidr.value.prefixLength, b.offset)
+        // Input order breaks ties, so that the later of two equal CIDRs is reported.
+        let order = cidrs.indices.sorted { a, b in
+            (cidrs[a].value.address, cidrs[a].value.prefixLength, a) < (cidrs[b].value.address, cidrs[b].value.prefixLength, b)
         }
-        var open: [(index: Int, owned: Owned)] = []
-        for (index, current) in ordered {
-            open.removeAll { !$0.owned.cidr.value.contains(current.cidr.value) }
-            for (otherIndex, other) in open {
+        var open: [Int] = []
+        for index in order {
+            let current = cidrs[index]
+            open.removeAll { !cidrs[$0].value.contains(current.value) }
+            for other in open {
                 // Reported at whichever came later in the input (node CIDRs come first).
-                let (here, there) = otherIndex < index ? (current, other) : (other, current)
-                diagnostics.error(here.cidr.location, "\(here.cidr.value) overlaps \(there.owner) \(there.cidr.value) "
-                    + "(\(AddressRules.reference(there.cidr.location, from: here.cidr.location)))")
+                let (here, there) = other < index ? (index, other) : (other, index)
+                diagnostics.error(cidrs[here].location, "\(cidrs[here].value) overlaps \(owners[there]) \(cidrs[there].value) "
+                    + "(\(AddressRules.reference(cidrs[there].location, from: cidrs[here].location)))")
             }
-            open.append((index, current))
+            open.append(index)
         }
     }
 

@@ -174,4 +174,24 @@ import PodNetConfig
         let nodeList = #"{"items": [{"metadata": {"name": "node\u002da"}, "spec": {"podCIDRs": ["10.244.1.0\/24"]}}]}"#
         #expect(try load(nodeList).config.node.podCIDRs.map(\.description) == ["10.244.1.0/24"])
     }
+
+    /// A large cluster: every peer is kept, and the one overlap hidden among them is
+    /// the one problem found.
+    @Test func largeNodeListFindsTheOneOverlap() throws {
+        func nodeList(claimingTwice: Bool) -> String {
+            let items = (0..<1000).map { index in
+                // With claimingTwice, node 700 claims node 300's pod CIDR.
+                let third = claimingTwice && index == 700 ? 300 : index
+                return Self.item("node-\(index)", podCIDRs: ["10.\(third / 256).\(third % 256).0/24"],
+                                 addresses: ["198.18.\(index / 200).\(10 + index % 200)"])
+            }
+            return "{\"items\": [\n" + items.joined(separator: ",\n") + "\n]}"
+        }
+        let config = Self.config.replacingOccurrences(of: "name: node-a", with: "name: node-0")
+            .replacingOccurrences(of: "10.244.0.0/16", with: "10.0.0.0/8")
+        #expect(problems(config, nodeList: nodeList(claimingTwice: true)).map { "\($0.fieldPath): \($0.message)" } == [
+            "items[700].spec.podCIDRs[0]: 10.1.44.0/24 overlaps node-300's pod CIDR 10.1.44.0/24 (items[300].spec.podCIDRs[0])",
+        ])
+        #expect(try load(config, nodeList(claimingTwice: false)).config.peers.count == 999)
+    }
 }
