@@ -498,6 +498,8 @@ def table(results, runs, callgrind):
             lines.append(f"| render 50,000 peers vs 5,000: peak memory | - | - | {memory_ratio:.2f} (of medians) | "
                          f"{median_peak(result.podnet) / MIB:.1f} | {median_peak(result.peer) / MIB:.1f} | "
                          f"<= {scenario.goal:g} | {'PASS' if memory_ok else 'FAIL'} |")
+    if callgrind is None:
+        return lines, failed
     total, _ = callgrind
     lines.append(f"| callgrind: podnet render, 5,000 peers | {total:,} Ir | - | - | - | - | (a machine-independent "
                  f"figure to compare between commits) | - |")
@@ -513,6 +515,8 @@ def details(results, callgrind):
                      + ", ".join(f"{m.seconds:.3f}" for m in result.podnet)
                      + "; peer s " + ", ".join(f"{m.seconds:.3f}" for m in result.peer)
                      + "; ratios " + ", ".join(f"{r:.2f}" for r in result.ratios))
+    if callgrind is None:
+        return lines
     _, functions = callgrind
     lines += ["", "## Where `podnet render` (5,000 peers) spends its instructions", "",
               "Inclusive instruction counts from callgrind_annotate, the top functions:", "",
@@ -527,6 +531,8 @@ def main():
     parser.add_argument("--runs", type=int, default=7, help="measured runs of each side (at least 5)")
     parser.add_argument("--out", default="BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
+    parser.add_argument("--only", metavar="TEXT", help="run only the scenarios whose name contains TEXT "
+                        "(\"callgrind\" for the instruction count); the report then says so")
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5")
@@ -549,17 +555,25 @@ def main():
         bench = Bench(podnet, workdir, namespaces, log)
         bench.generate_inputs()
         has_apply = bench.podnet_has_apply()
-        no_op, no_op_state = bench.no_op_scenarios() if has_apply else (None, None)
-        planned = [bench.nodelist_scenario, bench.render_scaling_scenario]
+        selected = lambda name: not args.only or args.only in name  # noqa: E731
+        no_op_names = ["no-op apply, 5,000 peers + 50,000 foreign nat rules", "the same no-op"]
+        no_op, no_op_state = (bench.no_op_scenarios() if has_apply and any(map(selected, no_op_names))
+                              else (None, None))
+        planned = [("5,000-node NodeList", bench.nodelist_scenario),
+                   ("render 50,000 peers vs 5,000", bench.render_scaling_scenario)]
         if has_apply:
-            planned += [bench.routes_scenario, lambda: no_op[0], lambda: no_op[1],
-                        bench.one_host_port_scenario, bench.host_ports_scenario]
+            planned += [("5,000 peer routes from empty", bench.routes_scenario),
+                        (no_op_names[0], lambda: no_op[0]), (no_op_names[1], lambda: no_op[1]),
+                        ("add one host port, 50,000 foreign nat rules", bench.one_host_port_scenario),
+                        ("1,000 host ports from empty", bench.host_ports_scenario)]
         results = []
-        for make in planned:
+        for name, make in planned:
+            if not selected(name):
+                continue
             scenario = make()
             log(f"==> {scenario.name}: podnet vs {scenario.peer_label}, {args.runs} runs each, alternating")
             results.append(run_scenario(scenario, args.runs, log))
-        if not has_apply:
+        if not has_apply and not args.only:
             for name, peer, goal, rule in (
                 ("5,000 peer routes from empty", "ip -batch of the same route adds", 1.0, None),
                 ("no-op apply, 5,000 peers + 50,000 foreign nat rules",
@@ -575,9 +589,11 @@ def main():
                                       skipped="podnet apply not available"))
         if no_op_state and "ns" in no_op_state:
             check_no_op(no_op_state["ns"], bench)
-        log("==> callgrind: podnet render -f peers-5000.json")
-        callgrind = bench.callgrind()
-        log(f"    total Ir: {callgrind[0]:,}")
+        callgrind = None
+        if selected("callgrind"):
+            log("==> callgrind: podnet render -f peers-5000.json")
+            callgrind = bench.callgrind()
+            log(f"    total Ir: {callgrind[0]:,}")
 
         rows, failed = table(results, args.runs, callgrind)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -587,7 +603,8 @@ def main():
             f"Run of {stamp} on {machine()}; {args.runs} measured runs of each side per scenario "
             "(after one discarded warm-up of each), alternating podnet and its peer. Time is wall time; "
             "peak memory is the peak RSS (GNU time %M: wait4 ru_maxrss, the largest process of the tree). "
-            "A scenario fails when its median ratio exceeds goal x (1 + IQR/median of the ratios).", "",
+            "A scenario fails when its median ratio exceeds goal x (1 + IQR/median of the ratios)."
+            + (f" Only the scenarios matching {args.only!r} were run." if args.only else ""), "",
         ] + rows + [""] + details(results, callgrind) + [""] + notes()
         print()
         print("\n".join(rows))
