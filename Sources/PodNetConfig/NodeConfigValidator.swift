@@ -33,8 +33,8 @@ struct NodeConfigValidator {
         checkNonMasqueradeCIDRs()
         let peers = mergedPeers()
         checkPeers(peers)
-        let pods = checkedPods()
-        let hostPorts = checkedHostPorts(pods: pods)
+        checkPods()
+        let hostPorts = checkedHostPorts()
 
         guard diagnostics.errorCount == 0, let nodeName = document.nodeName,
               let clusterPodCIDRs = document.clusterPodCIDRs else { return nil }
@@ -54,7 +54,7 @@ struct NodeConfigValidator {
                 peer.name.map { Peer(name: $0.value, nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values) }
             },
             hostPorts: hostPorts,
-            pods: pods.compactMap { pod in
+            pods: document.pods.compactMap { pod in
                 guard let name = pod.name, let netns = pod.netnsPath else { return nil }
                 return PodSpec(name: name.value, netnsPath: netns.value, ips: pod.ips.values)
             }
@@ -214,7 +214,7 @@ struct NodeConfigValidator {
 
     // MARK: Pods and host ports
 
-    private mutating func checkedPods() -> [PodEntry] {
+    private mutating func checkPods() {
         var names = UniqueValues<String>("pod name")
         // podnet gives a pod's interface the same name in every namespace, so two
         // pods cannot share one.
@@ -229,7 +229,6 @@ struct NodeConfigValidator {
                 checkPodAddress(ip)
             }
         }
-        return document.pods
     }
 
     private mutating func checkPodAddress(_ ip: Located<IPAddress>) {
@@ -248,9 +247,11 @@ struct NodeConfigValidator {
         var port: UInt16
     }
 
-    private mutating func checkedHostPorts(pods: [PodEntry]) -> [HostPortMapping] {
+    /// The host port mappings, each with its pod's name: the entry's `pod`, else the
+    /// name of the pods entry holding its podIP.
+    private mutating func checkedHostPorts() -> [HostPortMapping] {
         var podByAddress: [IPAddress: Located<String>] = [:]
-        for pod in pods {
+        for pod in document.pods {
             guard let name = pod.name else { continue }
             for ip in pod.ips.values where podByAddress[ip] == nil { podByAddress[ip] = name }
         }
