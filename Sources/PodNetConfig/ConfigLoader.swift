@@ -59,10 +59,12 @@ public enum ConfigLoader {
             input = .read(NodeListContents(list, nodeName: name.value, file: source?.name ?? "", &diagnostics))
         }
         let config = document.flatMap { NodeConfigValidator.validate($0, nodeList: input, &diagnostics) }
+        // The config file's problems first: the NodeList's may follow from them.
+        let files = [configName] + (source.map { [$0.name] } ?? [])
         guard let config, diagnostics.errorCount == 0 else {
-            throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors))
+            throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors, files: files))
         }
-        return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings))
+        return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings, files: files))
     }
 
     private static func read(_ path: String, _ diagnostics: inout Diagnostics) -> Data? {

@@ -16,12 +16,12 @@ struct Diagnostics {
     /// value to know whether the value it kept is complete.
     var errorCount: Int { errors.count }
 
-    /// Errors in reading order: by file (in the order files were first mentioned),
-    /// then line and column; the order found breaks ties. Duplicates dropped.
-    static func ordered(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+    /// Diagnostics in reading order: by file (in the order of `files`, then of first
+    /// mention), then line and column; the order found breaks ties. Duplicates dropped.
+    static func ordered(_ diagnostics: [ConfigDiagnostic], files: [String] = []) -> [ConfigDiagnostic] {
         var fileRank: [String: Int] = [:]
-        for diagnostic in diagnostics where fileRank[diagnostic.file] == nil {
-            fileRank[diagnostic.file] = fileRank.count
+        for file in files + diagnostics.map(\.file) where fileRank[file] == nil {
+            fileRank[file] = fileRank.count
         }
         var seen = Set<ConfigDiagnostic>()
         return diagnostics.enumerated()

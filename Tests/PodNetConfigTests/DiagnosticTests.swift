@@ -32,6 +32,9 @@ import Testing
         ])
         #expect(ordered.map { "\($0.file):\($0.line ?? 0):\($0.column ?? 0)" }
             == ["node.yaml:3:2", "node.yaml:3:5", "node.yaml:9:1", "node.yaml:0:0", "nodes.json:2:1"])
+        let configFirst = Diagnostics.ordered([diagnostic("nodes.json", 2, 1), diagnostic("node.yaml", 9, 1)],
+                                              files: ["node.yaml", "nodes.json"])
+        #expect(configFirst.map(\.file) == ["node.yaml", "nodes.json"])
     }
 
     @Test func fieldPathsJoinKeysAndIndexes() {

@@ -122,6 +122,15 @@ import PodNetConfig
         ])
     }
 
+    /// Problems of both files are all reported, the config file's first.
+    @Test func problemsOfBothFilesConfigFirst() {
+        let config = Self.config + "\npods:\n  - {name: web-1, netns: web-1, ips: [10.244.1.1]}"
+        let found = problems(config, nodeList: Self.nodeList(
+            Self.item("node-a", podCIDRs: ["10.244.1.0/24"]),
+            Self.item("node-b", podCIDRs: ["10.244.2.1/24"], addresses: ["198.18.0.11"])))
+        #expect(found.map { "\($0.file) \($0.fieldPath)" } == ["node.yaml pods[0].ips[0]", "nodes.json items[1].spec.podCIDRs[0]"])
+    }
+
     @Test func missingNodeItemIsAWarningWhenTheConfigHasTheCIDRs() throws {
         let config = Self.config.replacingOccurrences(of: "name: node-a", with: "name: node-a\n  podCIDRs: [10.244.1.0/24]")
         let loaded = try load(config, Self.nodeList(Self.item("node-b", podCIDRs: ["10.244.2.0/24"], addresses: ["198.18.0.11"])))
