@@ -76,12 +76,12 @@ public enum ChainProblem: Hashable, Sendable, CustomStringConvertible {
 
 public enum RuleProblem: Hashable, Sendable, CustomStringConvertible {
     /// The target is valid only in some tables or hooks; `reachedFrom` are the hooks that reach the rule.
-    case targetNotAllowed(target: String, allowed: String, table: TableName, reachedFrom: [BuiltinChain])
+    case targetNotAllowed(RestrictedTarget, table: TableName, reachedFrom: [BuiltinChain])
     /// A jump or goto to a chain that is not a podnet chain of this table.
     case unknownChain(ChainName)
     case commentTooLong(bytes: Int)
     /// `-m tcp` / `-m udp` / `-m sctp` without the matching, non-negated `-p`.
-    case portMatchWithoutProtocol(match: String)
+    case portMatchWithoutProtocol(IPProtocol)
     /// An address of the other family.
     case wrongFamily(IPAddress)
     /// podnet's jumps must carry a first comment starting "podnet:" (that is how it finds them).
@@ -95,15 +95,16 @@ public enum RuleProblem: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .targetNotAllowed(let target, let allowed, let table, let hooks):
+        case .targetNotAllowed(let target, let table, let hooks):
             let reached = hooks.isEmpty ? "no hook" : hooks.map(\.rawValue).joined(separator: ", ")
-            return "\(target) is valid only \(allowed); this rule is in the \(table.rawValue) table, reached from \(reached)"
+            return "\(target.rawValue) is valid only \(target.allowedPlaces); "
+                + "this rule is in the \(table.rawValue) table, reached from \(reached)"
         case .unknownChain(let chain):
             return "jumps to \(chain), which is not a podnet chain of this table"
         case .commentTooLong(let bytes):
             return "comment is \(bytes) bytes, the kernel allows \(HostPortMapping.maxCommentBytes)"
-        case .portMatchWithoutProtocol(let match):
-            return "-m \(match) needs -p \(match) (the kernel refuses it otherwise)"
+        case .portMatchWithoutProtocol(let proto):
+            return "-m \(proto) needs -p \(proto) (the kernel refuses it otherwise)"
         case .wrongFamily(let address):
             return "address \(address) is not of this table's family"
         case .jumpWithoutPodnetComment:

@@ -118,28 +118,32 @@ public enum TableChecker {
             .invalidRule(table: table, location: location, rule: rule, problem: problem)
         }
         for match in rule.matches {
-            switch match {
-            case .comment(let text):
-                let bytes = text.utf8.count
-                guard bytes <= HostPortMapping.maxCommentBytes else { throw fail(.commentTooLong(bytes: bytes)) }
-            case .tcp, .udp, .sctp:
-                let wanted: IPProtocol = match.extensionName == "tcp" ? .tcp : match.extensionName == "udp" ? .udp : .sctp
-                guard let proto = rule.proto, proto.proto == wanted, !proto.negated else {
-                    throw fail(.portMatchWithoutProtocol(match: match.extensionName))
-                }
-            default:
-                break
+            if case .comment(let text) = match, text.utf8.count > HostPortMapping.maxCommentBytes {
+                throw fail(.commentTooLong(bytes: text.utf8.count))
+            }
+            if let needed = portMatchProtocol(match),
+               rule.proto?.proto != needed || rule.proto?.negated == true {
+                throw fail(.portMatchWithoutProtocol(needed))
             }
         }
         let addresses = [rule.source?.address, rule.destination?.address] + natAddresses(rule.target)
         for case let address? in addresses where address.family != table.family {
             throw fail(.wrongFamily(address))
         }
-        if let placement = TargetPlacement(rule.target), !placement.permits(table.table, Set(hooks)) {
-            throw fail(.targetNotAllowed(target: placement.target, allowed: placement.allowed,
-                                         table: table.table, reachedFrom: hooks))
+        if let restricted = RestrictedTarget(rule.target), !restricted.permits(table.table, reachedFrom: Set(hooks)) {
+            throw fail(.targetNotAllowed(restricted, table: table.table, reachedFrom: hooks))
         }
         if case .opaque(let ext) = rule.target { throw fail(.opaqueTarget(ext.name)) }
+    }
+
+    /// The protocol whose own match this is (the kernel refuses `-m tcp` without `-p tcp`).
+    private static func portMatchProtocol(_ match: Match) -> IPProtocol? {
+        switch match {
+        case .tcp: return .tcp
+        case .udp: return .udp
+        case .sctp: return .sctp
+        default: return nil
+        }
     }
 
     private static func natAddresses(_ target: Target) -> [IPAddress?] {
@@ -150,42 +154,48 @@ public enum TableChecker {
     }
 }
 
-/// Where a target may be used: the kernel's table and hook masks for it (xt_target),
-/// in words for the error and as a test on the table and the hooks reaching a rule.
-private struct TargetPlacement {
-    let target: String
-    let allowed: String
-    let permits: (TableName, Set<BuiltinChain>) -> Bool
+/// The targets the kernel accepts only in some tables or hooks (its xt_target table
+/// and hook masks), and the rule for each.
+public enum RestrictedTarget: String, Hashable, Sendable {
+    case dnat = "DNAT"
+    case masquerade = "MASQUERADE"
+    case snat = "SNAT"
+    case reject = "REJECT"
+    /// The kernel would take it in nat, but iptables refuses it there: nat sees only a
+    /// connection's first packet, so dropping there is never what was meant.
+    case drop = "DROP"
 
     /// nil for targets valid anywhere (ACCEPT, RETURN, jumps, MARK, ...).
     init?(_ target: Target) {
         switch target {
-        case .dnat:
-            self.init("DNAT", "in nat chains reached from PREROUTING or OUTPUT") { table, hooks in
-                table == .nat && hooks.isSubset(of: [.prerouting, .output])
-            }
-        case .masquerade:
-            self.init("MASQUERADE", "in nat chains reached from POSTROUTING") { table, hooks in
-                table == .nat && hooks.isSubset(of: [.postrouting])
-            }
-        case .snat:
-            self.init("SNAT", "in nat chains reached from POSTROUTING or INPUT") { table, hooks in
-                table == .nat && hooks.isSubset(of: [.postrouting, .input])
-            }
-        case .reject:
-            self.init("REJECT", "in the filter table") { table, _ in table == .filter }
-        case .drop:
-            // The kernel would take it, but iptables refuses DROP in nat: nat sees only
-            // a connection's first packet, so dropping there is never what was meant.
-            self.init("DROP", "outside the nat table") { table, _ in table != .nat }
-        default:
-            return nil
+        case .dnat: self = .dnat
+        case .masquerade: self = .masquerade
+        case .snat: self = .snat
+        case .reject: self = .reject
+        case .drop: self = .drop
+        default: return nil
         }
     }
 
-    private init(_ target: String, _ allowed: String, permits: @escaping (TableName, Set<BuiltinChain>) -> Bool) {
-        self.target = target
-        self.allowed = allowed
-        self.permits = permits
+    /// Whether a rule in `table`, reached from `hooks`, may use this target.
+    func permits(_ table: TableName, reachedFrom hooks: Set<BuiltinChain>) -> Bool {
+        switch self {
+        case .dnat: return table == .nat && hooks.isSubset(of: [.prerouting, .output])
+        case .masquerade: return table == .nat && hooks.isSubset(of: [.postrouting])
+        case .snat: return table == .nat && hooks.isSubset(of: [.postrouting, .input])
+        case .reject: return table == .filter
+        case .drop: return table != .nat
+        }
+    }
+
+    /// The rule in words, for the error.
+    var allowedPlaces: String {
+        switch self {
+        case .dnat: return "in nat chains reached from PREROUTING or OUTPUT"
+        case .masquerade: return "in nat chains reached from POSTROUTING"
+        case .snat: return "in nat chains reached from POSTROUTING or INPUT"
+        case .reject: return "in the filter table"
+        case .drop: return "outside the nat table"
+        }
     }
 }
