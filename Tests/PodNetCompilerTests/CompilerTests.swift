@@ -250,6 +250,18 @@ import PodNet
         #expect(state.pods[0].hostInterface != web.hostInterface)
     }
 
+    /// pod-42025 and pod-87981 share the first 32 bits of their SHA-256 (found offline
+    /// by a birthday search): two pods must never be given one host interface.
+    @Test func hostInterfaceCollisionIsRefused() {
+        let pods = ["pod-87981", "pod-42025"].enumerated().map { index, name in
+            PodSpec(name: name, netnsPath: "/run/netns/\(name)", ips: [TestConfigs.ip("10.244.1.\(10 + index)")])
+        }
+        #expect(InterfaceNaming.hostInterface(podName: "pod-42025") == "veth0ca5d914")
+        #expect(throws: CompileError.hostInterfaceCollision(name: "veth0ca5d914", pods: ["pod-42025", "pod-87981"])) {
+            try Compiler.compile(TestConfigs.node(pods: pods))
+        }
+    }
+
     @Test func vethNameIsSHA256OfThePodName() {
         let hex = SHA256.digest("web-1").prefix(4).map { String($0, radix: 16) }
             .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
