@@ -98,7 +98,7 @@ public enum TableChecker {
 
     /// The built-in chains (hooks) from which each podnet chain can be reached.
     /// Called only on an acyclic table with known targets.
-    static func reachingHooks(_ table: TableState) -> [ChainName: Set<BuiltinChain>] {
+    private static func reachingHooks(_ table: TableState) -> [ChainName: Set<BuiltinChain>] {
         let rulesByChain = Dictionary(uniqueKeysWithValues: table.chains.map { ($0.name, $0.rules) })
         var hooks: [ChainName: Set<BuiltinChain>] = [:]
         for jump in table.jumps {
