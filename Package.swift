@@ -55,6 +55,9 @@ let package = Package(
         .testTarget(name: "PodNetIptablesTests", dependencies: [
             "PodNetIptables", "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
         ]),
+        .testTarget(name: "PodNetDataplaneTests", dependencies: [
+            "PodNetDataplane", "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
+        ]),
         .testTarget(name: "PodNetNetlinkTests", dependencies: ["PodNetNetlink", "PodNetTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

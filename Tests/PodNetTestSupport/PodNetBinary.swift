@@ -1,15 +1,15 @@
 import Foundation
 
 /// Runs the podnet executable built beside this test bundle.
-enum PodNetBinary {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum PodNetBinary {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// SwiftPM puts the test runner and the podnet executable in the same build directory.
-    static var path: String {
+    public static var path: String {
         let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = runner.deletingLastPathComponent()
         // On Linux the runner is <build>/podnetPackageTests.xctest (a file); elsewhere a bundle.
@@ -20,10 +20,13 @@ enum PodNetBinary {
         return directory.appendingPathComponent("podnet").path
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    public static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cli-\(UUID()).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cli-\(UUID()).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -49,16 +52,16 @@ enum PodNetBinary {
 }
 
 /// The golden fixtures: fixtures/NAME.yaml (+ NAME.nodes.json) with rules/NAME.rules.
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath)
+public enum Fixtures {
+    public static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    struct Fixture {
-        var name: String
-        var arguments: [String]
+    public struct Fixture: Sendable {
+        public var name: String
+        public var arguments: [String]
     }
 
-    static func valid() throws -> [Fixture] {
+    public static func valid() throws -> [Fixture] {
         try FileManager.default.contentsOfDirectory(atPath: root + "/fixtures")
             .filter { $0.hasSuffix(".yaml") }
             .sorted()

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+import PodNet
+import PodNetDataplane
+import PodNetTestSupport
+
+@Suite(.serialized) struct ApplyKernelTests {
+    @Test(.enabled(if: KernelTest.enabled))
+    func secondApplyChangesNothingAndWritesNothing() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let path = try configFile(nodeConfig(extra: """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """))
+        let first = try lab.podnet(["apply", "-f", path])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("+ -A PODNET-MASQUERADE"))
+
+        // The second run under strace: no table replace, no netlink write, no sysctl write.
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-strace-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let traced = try runCommand(["env", "PODNET_LOCK_DIR=\(lab.lockDirectory)", "XTABLES_LOCKFILE=\(lab.xtablesLock)",
+                                     "strace", "-f", "-qq", "-e", "trace=setsockopt,sendto,sendmsg,openat",
+                                     "-o", trace, PodNetBinary.path, "apply", "-f", path, "--netns", lab.node.name])
+        #expect(traced == "No changes: the node matches the config.\n")
+        let calls = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(!calls.contains("IPT_SO_SET_REPLACE"), "a table was replaced")
+        #expect(!calls.contains("IP6T_SO_SET_REPLACE"), "an IPv6 table was replaced")
+        // strace prints rtnetlink types by number for a socket made in another namespace.
+        let types = calls.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "nlmsg_type=0x") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isHexDigit }, radix: 16)
+        }
+        let writes: Set<Int> = [16, 17, 19, 20, 21, 24, 25]  // RTM_NEW/DEL/SETLINK, NEW/DELADDR, NEW/DELROUTE
+        #expect(types.filter(writes.contains).isEmpty, "netlink writes on a no-op apply: \(types)")
+        let sysctlWrites = calls.split(separator: "\n").filter { $0.contains("/proc/sys") && $0.contains("O_WRONLY") }
+        #expect(sysctlWrites.isEmpty, "\(sysctlWrites)")
+        // strace decoded netlink: the trace must show the route dump it did send, or the check above proves nothing.
+        #expect(types.contains(26), "strace did not show the route dump (RTM_GETROUTE): the check above proves nothing")
+
+        let diff = try lab.podnet(["diff", "-f", path])
+        #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func driftIsShownAndRepairedExactly() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let path = try configFile(nodeConfig(peers: 3))
+        #expect(try lab.podnet(["apply", "-f", path]).status == 0)
+
+        try lab.node.run(["iptables-legacy", "-t", "nat", "-D", "PODNET-MASQUERADE", "1"])
+        try lab.node.run(["ip", "route", "del", "10.244.2.0/24"])
+        try lab.node.run(["ip", "route", "replace", "10.244.3.0/24", "via", "198.18.0.99", "proto", "111"])
+
+        let diff = try lab.podnet(["diff", "-f", path])
+        #expect(diff.status == 2)
+        let changes = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("+ ") || $0.hasPrefix("- ") }
+        #expect(changes == [
+            "+ -A PODNET-MASQUERADE -d 10.244.0.0/16 -m comment --comment \"podnet: no SNAT to non-masquerade CIDRs\" -j RETURN",
+            "+ ip route add 10.244.2.0/24 via 198.18.0.11 proto 111",
+            "- ip route del 10.244.3.0/24 via 198.18.0.99 proto 111",
+            "+ ip route replace 10.244.3.0/24 via 198.18.0.12 proto 111",
+        ], "\(diff.stdout)")
+
+        let apply = try lab.podnet(["apply", "-f", path, "--output", "json"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as! [String: Any]
+        #expect((document["iptables"] as! [Any]).count == 1)
+        #expect((document["routes"] as! [Any]).count == 2)
+        #expect(try lab.podnet(["diff", "-f", path]).status == 0)
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func foreignStateSurvivesApplyAndTeardown() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        // Other tools' rules, chains, routes and links, in place before podnet comes.
+        try lab.node.run(["iptables-legacy", "-t", "nat", "-N", "KUBE-POSTROUTING"])
+        try lab.node.run(["iptables-legacy", "-t", "nat", "-A", "POSTROUTING", "-m", "comment", "--comment",
+                          "kubernetes postrouting rules", "-j", "KUBE-POSTROUTING"])
+        try lab.node.run(["iptables-legacy", "-t", "nat", "-A", "KUBE-POSTROUTING", "-m", "mark", "--mark",
+                          "0x4000/0x4000", "-j", "MASQUERADE"])
+        try lab.node.run(["iptables-legacy", "-A", "FORWARD", "-s", "192.0.2.0/24", "-j", "DROP"])
+        try lab.node.run(["ip6tables-legacy", "-A", "FORWARD", "-s", "2001:db8:ff::/48", "-j", "DROP"])
+        try lab.node.run(["ip", "route", "add", "203.0.113.0/24", "via", "198.18.0.1", "proto", "static"])
+        try lab.node.run(["ip", "link", "add", "other0", "type", "bridge"])
+        try lab.instantiateTables()
+        try lab.enableForwarding()
+        let rulesBefore = try lab.savedRules(), routesBefore = try lab.routes()
+
+        let path = try configFile(nodeConfig())
+        #expect(try lab.podnet(["apply", "-f", path]).status == 0)
+        let applied = try lab.savedRules()
+        for line in rulesBefore.split(separator: "\n") where line.hasPrefix("-A") {
+            #expect(applied.contains(line), "foreign rule lost: \(line)")
+        }
+        #expect(try lab.routes().contains("203.0.113.0/24 via 198.18.0.1 dev eth0 proto static"))
+        #expect(try lab.links().contains("other0"))
+
+        let teardown = try lab.podnet(["teardown"])
+        #expect(teardown.status == 0, "\(teardown.stderr)")
+        #expect(try lab.savedRules() == rulesBefore)
+        let routesAfter = try lab.routes()
+        #expect(routesAfter == routesBefore)
+        #expect(try lab.links().contains("other0"))
+        #expect(!(try lab.links().contains("cbr0")))
+        let again = try lab.podnet(["teardown"])
+        #expect(again.status == 0 && again.stdout == "No changes: the node matches the config.\n", "\(again.stdout)")
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func teardownLeavesWhatANeverWrittenNamespaceHas() throws {
+        let lab = try NodeLab(), pristine = try NodeLab()
+        defer {
+            lab.delete()
+            pristine.delete()
+        }
+        let path = try configFile(nodeConfig(extra: """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: tcp, hostPort: 8080, containerPort: 80}
+              - {podIP: "fd00:10:244:1::a", protocol: tcp, hostPort: 8080, containerPort: 80}
+            """))
+        #expect(try lab.podnet(["apply", "-f", path]).status == 0)
+        #expect(try lab.podnet(["teardown", "-f", path]).status == 0)
+        // The same tables exist in the pristine namespace, and podnet never wrote there.
+        try pristine.instantiateTables()
+        try pristine.enableForwarding()
+        #expect(try lab.savedRules() == (try pristine.savedRules()))
+        let routes = try lab.routes(), pristineRoutes = try pristine.routes()
+        #expect(routes == pristineRoutes)
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func addingAHostPortChangesOnlyHostPortChainsAndKeepsCounters() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let base = nodeConfig()
+        #expect(try lab.podnet(["apply", "-f", try configFile(base)]).status == 0)
+        // Make the masquerade rule count: traffic from a pod address to the upstream host.
+        try lab.node.run(["ip", "addr", "add", "10.244.1.50/32", "dev", "cbr0"])
+        try lab.node.run(["ping", "-c", "3", "-i", "0.2", "-I", "10.244.1.50", "198.18.0.1"])
+        func masqueradeCount() throws -> Int {
+            let line = try lab.node.run(["iptables-legacy", "-t", "nat", "-L", "PODNET-MASQUERADE", "-v", "-x", "-n"])
+                .split(separator: "\n").first { $0.contains("MASQUERADE") && !$0.contains("Chain") }!
+            return Int(line.split(separator: " ")[0])!
+        }
+        let before = try masqueradeCount()
+        #expect(before > 0)
+        try lab.node.run(["ip", "addr", "del", "10.244.1.50/32", "dev", "cbr0"])
+
+        let withPort = try configFile(base + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: tcp, hostPort: 8080, containerPort: 80}
+            """)
+        let diff = try lab.podnet(["diff", "-f", withPort])
+        #expect(diff.status == 2)
+        for line in diff.stdout.split(separator: "\n") where line.hasPrefix("+ ") || line.hasPrefix("- ") {
+            let isHostPort = line.contains("HOSTPORTS") || line.contains("PODNET-HP-") || line.contains("route_localnet")
+                || line.contains("127.0.0.0/8") || line.contains("PODNET-INPUT") || line.contains("PODNET-PREROUTING")
+                || line.contains("PODNET-OUTPUT") || line.contains("0x4000")
+            #expect(isHostPort, "a change outside the host-port rules: \(line)")
+        }
+        #expect(try lab.podnet(["apply", "-f", withPort]).status == 0)
+        #expect(try masqueradeCount() >= before)
+    }
+}

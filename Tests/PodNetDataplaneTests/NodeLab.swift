@@ -1,0 +1,127 @@
+import Foundation
+import PodNet
+import PodNetCompiler
+import PodNetConfig
+import PodNetDataplane
+import PodNetIptables
+import PodNetTestSupport
+
+/// A node in a throwaway namespace, with an underlay veth to a second namespace so
+/// that peers' node IPs (198.18.0.0/24, 2001:db8::/64) are on-link gateways.
+final class NodeLab: Sendable {
+    let node: TestNamespace
+    let upstream: TestNamespace
+    let lockDirectory: String
+    let xtablesLock: String
+
+    init() throws {
+        node = try TestNamespace(prefix: "pnnode")
+        upstream = try TestNamespace(prefix: "pnup")
+        lockDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-locks-\(node.name)").path
+        xtablesLock = lockDirectory + "/xtables.lock"
+        try FileManager.default.createDirectory(atPath: lockDirectory, withIntermediateDirectories: true)
+        let veth = "pnv\(UInt16.random(in: 0...UInt16.max))"
+        try runCommand(["ip", "-n", node.name, "link", "add", "eth0", "type", "veth", "peer", "name", veth,
+                        "netns", upstream.name])
+        try runCommand(["ip", "-n", upstream.name, "link", "set", veth, "name", "eth0"])
+        for (namespace, v4, v6) in [(node, "198.18.0.10/24", "2001:db8::10/64"), (upstream, "198.18.0.1/24", "2001:db8::1/64")] {
+            try runCommand(["ip", "-n", namespace.name, "addr", "add", v4, "dev", "eth0"])
+            try runCommand(["ip", "-n", namespace.name, "addr", "add", v6, "dev", "eth0", "nodad"])
+            try runCommand(["ip", "-n", namespace.name, "link", "set", "eth0", "up"])
+        }
+    }
+
+    func delete() {
+        node.delete()
+        upstream.delete()
+        try? FileManager.default.removeItem(atPath: lockDirectory)
+    }
+
+    var dataplane: NodeDataplane {
+        NodeDataplane(namespace: node.namespace,
+                      iptables: Iptables(namespace: node.namespace, lock: XtablesLock(path: xtablesLock, wait: .seconds(10))),
+                      lockWait: .seconds(30))
+    }
+
+    /// The podnet CLI pointed at this node, with the test's own lock files.
+    func podnet(_ arguments: [String], environment: [String: String] = [:]) throws -> PodNetBinary.Result {
+        try PodNetBinary.run(arguments + ["--netns", node.name],
+                             environment: ["PODNET_LOCK_DIR": lockDirectory, "XTABLES_LOCKFILE": xtablesLock]
+                                .merging(environment) { $1 })
+    }
+
+    /// iptables-legacy-save of both families without timestamps and with counters zeroed.
+    func savedRules() throws -> String {
+        let text = try node.run(["iptables-legacy-save"]) + (try node.run(["ip6tables-legacy-save"]))
+        return Self.normalized(text)
+    }
+
+    static func normalized(_ save: String) -> String {
+        save.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+            line.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "[0:0]", options: .regularExpression)
+        }.joined(separator: "\n")
+    }
+
+    /// Every route of both families, but the IPv6 link-local ones the kernel adds
+    /// by itself some time after a link comes up.
+    func routes() throws -> String {
+        let all = try node.run(["ip", "-4", "route", "show", "table", "all"]) + (try node.run(["ip", "-6", "route", "show", "table", "all"]))
+        return all.split(separator: "\n").filter { !$0.contains("fe80:") && !$0.hasPrefix("multicast ff00::") }
+            .joined(separator: "\n")
+    }
+
+    /// Turns forwarding on as apply does. Teardown leaves sysctls as they are, and IPv6
+    /// forwarding adds subnet-router anycast routes, so comparisons across a teardown
+    /// start from forwarding on.
+    func enableForwarding() throws {
+        try node.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+    }
+
+    /// Makes the kernel instantiate both families' filter and nat tables, as any
+    /// iptables user does, so that iptables-legacy-save lists them before podnet runs.
+    func instantiateTables() throws {
+        for command in ["iptables-legacy", "ip6tables-legacy"] {
+            for table in ["filter", "nat"] { try node.run([command, "-t", table, "-n", "-L"]) }
+        }
+    }
+
+    func links() throws -> String {
+        try node.run(["ip", "-d", "-br", "link"])
+    }
+}
+
+/// A dual-stack node config with `peers` peers and the given extra YAML.
+func nodeConfig(peers: Int = 2, extra: String = "") -> String {
+    var text = """
+    node:
+      name: node-a
+      podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]
+    cluster:
+      podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]
+
+    """
+    if peers > 0 {
+        text += "peers:\n"
+        for index in 0..<peers {
+            text += """
+              - name: node-\(index + 2)
+                nodeIPs: [198.18.0.\(11 + index), "2001:db8::\(String(11 + index, radix: 16))"]
+                podCIDRs: [10.244.\(index + 2).0/24, "fd00:10:244:\(String(index + 2, radix: 16))::/64"]
+
+            """
+        }
+    }
+    return text + extra
+}
+
+func desiredState(_ text: String) throws -> (NodeConfig, DesiredState) {
+    let config = try ConfigLoader.load(configText: text, configName: "test.yaml").config
+    return (config, try Compiler.compile(config))
+}
+
+/// Writes a config to a temporary file for the CLI.
+func configFile(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-\(UUID()).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
