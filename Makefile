@@ -7,7 +7,7 @@ DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack st
 BIN          := .build/$(CONFIG)/podnet
 EXAMPLE      ?= fixtures/dual-stack.yaml
 
-.PHONY: all deps build test unit demo clean bench
+.PHONY: all deps build test unit demo clean bench fuzz
 
 all: build
 
@@ -29,6 +29,23 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
+# libFuzzer on the iptables entry decoder, built straight from the codec's sources
+# (it needs no libiptc) with its own build directory; seeds are real kernel entries.
+FUZZ_SECONDS ?= 120
+FUZZ_DIR     := .build-fuzz
+fuzz:
+	mkdir -p $(FUZZ_DIR)/corpus fuzz-artifacts
+	swiftc -parse-as-library -sanitize=fuzzer -O -module-name PodNet -emit-module \
+	  -emit-module-path $(FUZZ_DIR)/PodNet.swiftmodule -emit-library -static \
+	  -o $(FUZZ_DIR)/libPodNet.a Sources/PodNet/*.swift
+	swiftc -parse-as-library -sanitize=fuzzer -O -I $(FUZZ_DIR) -module-name EntryDecoderFuzz \
+	  Sources/PodNetIptables/Codec/*.swift Fuzz/EntryDecoderFuzz.swift $(FUZZ_DIR)/libPodNet.a \
+	  -o $(FUZZ_DIR)/entry-decoder-fuzz
+	cp Fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	$(FUZZ_DIR)/entry-decoder-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+	  -artifact_prefix=fuzz-artifacts/ $(FUZZ_DIR)/corpus
 
 demo: build
 	@echo "==> podnet render -f $(EXAMPLE)"

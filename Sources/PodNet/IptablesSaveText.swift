@@ -3,7 +3,8 @@
 public enum IptablesSaveText {
     /// `-A CHAIN <rule>`.
     public static func appendLine(_ rule: Rule, chain: ChainName) -> String {
-        "-A \(chain) " + render(rule)
+        let text = render(rule)
+        return text.isEmpty ? "-A \(chain)" : "-A \(chain) " + text
     }
 
     /// The rule's text without the `-A CHAIN` head.

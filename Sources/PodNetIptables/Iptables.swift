@@ -46,6 +46,7 @@ public struct Iptables: Sendable {
                     guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
                     let applier = OperationApplier(handle: handle, table: id)
                     for operation in list { try applier.apply(operation) }
+                    try preservePolicyCounters(snapshot, handle)
                     do {
                         try handle.commit()
                     } catch let error as LibiptcError where error.errno == EAGAIN {
@@ -60,6 +61,21 @@ public struct Iptables: Sendable {
             if let outcome { return outcome }
         }
         throw IptablesError.concurrentChanges(table: id, attempts: max(maxAttempts, 1))
+    }
+
+    /// libiptc's commit zeroes the policy counters of built-in chains (seen with
+    /// iptables-legacy 1.8.9 on this kernel: any `-A` resets `:INPUT ACCEPT [n:m]`), so
+    /// they are handed back explicitly. Packets counted between the read and the
+    /// commit are the only ones lost.
+    private func preservePolicyCounters(_ snapshot: TableSnapshot, _ handle: LibiptcHandle) throws {
+        for builtin in snapshot.builtinChains {
+            do {
+                try handle.setPolicy(builtin.chain.rawValue, builtin.policy.rawValue, counters: builtin.policyCounters)
+            } catch {
+                throw IptablesError.read(table: snapshot.id, call: error.call, errno: error.errno,
+                                         message: error.message)
+            }
+        }
     }
 
     /// Holds the process-wide libiptc lock, enters the namespace and opens a handle

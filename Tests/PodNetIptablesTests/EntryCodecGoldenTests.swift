@@ -116,14 +116,23 @@ import Testing
     }
 }
 
-/// The kernel's bytes turned into what libiptc's callers hand it: comefrom zero, and a
-/// standard target named by its verdict or chain ("" for fall-through) with verdict 0.
+/// The kernel's bytes turned into what libiptc's callers hand it: comefrom zero,
+/// extension names zero after their NUL, and a standard target named by its verdict or
+/// chain ("" for fall-through) with verdict 0.
 func libiptcInputForm(_ kernel: [UInt8], family: IPFamily, standardName: String) -> [UInt8] {
     var bytes = kernel
     let comefrom = family == .ipv4 ? 92 : 144
     let targetOffsetField = family == .ipv4 ? 88 : 140
     bytes.replaceSubrange(comefrom..<(comefrom + 4), with: [0, 0, 0, 0])
     let target = Int(bytes[targetOffsetField]) | Int(bytes[targetOffsetField + 1]) << 8
+    var offset = family == .ipv4 ? 112 : 168
+    while offset <= target {
+        let name = (offset + 2)..<(offset + 31)
+        if let end = bytes[name].firstIndex(of: 0) {
+            bytes.replaceSubrange(end..<name.upperBound, with: [UInt8](repeating: 0, count: name.upperBound - end))
+        }
+        offset += Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+    }
     let nameField = (target + 2)..<(target + 31)
     if bytes[nameField].allSatisfy({ $0 == 0 }) {
         let name = Array(standardName.utf8)

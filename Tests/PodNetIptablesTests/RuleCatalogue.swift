@@ -54,7 +54,9 @@ enum RuleCatalogue {
             Rule(matches: [.conntrack(ConntrackMatch(states: [.invalid], negated: true))], target: .drop),
             Rule(matches: [.conntrack(ConntrackMatch(states: [.new, .untracked, .snat, .dnat]))], target: .accept),
             Rule(matches: [.addressType(.destination(.local, negated: true))], target: .returnFromChain),
-            Rule(matches: [.addressType(AddressTypeMatch(sourceTypes: [.unicast, .local], destinationTypes: [.broadcast],
+            // IPv6 addrtype refuses BROADCAST (xt_addrtype: "ipv6 does not support BROADCAST matching").
+            Rule(matches: [.addressType(AddressTypeMatch(sourceTypes: [.unicast, .local],
+                                                         destinationTypes: v4 ? [.broadcast] : [.multicast],
                                                          destinationNegated: true, limitToInInterface: true))],
                  target: .drop),
             Rule(matches: [.mark(MarkMatch(value: 0x4000, mask: 0x4000))], target: .accept),

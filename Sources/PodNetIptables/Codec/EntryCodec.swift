@@ -203,7 +203,13 @@ public enum EntryCodec {
         guard size >= ExtensionHeader.size, size % 8 == 0, offset + size <= end else {
             throw .badExtensionSize(offset: offset, size: size)
         }
-        guard let name = bytes.fixedString(at: offset + 2, length: ExtensionHeader.nameLength) else {
+        // Only the name up to its NUL counts. The kernel returns what its caller left
+        // after it: iptables-restore leaves uninitialised heap there, libiptc leaves
+        // "\0CCEPT" after a standard target that was "ACCEPT". The kernel ignores those
+        // bytes and so does podnet (it writes zeros there).
+        let field = bytes[(offset + 2)..<(offset + 2 + ExtensionHeader.nameLength)]
+        guard let end = field.firstIndex(of: 0),
+              let name = String(validating: field[..<end], as: UTF8.self) else {
             throw .badExtensionName(offset: offset)
         }
         return OpaqueExtension(name: name, revision: bytes[offset + ExtensionHeader.revisionOffset],

@@ -191,6 +191,14 @@ final class LibiptcHandle {
                                   : ip6tc_delete_num_entry(chain, UInt32(index), handle), "delete_num_entry")
     }
 
+    /// Sets a built-in chain's policy and the counters the commit gives it.
+    func setPolicy(_ chain: String, _ policy: String, counters: PacketCounters) throws(LibiptcError) {
+        var raw = xt_counters(pcnt: counters.packets, bcnt: counters.bytes)
+        errno = 0
+        try check(family == .ipv4 ? iptc_set_policy(chain, policy, &raw, handle)
+                                  : ip6tc_set_policy(chain, policy, &raw, handle), "set_policy")
+    }
+
     /// Writes the table back (IPT_SO_SET_REPLACE, then the counters). The handle
     /// cannot be committed twice.
     func commit() throws(LibiptcError) {
