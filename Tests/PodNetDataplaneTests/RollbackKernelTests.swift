@@ -81,13 +81,23 @@ import PodNetTestSupport
         }
         group.wait()
         #expect(results.sorted == [0, 0], "both applies finish")
-        #expect(try lab.podnet(["diff", "-f", configs[1]]).status == 0, "the node is as the last apply left it")
+        // flock does not queue waiters in order: whichever finished last ran last.
+        let last = try #require(results.finishOrder.last)
+        #expect(try lab.podnet(["diff", "-f", configs[last]]).status == 0, "the node is as the last apply left it")
+        #expect(try lab.podnet(["diff", "-f", configs[1 - last]]).status == 2)
     }
 }
 
 private final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     private var statuses: [Int: Int32] = [:]
-    func append(_ index: Int, _ status: Int32) { lock.withLock { statuses[index] = status } }
+    private var order: [Int] = []
+    func append(_ index: Int, _ status: Int32) {
+        lock.withLock {
+            statuses[index] = status
+            order.append(index)
+        }
+    }
+    var finishOrder: [Int] { lock.withLock { order } }
     var sorted: [Int32] { lock.withLock { statuses.keys.sorted().map { statuses[$0]! } } }
 }
