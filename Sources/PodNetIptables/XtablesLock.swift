@@ -21,8 +21,13 @@ public struct XtablesLock: Sendable, Hashable {
 
     /// $XTABLES_LOCKFILE when set (as iptables honours it), else /run/xtables.lock.
     public static func fromEnvironment(wait: Duration = .seconds(5)) -> XtablesLock {
-        let path = getenv("XTABLES_LOCKFILE").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-        return XtablesLock(path: path ?? defaultPath, wait: wait)
+        XtablesLock(path: path(lockfileVariable: getenv("XTABLES_LOCKFILE").map { String(cString: $0) }), wait: wait)
+    }
+
+    /// The lock path for a value of XTABLES_LOCKFILE (unset or empty: the default).
+    static func path(lockfileVariable value: String?) -> String {
+        guard let value, !value.isEmpty else { return defaultPath }
+        return value
     }
 
     /// Runs `body` holding the lock; the descriptor is closed (releasing it) on return.
