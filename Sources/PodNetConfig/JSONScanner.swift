@@ -124,7 +124,19 @@ struct JSONScanner {
 
     /// Skips one value of any kind, checking its syntax.
     mutating func skipValue() throws(SyntaxError) {
-        switch try peekKind() {
+        try skipValue(depth: 0)
+    }
+
+    /// Deeper than any NodeList; a limit so that hostile input fails cleanly instead
+    /// of exhausting the stack.
+    static let maxSkippedDepth = 512
+
+    private mutating func skipValue(depth: Int) throws(SyntaxError) {
+        let kind = try peekKind()
+        if kind == .object || kind == .array, depth >= Self.maxSkippedDepth {
+            throw SyntaxError(offset: offset, message: "nested deeper than \(Self.maxSkippedDepth) levels")
+        }
+        switch kind {
         case .object:
             // Keys of skipped objects are not turned into strings: most of a NodeList is skipped.
             try beginObject()
@@ -132,11 +144,11 @@ struct JSONScanner {
                 try skipString()
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
-                try skipValue()
+                try skipValue(depth: depth + 1)
             }
         case .array:
             try beginArray()
-            while try nextElement() { try skipValue() }
+            while try nextElement() { try skipValue(depth: depth + 1) }
         case .string: try skipString()
         case .number: try skipNumber()
         case .bool: try skipLiteral(bytes[offset] == UInt8(ascii: "t") ? "true" : "false")

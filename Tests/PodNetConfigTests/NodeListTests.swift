@@ -173,6 +173,7 @@ import PodNetConfig
         ("{\"items\": []} x", "1:15", "unexpected 'x'"),
         ("{\"items\": [] \"kind\": \"List\"}", "1:14", "expected ',' or '}', found '\"'"),
         ("", "1:1", "unexpected end of data"),
+        ("{\"items\": [], \"x\": " + String(repeating: "[", count: 1_000), "1:532", "nested deeper than 512 levels"),
     ])
     func syntaxErrorsHaveLineAndColumn(_ nodeList: String, _ position: String, _ message: String) {
         let found = problems(Self.config, nodeList: nodeList)
