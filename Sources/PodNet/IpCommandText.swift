@@ -1,20 +1,21 @@
-/// The `ip` / `sysctl` command that corresponds to each link, address, route and
-/// sysctl value, so a person can read (or replay) what podnet does.
+/// The `ip` / `bridge` / `sysctl` command that corresponds to each link, address,
+/// route, sysctl and pod, so that a person can read (or replay) what podnet does.
+/// `podnet render` and the dry run both speak through these.
 public enum IpCommandText {
+    /// iproute2's names for the reserved tables (rt_tables), numbers otherwise.
     public static func tableName(_ table: UInt32) -> String {
         switch table {
+        case 253: return "default"
         case 254: return "main"
         case 255: return "local"
-        case 253: return "default"
         default: return String(table)
         }
     }
 
-    /// `ip route VERB DEST via GW proto N [table T]`.
+    /// `ip route VERB DEST via GW proto N [table T]` (the main table is iproute2's default).
     public static func route(_ verb: String, _ route: RouteState) -> String {
-        let family = route.family == .ipv6 ? "-6 " : ""
         let table = route.table == NodeConfig.mainRouteTable ? "" : " table \(tableName(route.table))"
-        return "ip \(family)route \(verb) \(route.destination) via \(route.gateway) proto \(route.proto)\(table)"
+        return "ip route \(verb) \(route.destination) via \(route.gateway) proto \(route.proto)\(table)"
     }
 
     /// `ip addr VERB ADDR/LEN dev IF`.
@@ -26,31 +27,39 @@ public enum IpCommandText {
         "sysctl -w \(key)=\(value)"
     }
 
+    /// The bridge as podnet makes it, marker included.
     public static func createBridge(_ bridge: BridgeState, mtu: String) -> [String] {
         [
             "ip link add \(bridge.name) type bridge",
             "ip link set \(bridge.name) alias \"\(BridgeState.ownershipAlias)\"",
-            "ip link set \(bridge.name) mtu \(mtu) address \(bridge.macAddress) promisc \(bridge.promiscuous ? "on" : "off") up",
+            "ip link set \(bridge.name) mtu \(mtu) address \(bridge.macAddress) promisc \(onOff(bridge.promiscuous)) up",
         ]
     }
 
     public static func hairpin(port: String, _ on: Bool) -> String {
-        "ip link set \(port) type bridge_slave hairpin \(on ? "on" : "off")"
+        "bridge link set dev \(port) hairpin \(onOff(on))"
     }
 
-    public static func attachPod(_ pod: PodAttachment, bridge: String, mtu: String) -> [String] {
+    /// A pod's veth pair, its host end on the bridge, its addresses and default routes.
+    public static func attachPod(_ pod: PodAttachment, bridge: BridgeState?, mtu: String) -> [String] {
+        // `ip -n` takes only names under /run/netns; nsenter takes any namespace path.
+        let inPod = "nsenter --net=\(pod.netnsPath) "
         var lines = [
-            "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) netns \(pod.netnsPath)",
-            "ip link set \(pod.hostInterface) master \(bridge) up",
+            "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) mtu \(mtu) netns \(pod.netnsPath)",
         ]
-        for address in pod.addresses {
-            lines.append("ip -n \(pod.netnsPath) addr add \(address.address)/\(address.prefixLength) dev \(pod.podInterface)"
-                         + (address.family == .ipv6 ? " nodad" : ""))
+        if let bridge {
+            lines.append("ip link set \(pod.hostInterface) master \(bridge.name) up")
+            lines.append(hairpin(port: pod.hostInterface, bridge.hairpinPorts))
+        } else {
+            lines.append("ip link set \(pod.hostInterface) up")
         }
-        lines.append("ip -n \(pod.netnsPath) link set \(pod.podInterface) up")
-        for gateway in pod.gateways {
-            lines.append("ip -n \(pod.netnsPath) \(gateway.family == .ipv6 ? "-6 " : "")route add default via \(gateway)")
+        lines += pod.addresses.map { inPod + address("add", $0) + ($0.family == .ipv6 ? " nodad" : "") }
+        lines.append(inPod + "ip link set \(pod.podInterface) up")
+        lines += pod.gateways.map { gateway in
+            inPod + "ip \(gateway.family == .ipv6 ? "-6 " : "")route replace default via \(gateway) dev \(pod.podInterface)"
         }
         return lines
     }
+
+    static func onOff(_ value: Bool) -> String { value ? "on" : "off" }
 }

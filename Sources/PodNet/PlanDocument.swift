@@ -44,7 +44,7 @@ public struct PlanDocument: Encodable, Sendable {
     public var pods: [Operation]
     public var conflicts: [String]
 
-    public init(_ plan: Plan, bridgeName: String?) {
+    public init(_ plan: Plan, bridge: BridgeState?) {
         status = plan.isEmpty ? "none" : "changes"
         summary = PlanText.summary(plan)
         conflicts = plan.conflicts.map(\.description)
@@ -110,7 +110,7 @@ public struct PlanDocument: Encodable, Sendable {
         pods = plan.pods.map { operation in
             switch operation {
             case .attach(let pod, let mtu):
-                var item = Operation(op: "attach", text: IpCommandText.attachPod(pod, bridge: bridgeName ?? "?", mtu: String(mtu)))
+                var item = Operation(op: "attach", text: IpCommandText.attachPod(pod, bridge: bridge, mtu: String(mtu)))
                 item.pod = pod.name
                 item.interface = pod.hostInterface
                 return item

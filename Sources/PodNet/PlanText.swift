@@ -6,7 +6,7 @@ public enum PlanText {
         public init(colour: Bool) { self.colour = colour }
     }
 
-    public static func render(_ plan: Plan, bridgeName: String?, style: Style = Style(colour: false)) -> String {
+    public static func render(_ plan: Plan, bridge: BridgeState?, style: Style = Style(colour: false)) -> String {
         var out: [String] = []
         func section(_ title: String, _ lines: [(Mark, String)]) {
             guard !lines.isEmpty else { return }
@@ -38,7 +38,7 @@ public enum PlanText {
         section("pods", plan.pods.flatMap { operation -> [(Mark, String)] in
             switch operation {
             case .attach(let pod, let mtu):
-                return IpCommandText.attachPod(pod, bridge: bridgeName ?? "?", mtu: String(mtu)).map { (.add, $0) }
+                return IpCommandText.attachPod(pod, bridge: bridge, mtu: String(mtu)).map { (.add, $0) }
             case .detach(let pod):
                 return [(.remove, "ip link del \(pod.hostInterface)   # pod \(pod.name)")]
             }

@@ -28,10 +28,12 @@ public enum StateRenderer {
             }
         }
         lines += section("links", state.bridge.map(linkLines) ?? [])
-        lines += section("addresses", state.addresses.map { "ip addr add \(cidrText($0)) dev \($0.interface)" })
-        lines += section("sysctls", state.sysctls.map { "sysctl -w \($0.key)=\($0.value)" })
-        lines += section("routes", state.routes.map(routeLine))
-        lines += section("pods", state.pods.flatMap { podLines($0, bridge: state.bridge) })
+        lines += section("addresses", state.addresses.map { IpCommandText.address("add", $0) })
+        lines += section("sysctls", state.sysctls.map { IpCommandText.sysctl($0.key, $0.value) })
+        lines += section("routes", state.routes.map { IpCommandText.route("replace", $0) })
+        lines += section("pods", state.pods.flatMap { pod in
+            ["# pod \(pod.name)"] + IpCommandText.attachPod(pod, bridge: state.bridge, mtu: pod.mtu.description)
+        })
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -88,53 +90,8 @@ public enum StateRenderer {
     }
 
     private static func linkLines(_ bridge: BridgeState) -> [String] {
-        [
-            "ip link add \(bridge.name) type bridge",
-            "ip link set \(bridge.name) alias \"\(BridgeState.ownershipAlias)\"",
-            "ip link set \(bridge.name) mtu \(bridge.mtu) address \(bridge.macAddress) "
-                + "promisc \(onOff(bridge.promiscuous)) up",
-            "# hairpin: \(onOff(bridge.hairpinPorts)) for every port of \(bridge.name)",
-        ]
-    }
-
-    private static func routeLine(_ route: RouteState) -> String {
-        "ip route replace \(route.destination) via \(route.gateway) proto \(route.proto) table \(tableName(route.table))"
-    }
-
-    /// iproute2's names for the reserved tables (rt_tables), numbers otherwise.
-    private static func tableName(_ table: UInt32) -> String {
-        switch table {
-        case 253: return "default"
-        case 254: return "main"
-        case 255: return "local"
-        default: return String(table)
-        }
-    }
-
-    private static func podLines(_ pod: PodAttachment, bridge: BridgeState?) -> [String] {
-        // `ip -n` takes only names under /run/netns; nsenter takes any namespace path.
-        let inPod = "nsenter --net=\(pod.netnsPath) "
-        var lines = [
-            "# pod \(pod.name)",
-            "ip link add \(pod.hostInterface) mtu \(pod.mtu) type veth peer name \(pod.podInterface) "
-                + "mtu \(pod.mtu) netns \(pod.netnsPath)",
-        ]
-        if let bridge {
-            lines.append("ip link set \(pod.hostInterface) master \(bridge.name) up")
-            lines.append("bridge link set dev \(pod.hostInterface) hairpin \(onOff(bridge.hairpinPorts))")
-        } else {
-            lines.append("ip link set \(pod.hostInterface) up")
-        }
-        lines += pod.addresses.map { inPod + "ip addr add \(cidrText($0)) dev \($0.interface)" }
-        lines.append(inPod + "ip link set \(pod.podInterface) up")
-        lines += pod.gateways.map { gateway in
-            inPod + "ip \(gateway.family == .ipv6 ? "-6 " : "")route replace default via \(gateway) dev \(pod.podInterface)"
-        }
-        return lines
-    }
-
-    private static func cidrText(_ address: InterfaceAddress) -> String {
-        "\(address.address)/\(address.prefixLength)"
+        IpCommandText.createBridge(bridge, mtu: bridge.mtu.description)
+            + ["# hairpin: \(onOff(bridge.hairpinPorts)) for every port of \(bridge.name)"]
     }
 
     private static func onOff(_ value: Bool) -> String { value ? "on" : "off" }

@@ -44,6 +44,6 @@ struct ApplyCommand: ParsableCommand {
             try timed(logger, "apply") { try node.dataplane().apply(desired, ownership: Ownership(config)) }
         }
         logger.info("kernel writes: \(result.kernelWrites)")
-        node.print(result.executed, bridgeName: config.bridge.name)
+        node.print(result.executed, bridge: desired.bridge)
     }
 }

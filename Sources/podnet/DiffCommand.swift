@@ -33,7 +33,7 @@ struct DiffCommand: ParsableCommand {
         let plan = try failing {
             try timed(logger, "observe and plan") { try node.dataplane().plan(desired, ownership: Ownership(config)) }
         }
-        node.print(plan, bridgeName: config.bridge.name)
+        node.print(plan, bridge: desired.bridge)
         if !plan.conflicts.isEmpty { throw ExitStatus.failure }
         if !plan.isEmpty { throw ExitStatus.changesPending }
     }

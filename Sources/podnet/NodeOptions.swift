@@ -46,14 +46,14 @@ struct NodeOptions: ParsableArguments {
         output == .text && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     }
 
-    func print(_ plan: Plan, bridgeName: String?) {
+    func print(_ plan: Plan, bridge: BridgeState?) {
         switch output {
         case .text:
-            Swift.print(PlanText.render(plan, bridgeName: bridgeName, style: PlanText.Style(colour: colour)), terminator: "")
+            Swift.print(PlanText.render(plan, bridge: bridge, style: PlanText.Style(colour: colour)), terminator: "")
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = (try? encoder.encode(PlanDocument(plan, bridgeName: bridgeName))) ?? Data("{}".utf8)
+            let data = (try? encoder.encode(PlanDocument(plan, bridge: bridge))) ?? Data("{}".utf8)
             Swift.print(String(decoding: data, as: UTF8.self))
         }
     }

@@ -43,11 +43,11 @@ struct TeardownCommand: ParsableCommand {
         let dataplane = node.dataplane()
         if dryRun {
             let plan = try failing { try dataplane.teardownPlan(ownership: ownership) }
-            node.print(plan, bridgeName: ownership.bridgeName)
+            node.print(plan, bridge: nil)
             if !plan.isEmpty { throw ExitStatus.changesPending }
             return
         }
         let result = try failing { try dataplane.teardown(ownership: ownership) }
-        node.print(result.executed, bridgeName: ownership.bridgeName)
+        node.print(result.executed, bridge: nil)
     }
 }

@@ -66,7 +66,7 @@ import PodNet
             sysctl -w net.bridge.bridge-nf-call-iptables=1
             sysctl -w net.ipv4.ip_forward=1
             # routes
-            ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111 table main
+            ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111
             # pods
             # pod web-1
             ip link add \(veth) mtu auto type veth peer name eth0 mtu auto netns /run/netns/web-1

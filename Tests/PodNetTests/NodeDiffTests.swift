@@ -35,7 +35,7 @@ import Testing
                                     sysctls: [.ipv4Forwarding: "1", .bridgeCallsIptables: "1"], automaticMTU: 1500)
         let plan = NodeDiff.plan(desired: desired(), observed: observed)
         #expect(plan.isEmpty, "\(plan)")
-        #expect(PlanText.render(plan, bridgeName: "cbr0") == "No changes: the node matches the config.\n")
+        #expect(PlanText.render(plan, bridge: bridge) == "No changes: the node matches the config.\n")
     }
 
     @Test func driftIsRepairedFieldByField() {
@@ -85,7 +85,7 @@ import Testing
         let plan = Plan(tables: [TablePlan(id: TableID(.ipv4, .filter), operations: [.insertRule("PODNET-FORWARD", index: 0, rule)])],
                         sysctls: [SysctlOperation(key: .ipv4Forwarding, from: "0", to: "1")],
                         routes: [.replace(old: old, new: new)])
-        #expect(PlanText.render(plan, bridgeName: "cbr0") == """
+        #expect(PlanText.render(plan, bridge: bridge) == """
             # ipv4 filter
             + -A PODNET-FORWARD -s 10.244.0.0/16 -j ACCEPT
             # sysctls
