@@ -100,7 +100,6 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: cases)
     func reportsItsOneProblem(_ fixture: InvalidFixture) {
-        #expect(throws: ConfigError.self) { try Fixtures.load("invalid/" + fixture.name) }
         do {
             let loaded = try Fixtures.load("invalid/" + fixture.name)
             Issue.record("accepted: \(loaded.config)")
