@@ -31,6 +31,12 @@ enum AddressRules {
         return nil
     }
 
+    /// The longest prefix a node pod CIDR can have and still hold a pod beside the
+    /// network address, the gateway and (IPv4) the broadcast address.
+    static func longestNodePodPrefix(_ family: IPFamily) -> Int {
+        family == .ipv4 ? 30 : 126
+    }
+
     /// Reports every element past the first of its family: podnet keeps one pod CIDR,
     /// node IP or pod IP per family, as Kubernetes does.
     static func checkOnePerFamily<Value>(_ list: LocatedList<Value>, what: String, family: (Value) -> IPFamily,

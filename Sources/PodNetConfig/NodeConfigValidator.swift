@@ -95,6 +95,11 @@ struct NodeConfigValidator {
 
     private mutating func checkNodePodCIDRs() {
         AddressRules.checkOnePerFamily(nodePodCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
+        for cidr in nodePodCIDRs.items where cidr.value.prefixLength > AddressRules.longestNodePodPrefix(cidr.value.family) {
+            diagnostics.error(cidr.location, "\(cidr.value) has no address left for a pod once the network address, "
+                + "the gateway\(cidr.value.family == .ipv4 ? " and the broadcast address" : "") are taken "
+                + "(use a /\(AddressRules.longestNodePodPrefix(cidr.value.family)) or shorter prefix)")
+        }
         guard let cluster = document.clusterPodCIDRs, cluster.isComplete, !cluster.items.isEmpty else { return }
         for cidr in nodePodCIDRs.items where !cluster.values.contains(where: { $0.contains(cidr.value) }) {
             diagnostics.error(cidr.location, "\(cidr.value) is outside every cluster pod CIDR "

@@ -217,6 +217,17 @@ import PodNetConfig
         #expect(try ConfigLoader.load(configText: Self.minimal, configName: "node.yaml").warnings.isEmpty)
     }
 
+    /// The smallest node pod CIDRs that still hold one pod.
+    @Test(arguments: [("10.244.1.0/30", true), ("10.244.1.0/31", false), ("10.244.1.1/32", false),
+                      ("fd00:10:244:1::/126", true), ("fd00:10:244:1::/127", false)])
+    func nodePodCIDRMustHoldAPod(_ cidr: String, _ accepted: Bool) {
+        let config = """
+            node: {name: node-a, podCIDRs: ["\(cidr)"]}
+            cluster: {podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]}
+            """
+        #expect(problems(config).isEmpty == accepted, "\(problems(config))")
+    }
+
     @Test func unreadableFileIsReported() {
         #expect {
             try ConfigLoader.load(configPath: "/nonexistent/podnet.yaml")

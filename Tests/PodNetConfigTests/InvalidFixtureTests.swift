@@ -41,6 +41,8 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
               fragment: "a second IPv4 node IP"),
         .init(name: "node-pod-cidr-outside-cluster.yaml", fieldPath: "node.podCIDRs[0]",
               fragment: "10.245.1.0/24 is outside every cluster pod CIDR"),
+        .init(name: "node-pod-cidr-too-small.yaml", fieldPath: "node.podCIDRs[0]",
+              fragment: "10.244.1.0/31 has no address left for a pod", line: 4),
         .init(name: "peer-overlaps-node.yaml", fieldPath: "peers[0].podCIDRs[0]",
               fragment: "overlaps this node's pod CIDR 10.244.1.0/24 (node.podCIDRs[0])"),
         .init(name: "peers-overlap.yaml", fieldPath: "peers[1].podCIDRs[0]",
