@@ -88,6 +88,24 @@ import PodNetTestSupport
         #expect(try ipSide.bridgeAddresses(of: ipBridge) == podnet.bridgeAddresses(of: bridge))
     }
 
+    /// A bridge without a fixed MAC takes its lowest port MAC; podnet's keeps its own.
+    @Test(.enabled(if: KernelTest.enabled))
+    func theBridgeMACStaysFixedWhenALowerMACPortJoins() throws {
+        let ns = try TestNamespace()
+        defer { ns.delete() }
+        let netlink = try Netlink(namespace: ns.namespace)
+        let bridge = try netlink.createBridge(Self.bridge(promiscuous: false), mtu: 1400)
+        try runCommand(["ip", "-n", ns.name, "link", "add", "unfixed", "type", "bridge"])
+        for (port, master) in [("portA", "cbr0"), ("portB", "unfixed")] {
+            try runCommand(["ip", "-n", ns.name, "link", "add", port, "address", "02:00:00:00:00:01",
+                            "type", "veth", "peer", "name", port + "p"])
+            try runCommand(["ip", "-n", ns.name, "link", "set", port, "master", master])
+        }
+        #expect(try Self.shown(ns, "unfixed")["address"] as? String == "02:00:00:00:00:01")
+        #expect(try Self.shown(ns, "cbr0")["address"] as? String == "02:42:0a:f4:01:01")
+        #expect(try netlink.observeBridge(named: bridge.name)?.macAddress == Self.mac)
+    }
+
     @Test(.enabled(if: KernelTest.enabled))
     func hairpinIsSetAndClearedPerPort() throws {
         let ns = try TestNamespace()
