@@ -12,6 +12,13 @@ public enum Acknowledgement: Sendable, Hashable {
 /// A netlink conversation: numbers requests, sends them in chunks the socket
 /// buffers take, and matches replies to requests by sequence number.
 ///
+/// The backend's layers: `NetlinkSocket` (libmnl, behind `NetlinkTransport`)
+/// moves datagrams; this session speaks the protocol; the message builders
+/// (`LinkMessages`, `AddressMessages`, `RouteMessages`) are pure functions
+/// tested byte for byte; the operations (links, bridge, addresses, routes,
+/// pods) are extensions of this class, each documented with its `ip` command.
+/// Every operation acts in the namespace the socket was opened in.
+///
 /// Not thread-safe and not Sendable: one session is used by one synchronous
 /// operation at a time.
 public final class Netlink {
