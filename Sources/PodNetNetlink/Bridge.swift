@@ -58,8 +58,9 @@ extension Netlink {
     }
 
     /// Addresses on the bridge in a pod-CIDR family that podnet did not ask for.
-    /// kubenet deleted them; podnet reports them and leaves them, since it owns
-    /// only what it made (an operator removes them with `ip addr del`).
+    /// Observation only reports them; deleting them (as kubenet did) is the
+    /// plan's decision on podnet's own bridge (`NodeDiff.addressEdits`), carried
+    /// out with `deleteAddress`.
     public func foreignBridgeAddresses(of bridge: Link, wanted: [InterfaceAddress],
                                        families: [IPFamily]) throws(NetlinkError) -> [InterfaceAddress] {
         let wantedSet = Set(wanted)

@@ -159,7 +159,7 @@ import PodNetTestSupport
     }
 
     @Test(.enabled(if: KernelTest.enabled))
-    func foreignAddressesOfAPodCIDRFamilyAreReportedAndKept() throws {
+    func foreignAddressesOfAPodCIDRFamilyAreReportedByObservation() throws {
         let ns = try TestNamespace()
         defer { ns.delete() }
         let netlink = try Netlink(namespace: ns.namespace)
@@ -176,7 +176,7 @@ import PodNetTestSupport
         #expect(foreign == [InterfaceAddress(interface: "cbr0", address: IPAddress("10.9.9.1")!, prefixLength: 24)])
         let foreignBoth = try netlink.foreignBridgeAddresses(of: bridge, wanted: [gateway], families: [.ipv4, .ipv6])
         #expect(foreignBoth.map(\.address) == [IPAddress("10.9.9.1")!, IPAddress("fd99::1")!])
-        // Reported, not removed.
+        // Observing changes nothing.
         #expect(try runCommand(["ip", "-n", ns.name, "addr", "show", "cbr0"]).contains("10.9.9.1/24"))
 
         try netlink.deleteAddress(gateway.address, prefixLength: 24, from: bridge)
