@@ -88,6 +88,21 @@ import PodNetTestSupport
         #expect(try ipSide.bridgeAddresses(of: ipBridge) == podnet.bridgeAddresses(of: bridge))
     }
 
+    /// kubenet's rule: the smallest MTU of the up, non-loopback links podnet did not make.
+    @Test(.enabled(if: KernelTest.enabled))
+    func automaticMTUIgnoresDownLinksLoopbackAndPodnetsOwn() throws {
+        let ns = try TestNamespace()
+        defer { ns.delete() }
+        let netlink = try Netlink(namespace: ns.namespace)
+        #expect(try netlink.automaticMTU() == MTUSetting.fallback)
+        try makeUplink(in: ns)
+        try runCommand(["ip", "-n", ns.name, "link", "set", "up1", "mtu", "1450"])
+        try runCommand(["ip", "-n", ns.name, "link", "add", "down0", "mtu", "1300", "type", "veth", "peer", "name", "down1",
+                        "mtu", "1300"])
+        try netlink.createBridge(Self.bridge(promiscuous: false), mtu: 1200)
+        #expect(try netlink.automaticMTU() == 1450)
+    }
+
     /// A bridge without a fixed MAC takes its lowest port MAC; podnet's keeps its own.
     @Test(.enabled(if: KernelTest.enabled))
     func theBridgeMACStaysFixedWhenALowerMACPortJoins() throws {
