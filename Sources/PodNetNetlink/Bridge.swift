@@ -17,8 +17,9 @@ extension Netlink {
         return try requireLink(named: bridge.name)
     }
 
-    /// podnet's bridge: nil when no link has that name; an error when the link
-    /// is not a bridge or not marked as podnet's (it is then never changed).
+    /// podnet's bridge (`ip -d link show dev NAME`): nil when no link has that
+    /// name; an error when the link is not a bridge or not marked as podnet's
+    /// (it is then never changed).
     public func ownedBridge(named name: String) throws(NetlinkOperationError) -> Link? {
         guard let link = try attempt("ip -d link show dev \(name)", { () throws(NetlinkError) in try self.link(named: name) })
         else { return nil }
@@ -49,8 +50,9 @@ extension Netlink {
         try links().filter { $0.masterIndex == bridge.index }
     }
 
-    /// The bridge's addresses podnet compares with what it wants: the kernel's own
-    /// IPv6 link-local address is left out.
+    /// The bridge's addresses podnet compares with what it wants
+    /// (`ip addr show dev NAME scope global`): the kernel's own IPv6 link-local
+    /// address is left out.
     public func bridgeAddresses(of bridge: Link) throws(NetlinkError) -> [InterfaceAddress] {
         try addresses(of: bridge).filter { !$0.isLinkLocal }.map {
             InterfaceAddress(interface: bridge.name, address: $0.address, prefixLength: $0.prefixLength)
@@ -74,7 +76,7 @@ extension Netlink {
     }
 
     /// kubenet's automatic MTU: the smallest MTU of the up, non-loopback links
-    /// podnet did not make, else `MTUSetting.fallback`.
+    /// podnet did not make (`ip link show up`), else `MTUSetting.fallback`.
     public func automaticMTU() throws(NetlinkError) -> Int {
         try links().filter { $0.isUp && !$0.isLoopback && !PodMarker.isPodnets($0.alias) }
             .map(\.mtu).min() ?? MTUSetting.fallback

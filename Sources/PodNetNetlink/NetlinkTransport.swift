@@ -18,7 +18,8 @@ public protocol NetlinkTransport: AnyObject {
     func receiveQueued() throws(NetlinkError) -> [UInt8]?
 }
 
-/// A NETLINK_ROUTE socket (libmnl) bound in one network namespace.
+/// A netlink socket (libmnl) bound in one network namespace: NETLINK_ROUTE, or
+/// another netlink protocol such as NETLINK_NETFILTER.
 public final class NetlinkSocket: NetlinkTransport {
     /// Buffer sizes iproute2 uses: sends stay well below the send buffer, and a
     /// chunk's acknowledgements fit in the receive buffer.
@@ -34,16 +35,17 @@ public final class NetlinkSocket: NetlinkTransport {
     /// for its whole life while the calling thread returns to its own namespace.
     public init(namespace: NetworkNamespace? = nil,
                 sendBufferBytes: Int32 = NetlinkSocket.defaultSendBufferBytes,
-                receiveBufferBytes: Int32 = NetlinkSocket.defaultReceiveBufferBytes) throws(NetlinkError) {
+                receiveBufferBytes: Int32 = NetlinkSocket.defaultReceiveBufferBytes,
+                protocol netlinkProtocol: Int32 = NETLINK_ROUTE) throws(NetlinkError) {
         let opened: OpaquePointer?
         do {
-            opened = try NetworkNamespace.run(in: namespace) { mnl_socket_open2(NETLINK_ROUTE, Int32(SOCK_CLOEXEC.rawValue)) }
+            opened = try NetworkNamespace.run(in: namespace) { mnl_socket_open2(netlinkProtocol, Int32(SOCK_CLOEXEC.rawValue)) }
         } catch let error as NamespaceError {
             throw .namespace(error)
         } catch {
             preconditionFailure("NetworkNamespace.run throws only NamespaceError, got \(error)")
         }
-        guard let opened else { throw .system(call: "socket(NETLINK_ROUTE)", errno: errno) }
+        guard let opened else { throw .system(call: "socket(netlink protocol \(netlinkProtocol))", errno: errno) }
         socket = opened
         do throws(NetlinkError) {
             try setNetlinkOption(NETLINK_EXT_ACK, "NETLINK_EXT_ACK")

@@ -75,7 +75,8 @@ extension Netlink {
         }
     }
 
-    /// The pods podnet attached here, found by the marker on their host ends.
+    /// The pods podnet attached here, found by the marker on their host ends
+    /// (`ip -d link show`, reading each alias).
     public func observePods() throws(NetlinkError) -> [ObservedPod] {
         try links().compactMap { link in
             PodMarker(alias: link.alias).map {
