@@ -40,9 +40,11 @@ GNU_TIME = "/usr/bin/time"
 # --- running and measuring -------------------------------------------------------
 
 class Measurement:
-    def __init__(self, seconds, peak_kib):
+    def __init__(self, seconds, peak_kib, cpu_seconds):
         self.seconds = seconds
         self.peak_kib = peak_kib
+        # user + system CPU time: on a shared machine, wall time minus this is mostly waiting
+        self.cpu_seconds = cpu_seconds
 
 
 def measure(argv, stdin=None, stdout=None):
@@ -61,7 +63,7 @@ def measure(argv, stdin=None, stdout=None):
     stderr_file = tempfile.TemporaryFile()
     actions = [(os.POSIX_SPAWN_DUP2, stdin_fd, 0), (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
                (os.POSIX_SPAWN_DUP2, stderr_file.fileno(), 2)]
-    timed = [GNU_TIME, "-f", "%M", "-o", rss_file.name] + argv
+    timed = [GNU_TIME, "-f", "%M %U %S", "-o", rss_file.name] + argv
     try:
         start = time.perf_counter()
         pid = os.posix_spawn(GNU_TIME, timed, os.environ, file_actions=actions)
@@ -75,7 +77,8 @@ def measure(argv, stdin=None, stdout=None):
         stderr_file.seek(0)
         raise BenchError(f"{' '.join(argv)} exited {code}:\n{stderr_file.read().decode(errors='replace')[-2000:]}")
     with rss_file:
-        return Measurement(seconds, int(rss_file.read().split()[-1]))
+        peak, user, system = rss_file.read().split()[-3:]
+        return Measurement(seconds, int(peak), float(user) + float(system))
 
 
 class BenchError(Exception):
@@ -357,16 +360,33 @@ class Bench:
             goal=1.1, peer_label="iptables-legacy-restore --noflush of podnet render --iptables ipv4",
             needs_apply=True)
 
-    def callgrind(self):
-        """Instructions executed by `podnet render` of the 5,000-peer config, and where.
-        Valgrind 3.19 cannot read the DWARF 5 that Swift's clang writes, so it runs a copy
-        without debug information (the symbol table stays: functions keep their names)."""
+    def podnet_without_debug_info(self):
+        """Valgrind 3.19 cannot read the DWARF 5 that Swift's clang writes, so callgrind runs
+        a copy without debug information (the symbol table stays: functions keep their names)."""
         binary = self.path("podnet-nodebug")
-        shutil.copy(self.podnet, binary)
-        run(["strip", "--strip-debug", binary])
-        out = self.path("callgrind.out")
-        run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-             binary, "render", "-f", self.path("peers-5000.json")])
+        if not os.path.exists(binary):
+            shutil.copy(self.podnet, binary)
+            run(["strip", "--strip-debug", binary])
+        return binary
+
+    def callgrind(self):
+        """Instructions executed by `podnet render` of the 5,000-peer config, and where."""
+        return self.callgrind_of([self.podnet, "render", "-f", self.path("peers-5000.json")], None, "render")
+
+    def profile(self, scenario):
+        """callgrind of one podnet run of a scenario, prepared as for the measured runs."""
+        context = scenario.podnet.prepare()
+        try:
+            argv, stdin = scenario.podnet.command(context)
+            return self.callgrind_of(argv, stdin, re.sub(r"\W+", "-", scenario.name))
+        finally:
+            scenario.podnet.cleanup(context)
+
+    def callgrind_of(self, argv, stdin, label):
+        assert argv[0] == self.podnet
+        out = self.path(f"callgrind-{label}.out")
+        run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", self.podnet_without_debug_info()]
+            + argv[1:], stdin=stdin)
         total = None
         with open(out) as f:
             for line in f:
@@ -376,7 +396,7 @@ class Bench:
         if shutil.which("swift"):
             annotate = subprocess.run(["swift", "demangle", "--simplified"], input=annotate,
                                       capture_output=True, text=True).stdout or annotate
-        return total, top_functions(annotate, 25)
+        return total, top_functions(annotate, 30)
 
 
 def route_batch(render_text):
@@ -450,7 +470,8 @@ def top_functions(annotate_text, count):
         if not match or ":" not in match.group(3):
             continue
         name = match.group(3).split(":", 1)[1] if match.group(3).startswith("???:") else match.group(3)
-        if name.startswith("0x") or "below main" in name or "libc_start" in match.group(3) or name == "podnet_main":
+        if (name.startswith(("0x", "protocol witness", "partial apply")) or "below main" in name
+                or "libc_start" in match.group(3) or name == "podnet_main"):
             continue
         library = os.path.basename(match.group(4) or "")
         rows.append((match.group(1), match.group(2), name, library))
@@ -514,7 +535,9 @@ def details(results, callgrind):
         lines.append(f"- {result.scenario.name}: podnet s "
                      + ", ".join(f"{m.seconds:.3f}" for m in result.podnet)
                      + "; peer s " + ", ".join(f"{m.seconds:.3f}" for m in result.peer)
-                     + "; ratios " + ", ".join(f"{r:.2f}" for r in result.ratios))
+                     + "; ratios " + ", ".join(f"{r:.2f}" for r in result.ratios)
+                     + f"; median CPU (user+sys) podnet {statistics.median(m.cpu_seconds for m in result.podnet):.2f} s, "
+                     + f"peer {statistics.median(m.cpu_seconds for m in result.peer):.2f} s")
     if callgrind is None:
         return lines
     _, functions = callgrind
@@ -595,6 +618,13 @@ def main():
             callgrind = bench.callgrind()
             log(f"    total Ir: {callgrind[0]:,}")
 
+        profiles = []
+        for result in results:
+            if not result.skipped and not result.verdict()[0]:
+                log(f"==> {result.scenario.name} missed its goal: callgrind of one podnet run")
+                profiles.append((result.scenario, bench.profile(result.scenario)))
+                log(f"    total Ir: {profiles[-1][1][0]:,}")
+
         rows, failed = table(results, args.runs, callgrind)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         report = [
@@ -605,7 +635,7 @@ def main():
             "peak memory is the peak RSS (GNU time %M: wait4 ru_maxrss, the largest process of the tree). "
             "A scenario fails when its median ratio exceeds goal x (1 + IQR/median of the ratios)."
             + (f" Only the scenarios matching {args.only!r} were run." if args.only else ""), "",
-        ] + rows + [""] + details(results, callgrind) + [""] + notes()
+        ] + rows + [""] + details(results, callgrind) + [""] + profile_sections(profiles) + notes()
         print()
         print("\n".join(rows))
         with open(args.out, "w") as f:
@@ -631,6 +661,18 @@ def check_no_op(namespace, bench):
     strip = lambda text: [l for l in text.splitlines() if not l.startswith("#")]  # noqa: E731
     if strip(before) != strip(after):
         raise BenchError("a second podnet apply changed the nat table: the no-op rows measured changes")
+
+
+def profile_sections(profiles):
+    lines = []
+    for scenario, (total, functions) in profiles:
+        lines += [f"## Where podnet's instructions go in \"{scenario.name}\" (missed its goal)", "",
+                  f"One podnet run under callgrind, prepared as the measured runs: {total:,} instructions. "
+                  "The top functions by inclusive count:", "",
+                  "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
+        lines += [f"| {ir} | {pct} | `{name.replace('|', '/')}` | {library} |" for ir, pct, name, library in functions]
+        lines.append("")
+    return lines
 
 
 def notes():
