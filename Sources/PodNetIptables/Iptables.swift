@@ -72,7 +72,7 @@ public struct Iptables: Sendable {
             do {
                 try handle.setPolicy(builtin.chain.rawValue, builtin.policy.rawValue, counters: builtin.policyCounters)
             } catch {
-                throw IptablesError.read(table: snapshot.id, call: error.call, errno: error.errno,
+                throw IptablesError.libiptc(table: snapshot.id, call: error.call, errno: error.errno,
                                          message: error.message)
             }
         }
@@ -88,7 +88,7 @@ public struct Iptables: Sendable {
                     do {
                         handle = try LibiptcHandle(family: id.family, table: id.table)
                     } catch let error as LibiptcError {
-                        throw IptablesError.read(table: id, call: error.call, errno: error.errno,
+                        throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno,
                                                  message: error.message)
                     }
                     return try body(handle)

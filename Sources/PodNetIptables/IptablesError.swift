@@ -35,8 +35,9 @@ public enum IptablesError: Error, Sendable, CustomStringConvertible {
     case namespace(NamespaceError)
     case lockFile(path: String, errno: Int32)
     case lockTimeout(path: String, waited: Duration)
-    /// Reading the table (iptc_init, a policy) failed.
-    case read(table: TableID, call: String, errno: Int32, message: String)
+    /// A libiptc call outside the operations failed: reading the table (init, a
+    /// policy) or handing the policy counters back before the commit.
+    case libiptc(table: TableID, call: String, errno: Int32, message: String)
     /// An entry of a podnet chain (or a foreign one decoded on request) does not decode.
     case malformedEntry(table: TableID, chain: ChainName, index: Int, reason: EntryDecodingError)
     case encoding(table: TableID, operation: TableOperation, reason: RuleEncodingError)
@@ -56,8 +57,8 @@ public enum IptablesError: Error, Sendable, CustomStringConvertible {
             return "cannot lock \(path): \(String(cString: strerror(code)))"
         case .lockTimeout(let path, let waited):
             return "another process holds the xtables lock \(path); gave up after \(waited)"
-        case .read(let table, let call, let code, let message):
-            return "reading \(table): \(call) failed with errno \(code) (\(message))"
+        case .libiptc(let table, let call, let code, let message):
+            return "\(table): \(call) failed with errno \(code) (\(message))"
         case .malformedEntry(let table, let chain, let index, let reason):
             return "\(table) chain \(chain) rule \(index): \(reason)"
         case .encoding(let table, let operation, let reason):

@@ -45,10 +45,10 @@ extension BuiltinChainSnapshot {
         do {
             policy = try handle.policy(chain.rawValue)
         } catch {
-            throw .read(table: table, call: error.call, errno: error.errno, message: error.message)
+            throw .libiptc(table: table, call: error.call, errno: error.errno, message: error.message)
         }
         guard let known = ChainPolicy(rawValue: policy.name) else {
-            throw .read(table: table, call: "get_policy", errno: 0, message: "unknown policy \(policy.name)")
+            throw .libiptc(table: table, call: "get_policy", errno: 0, message: "unknown policy \(policy.name)")
         }
         self.policy = known
         policyCounters = policy.counters

@@ -51,18 +51,40 @@ func podnetJump(_ chain: ChainName, _ name: String) -> Rule {
         try namespace.restore(.ipv4, OracleRules.ipv4Nat)
         let id = TableID(.ipv4, .nat)
         let before = try namespace.save(id)
-        var seen: TableSnapshot?
+        var seen: TableSnapshot?, calls = 0
         let outcome = try Iptables(namespace: namespace.namespace, lock: testLock()).transact(id) { snapshot in
             seen = snapshot
+            calls += 1
             return []
         }
         #expect(!outcome.committed && outcome.operations.isEmpty)
+        #expect(calls == 1 && outcome.attempts == 1)
         #expect(seen?.podnetChains.map(\.name) == ["PODNET-POST", "PODNET-PRE"])
         #expect(try namespace.stableSave(id) == before.split(separator: "\n").map(String.init)
             .filter { !$0.hasPrefix("#") }.map { line in
                 guard line.hasPrefix(":"), let bracket = line.lastIndex(of: "[") else { return line }
                 return String(line[..<bracket])
             })
+    }
+
+    /// With nothing to do, the handle is not even touched: a table changed underneath
+    /// meanwhile would have made any commit fail with EAGAIN and the closure run again.
+    @Test(.enabled(if: KernelTest.enabled))
+    func emptyOperationListDoesNotCommitOverAConcurrentChange() throws {
+        let namespace = try TestNamespace()
+        defer { namespace.delete() }
+        let id = TableID(.ipv4, .filter)
+        try namespace.iptables(.ipv4, ["-A", "INPUT", "-p", "udp", "-j", "ACCEPT"])
+        let otherLock = testLock().path
+        var calls = 0
+        let outcome = try Iptables(namespace: namespace.namespace, lock: testLock()).transact(id) { _ in
+            calls += 1
+            try runCommand(["env", "XTABLES_LOCKFILE=\(otherLock)", "ip", "netns", "exec", namespace.name,
+                            "iptables-legacy", "-A", "INPUT", "-p", "tcp", "-j", "ACCEPT"])
+            return []
+        }
+        #expect(calls == 1 && outcome.attempts == 1 && !outcome.committed)
+        #expect(try namespace.savedRules(id, chain: "INPUT") == ["-A INPUT -p udp -j ACCEPT", "-A INPUT -p tcp -j ACCEPT"])
     }
 
     /// The refusals that keep podnet off what it does not own; nothing is committed.
