@@ -40,7 +40,7 @@ for i in 1 2; do
   make_node "$i"
   make_pod "${i}a"
   make_pod "${i}b"
-  write_node_config "$WORK/node-$i.yaml" "$i" 2
+  write_node_config "$WORK/node-$i.yaml" "$i" "$((3 - i))"
 done
 start_servers "$(pod_ns 1a)" pod-1a "$(pod_ns 1b)" pod-1b "$(pod_ns 2a)" pod-2a "$(pod_ns 2b)" pod-2b "$OUTSIDE" outside
 for i in 1 2; do
