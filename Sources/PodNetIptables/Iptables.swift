@@ -25,7 +25,7 @@ public struct Iptables: Sendable {
     /// the kernel hands out a table in one consistent copy, as for iptables-save.
     /// Throws `IptablesError`.
     public func snapshot(_ id: TableID) throws -> TableSnapshot {
-        try withHandle(id) { handle in try TableSnapshot(reading: handle, id: id) }
+        try withHandle(id, locking: nil) { handle in try TableSnapshot(reading: handle, id: id) }
     }
 
     /// One transaction on one table: under the xtables lock, reads the table, asks
@@ -39,24 +39,22 @@ public struct Iptables: Sendable {
     public func transact(_ id: TableID,
                          operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
         for attempt in 1...max(maxAttempts, 1) {
-            let outcome = try withHandle(id) { handle in
-                try lock.withLock { () throws -> TransactionOutcome? in
-                    let snapshot = try TableSnapshot(reading: handle, id: id)
-                    let list = try operations(snapshot)
-                    guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
-                    let applier = OperationApplier(handle: handle, table: id)
-                    for operation in list { try applier.apply(operation) }
-                    try preservePolicyCounters(snapshot, handle)
-                    do {
-                        try handle.commit()
-                    } catch let error as LibiptcError where error.errno == EAGAIN {
-                        return nil
-                    } catch let error as LibiptcError {
-                        throw IptablesError.commitRejected(table: id, errno: error.errno, message: error.message,
-                                                           operations: list)
-                    }
-                    return TransactionOutcome(operations: list, attempts: attempt)
+            let outcome = try withHandle(id, locking: lock) { handle -> TransactionOutcome? in
+                let snapshot = try TableSnapshot(reading: handle, id: id)
+                let list = try operations(snapshot)
+                guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
+                let applier = OperationApplier(handle: handle, table: id)
+                for operation in list { try applier.apply(operation) }
+                try preservePolicyCounters(snapshot, handle)
+                do {
+                    try handle.commit()
+                } catch let error as LibiptcError where error.errno == EAGAIN {
+                    return nil
+                } catch let error as LibiptcError {
+                    throw IptablesError.commitRejected(table: id, errno: error.errno, message: error.message,
+                                                       operations: list)
                 }
+                return TransactionOutcome(operations: list, attempts: attempt)
             }
             if let outcome { return outcome }
         }
@@ -78,21 +76,27 @@ public struct Iptables: Sendable {
         }
     }
 
-    /// Holds the process-wide libiptc lock, enters the namespace and opens a handle
-    /// for the duration of `body`; the handle is freed before the thread leaves.
-    private func withHandle<T: Sendable>(_ id: TableID, _ body: (LibiptcHandle) throws -> T) throws -> T {
+    /// Holds the process-wide libiptc lock and, when given, the xtables lock (so that
+    /// the table is read under it, as iptables does: init..commit), enters the
+    /// namespace and opens a handle for the duration of `body`; the handle is freed
+    /// before the thread leaves the namespace.
+    private func withHandle<T: Sendable>(_ id: TableID, locking xtablesLock: XtablesLock?,
+                                         _ body: (LibiptcHandle) throws -> T) throws -> T {
         let result: Result<T, any Error> = libiptcLock.withLock { _ in
             do {
-                return .success(try NetworkNamespace.run(in: namespace) {
-                    let handle: LibiptcHandle
-                    do {
-                        handle = try LibiptcHandle(family: id.family, table: id.table)
-                    } catch let error as LibiptcError {
-                        throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno,
-                                                 message: error.message)
+                func inNamespace() throws -> T {
+                    try NetworkNamespace.run(in: namespace) {
+                        let handle: LibiptcHandle
+                        do {
+                            handle = try LibiptcHandle(family: id.family, table: id.table)
+                        } catch let error as LibiptcError {
+                            throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno,
+                                                        message: error.message)
+                        }
+                        return try body(handle)
                     }
-                    return try body(handle)
-                })
+                }
+                return .success(try xtablesLock.map { try $0.withLock(inNamespace) } ?? inNamespace())
             } catch let error as NamespaceError {
                 return .failure(IptablesError.namespace(error))
             } catch {

@@ -29,15 +29,21 @@ import Testing
         let lock = testLock(wait: .seconds(60))
         let done = lock.path + ".released"
         defer { try? FileManager.default.removeItem(atPath: done) }
-        // The holder marks its end just before it releases the lock.
-        let holder = try holdLock(lock.path, ["sh", "-c", "sleep 1; touch \(done)"])
+        // Holding the lock, the holder changes the table (iptables-legacy on a lock file
+        // of its own) and marks its end just before it releases the lock.
+        let otherLock = testLock().path
+        let holder = try holdLock(lock.path, ["sh", "-c", "sleep 1; env XTABLES_LOCKFILE=\(otherLock) ip netns exec "
+                                              + "\(namespace.name) iptables-legacy -A INPUT -j ACCEPT && touch \(done)"])
         defer { holder.waitUntilExit() }
-        var markerSeenUnderLock = false
-        let outcome = try Iptables(namespace: namespace.namespace, lock: lock).transact(TableID(.ipv4, .filter)) { _ in
+        var markerSeenUnderLock = false, inputCounts: [Int] = []
+        let outcome = try Iptables(namespace: namespace.namespace, lock: lock).transact(TableID(.ipv4, .filter)) { snapshot in
             markerSeenUnderLock = FileManager.default.fileExists(atPath: done)
+            inputCounts.append(snapshot.builtinChain(.input)?.entries.count ?? -1)
             return [.createChain("PODNET-LOCKED")]
         }
         #expect(markerSeenUnderLock)
+        // The table was read under the lock, after the holder's change: no EAGAIN retry.
+        #expect(inputCounts == [1] && outcome.attempts == 1)
         #expect(outcome.committed)
         #expect(try namespace.save(TableID(.ipv4, .filter)).contains(":PODNET-LOCKED - [0:0]"))
     }
