@@ -3,11 +3,10 @@
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping
+DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3
 BIN          := .build/$(CONFIG)/podnet
-EXAMPLE      ?= fixtures/dual-stack.yaml
 
-.PHONY: all deps build test unit demo clean bench fuzz
+.PHONY: all deps build test unit demo e2e clean bench fuzz
 
 all: build
 
@@ -30,6 +29,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) e2e
 
 # libFuzzer on the iptables entry decoder, built straight from the codec's sources
 # (it needs no libiptc) with its own build directory; seeds are real kernel entries.
@@ -47,9 +47,16 @@ fuzz:
 	$(FUZZ_DIR)/entry-decoder-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
 	  -artifact_prefix=fuzz-artifacts/ $(FUZZ_DIR)/corpus
 
+# A two-node cluster with pods and an outside host in throwaway network namespaces:
+# podnet diff, podnet apply, pod-to-pod and masqueraded pod-to-outside traffic, then
+# everything removed (also on failure or ^C). Needs root.
 demo: build
-	@echo "==> podnet render -f $(EXAMPLE)"
-	@$(BIN) render -f $(EXAMPLE)
+	@PODNET=$(BIN) bash Tests/e2e/demo.sh
+
+# End to end on the real kernel: three dual-stack nodes, six pods, an outside host;
+# one PASS/FAIL line per check, non-zero exit when any fails. Needs root.
+e2e: build
+	PODNET=$(BIN) bash Tests/e2e/e2e.sh
 
 # podnet side by side with iptables-legacy-restore, ip -batch and Python at 5,000-node
 # scale (Tests/Bench/bench.py): a release build, then one table, also written to

@@ -58,8 +58,12 @@ cleanup() {
   local status=$?
   set +e
   trap - EXIT INT TERM
-  local pid ns
-  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  local pid ns pids
+  # Our servers, and anything else still running in our namespaces (it would keep a
+  # deleted namespace alive).
+  pids=("${SERVER_PIDS[@]}")
+  for ns in "${NAMESPACES[@]}"; do pids+=($(ip netns pids "$ns" 2>/dev/null)); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   # Deleting a node's namespace takes its bridge, veths, routes and rules with it.
   for ns in "${NAMESPACES[@]}"; do ip netns delete "$ns" 2>/dev/null; done
@@ -204,7 +208,8 @@ start_servers() {
   local names=() ns name tries
   while [ $# -gt 0 ]; do
     ns=$1 name=$2; shift 2
-    in_ns "$ns" python3 "$ECHO_PY" serve "$name" "$ECHO_PORT" "$WORK/$name.ready" >"$WORK/$name.log" 2>&1 &
+    # `ip netns exec` execs the command, so $! is the server itself.
+    ip netns exec "$ns" python3 "$ECHO_PY" serve "$name" "$ECHO_PORT" "$WORK/$name.ready" >"$WORK/$name.log" 2>&1 &
     SERVER_PIDS+=($!)
     names+=("$name")
   done
