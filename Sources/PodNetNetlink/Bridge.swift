@@ -59,16 +59,6 @@ extension Netlink {
         }.sorted()
     }
 
-    /// Addresses on the bridge in a pod-CIDR family that podnet did not ask for.
-    /// Observation only reports them; deleting them (as kubenet did) is the
-    /// plan's decision on podnet's own bridge (`NodeDiff.addressEdits`), carried
-    /// out with `deleteAddress`.
-    public func foreignBridgeAddresses(of bridge: Link, wanted: [InterfaceAddress],
-                                       families: [IPFamily]) throws(NetlinkError) -> [InterfaceAddress] {
-        let wantedSet = Set(wanted)
-        return try bridgeAddresses(of: bridge).filter { families.contains($0.family) && !wantedSet.contains($0) }
-    }
-
     /// `ip link del NAME`, only for podnet's own bridge (teardown).
     public func deleteBridge(named name: String) throws(NetlinkOperationError) {
         guard let bridge = try ownedBridge(named: name) else { return }

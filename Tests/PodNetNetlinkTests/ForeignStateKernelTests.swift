@@ -83,7 +83,7 @@ import PodNetTestSupport
         _ = try netlink.replaceRoutes(routes.map { RouteState(destination: $0.destination, gateway: $0.family == .ipv4
                                                                 ? IPAddress("192.168.1.5")! : IPAddress("fd00::5")!,
                                                                 table: $0.table, proto: $0.proto) })
-        #expect(try netlink.foreignBridgeAddresses(of: bridge, wanted: [], families: [.ipv4]).count == 1)
+        #expect(try netlink.bridgeAddresses(of: bridge).filter { $0.family == .ipv4 }.count == 1)
         _ = try netlink.deleteRoutes(try netlink.ownedRoutes(proto: 111, table: 254))
         try netlink.detachPod(hostInterface: attachment.hostInterface)
         try netlink.deleteBridge(named: "cbr0")
