@@ -18,8 +18,6 @@ import Testing
         var testDescription: String { name }
     }
 
-    static let all = IPNetwork(network: IPAddress("0.0.0.0")!, prefixLength: 0)
-
     static let cases: [Golden] = [
         Golden(name: "conntrack", family: .ipv4, kernel: KernelDumps.conntrackAccept, targetName: "ACCEPT",
                rule: Rule(matches: [.conntrack(ConntrackMatch(

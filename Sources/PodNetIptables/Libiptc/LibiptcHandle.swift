@@ -73,10 +73,6 @@ final class LibiptcHandle {
         (family == .ipv4 ? iptc_builtin(chain, handle) : ip6tc_builtin(chain, handle)) != 0
     }
 
-    func isChain(_ chain: String) -> Bool {
-        (family == .ipv4 ? iptc_is_chain(chain, handle) : ip6tc_is_chain(chain, handle)) != 0
-    }
-
     /// A built-in chain's policy name and counters.
     func policy(_ chain: String) throws(LibiptcError) -> (name: String, counters: PacketCounters) {
         var counters = xt_counters()
@@ -119,15 +115,6 @@ final class LibiptcHandle {
             return found == nil
         }
         return found
-    }
-
-    func ruleCount(in chain: String) -> Int {
-        var count = 0
-        forEachRule(in: chain) { _ in
-            count += 1
-            return true
-        }
-        return count
     }
 
     private func firstRule(_ chain: String) -> UnsafeRawPointer? {
