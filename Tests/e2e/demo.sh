@@ -7,6 +7,7 @@
 #   PODNET=.build/debug/podnet bash Tests/e2e/demo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_tools
+ANNOUNCE_CLEANUP=1
 
 START=$(now)
 STEP=0

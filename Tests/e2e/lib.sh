@@ -54,20 +54,25 @@ require_root_tools() {
 
 # ---------------------------------------------------------------- cleanup
 
+# ANNOUNCE_CLEANUP=1: say what was removed and how long it took.
 cleanup() {
   local status=$?
   set +e
   trap - EXIT INT TERM
-  local pid ns pids
+  local pid ns pids start
+  start=$(now)
   # Our servers, and anything else still running in our namespaces (it would keep a
   # deleted namespace alive).
-  pids=("${SERVER_PIDS[@]}")
-  for ns in "${NAMESPACES[@]}"; do pids+=($(ip netns pids "$ns" 2>/dev/null)); done
+  pids=($( { printf '%s\n' "${SERVER_PIDS[@]}"
+             for ns in "${NAMESPACES[@]}"; do ip netns pids "$ns" 2>/dev/null; done; } | sort -u))
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   # Deleting a node's namespace takes its bridge, veths, routes and rules with it.
   for ns in "${NAMESPACES[@]}"; do ip netns delete "$ns" 2>/dev/null; done
   rm -rf "$WORK"
+  if [ -n "${ANNOUNCE_CLEANUP:-}" ]; then
+    echo "Removed ${#NAMESPACES[@]} namespaces and ${#pids[@]} processes ($(seconds_since "$start"))."
+  fi
   local left
   left=$(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true)
   if [ -n "$left" ]; then
