@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMNL
+import PodNet
+import PodNetSystem
+
+/// The connection tracking table of one network namespace, over ctnetlink
+/// (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_CTNETLINK).
+///
+/// Not thread-safe and not Sendable, like `Netlink`.
+public final class Conntrack {
+    let session: Netlink
+    /// The namespace the socket lives in (nil: the creator's).
+    public var namespace: NetworkNamespace? { session.namespace }
+
+    public init(transport: any NetlinkTransport, namespace: NetworkNamespace? = nil) {
+        session = Netlink(transport: transport, namespace: namespace)
+    }
+
+    /// The table of `namespace`, through a new NETLINK_NETFILTER socket opened there.
+    public convenience init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
+        self.init(transport: try NetlinkSocket(namespace: namespace, protocol: NETLINK_NETFILTER), namespace: namespace)
+    }
+
+    /// `conntrack -D -f FAMILY -p PROTO --dport PORT`: deletes every flow of
+    /// `family` whose original direction goes to `destinationPort` over `transport`,
+    /// and returns how many it deleted.
+    ///
+    /// Existing UDP flows keep the NAT decision made for their first packet, so
+    /// after a new DNAT (a host port) they would bypass it until they time out;
+    /// Kubernetes clears them this way.
+    ///
+    /// Each flow is deleted by its original tuple as dumped, with its id (and zone),
+    /// so a flow recreated with the same tuple since the dump is left alone. A flow
+    /// that ended since the dump (ENOENT) is not counted. Throws the first other
+    /// refusal, and `repliesLost` when acknowledgements were lost: deleting again
+    /// is harmless and removes whatever is left.
+    public func deleteFlows(family: IPFamily, transport: TransportProtocol,
+                            destinationPort: UInt16) throws(NetlinkOperationError) -> Int {
+        let command = "conntrack -D -f \(family.rawValue) -p \(transport.rawValue) --dport \(destinationPort)"
+        return try session.attempt(command) { () throws(NetlinkError) in
+            var doomed: [ConntrackFlow] = []
+            for message in try session.dump(ConntrackMessages.dump(family: family)) {
+                guard let flow = try ConntrackMessages.parse(message), flow.family == family,
+                      flow.protocolNumber == transport.number, flow.destinationPort == destinationPort else { continue }
+                doomed.append(flow)
+            }
+            var deleted = 0
+            for acknowledgement in try session.batch(doomed.map(ConntrackMessages.delete)) {
+                switch acknowledgement {
+                case .applied: deleted += 1
+                case .refused(let reason) where reason.errno == ENOENT: continue
+                case .refused(let reason):
+                    throw .kernel(type: ConntrackMessages.deleteType, sequence: 0, reason: reason)
+                case .lost: throw .repliesLost
+                }
+            }
+            return deleted
+        }
+    }
+}
+
+/// One tracked connection, as much of it as deleting it takes.
+struct ConntrackFlow: Sendable, Hashable {
+    var family: IPFamily
+    /// CTA_PROTO_NUM of the original tuple: 6 TCP, 17 UDP, ...
+    var protocolNumber: UInt8
+    /// The original direction's destination port; nil for a protocol without ports.
+    var destinationPort: UInt16?
+    /// The CTA_TUPLE_ORIG attributes as the kernel dumped them: the key a delete names.
+    var originalTuple: [UInt8]
+    /// CTA_ID: the kernel deletes only the flow that still has this id.
+    var id: UInt32?
+    /// CTA_ZONE, dumped only for a flow outside the default zone 0.
+    var zone: UInt16?
+}
+
+/// The ctnetlink messages, as pure functions of their values.
+enum ConntrackMessages {
+    static let newType = Nfnetlink.type(.conntrack, IPCTNL_MSG_CT_NEW.rawValue)
+    static let deleteType = Nfnetlink.type(.conntrack, IPCTNL_MSG_CT_DELETE.rawValue)
+
+    /// `conntrack -L -f FAMILY`: IPCTNL_MSG_CT_GET with NLM_F_DUMP; the kernel
+    /// filters on the family in nfgenmsg.
+    static func dump(family: IPFamily) -> NetlinkMessage {
+        Nfnetlink.message(.conntrack, IPCTNL_MSG_CT_GET.rawValue, flags: NLM_F_DUMP, family: family.addressFamily)
+    }
+
+    /// IPCTNL_MSG_CT_DELETE of `flow`: its original tuple echoed back, its id and zone.
+    static func delete(_ flow: ConntrackFlow) -> NetlinkMessage {
+        Nfnetlink.message(.conntrack, IPCTNL_MSG_CT_DELETE.rawValue, flags: NLM_F_ACK,
+                          family: flow.family.addressFamily) { writer in
+            writer.put(Int32(CTA_TUPLE_ORIG.rawValue) | NLA_F_NESTED, bytes: flow.originalTuple)
+            if let zone = flow.zone { writer.put(Int32(CTA_ZONE.rawValue), bytes: bigEndianBytes(zone)) }
+            if let id = flow.id { writer.put(Int32(CTA_ID.rawValue), bytes: bigEndianBytes(id)) }
+        }
+    }
+
+    /// A flow of a dump (IPCTNL_MSG_CT_NEW); nil for another message or a family
+    /// podnet does not handle. Ports, id and zone travel in network byte order.
+    static func parse(_ message: NetlinkMessage) throws(NetlinkError) -> ConntrackFlow? {
+        guard let (familyByte, attributes) = try Nfnetlink.body(of: message, .conntrack, IPCTNL_MSG_CT_NEW.rawValue),
+              let family = IPFamily(addressFamily: familyByte) else { return nil }
+        guard let originalTuple = attributes[UInt16(CTA_TUPLE_ORIG.rawValue)],
+              let proto = try attributes.nested(UInt16(CTA_TUPLE_ORIG.rawValue))?.nested(UInt16(CTA_TUPLE_PROTO.rawValue)),
+              let protocolNumber = proto.u8(UInt16(CTA_PROTO_NUM.rawValue)) else {
+            throw .malformed("conntrack flow without an original tuple and protocol")
+        }
+        return ConntrackFlow(
+            family: family,
+            protocolNumber: protocolNumber,
+            destinationPort: proto.bigEndian(UInt16(CTA_PROTO_DST_PORT.rawValue)),
+            originalTuple: Array(originalTuple),
+            id: attributes.bigEndian(UInt16(CTA_ID.rawValue)),
+            zone: attributes.bigEndian(UInt16(CTA_ZONE.rawValue)))
+    }
+
+    private static func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+}
+
+extension NetlinkAttributes {
+    /// An integer attribute in network byte order (ports, conntrack ids and zones).
+    func bigEndian<T: FixedWidthInteger>(_ type: UInt16) -> T? {
+        guard let payload = self[type], payload.count == MemoryLayout<T>.size else { return nil }
+        return T(bigEndian: payload.load(T.self, at: 0))
+    }
+}
