@@ -33,20 +33,16 @@ public struct PodnetLock: Sendable {
         self.wait = wait
     }
 
-    /// Runs `body` holding the lock (flock LOCK_EX), waiting at most `wait` for it.
+    /// Runs `body` holding the lock, waiting at most `wait` for it.
     public func withLock<T>(_ body: () throws -> T) throws -> T {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { mkdir(directory, 0o755) }
-        let descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw DataplaneError.lockFile(path: path, errno: errno) }
-        defer { close(descriptor) }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: wait)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else { throw DataplaneError.lockFile(path: path, errno: errno) }
-            guard clock.now < deadline else { throw DataplaneError.lockTimeout(path: path, waited: wait) }
-            usleep(20_000)
+        do {
+            return try FileLock(path: path, wait: wait).withLock(body)
+        } catch FileLock.Failure.file(let code) {
+            throw DataplaneError.lockFile(path: path, errno: code)
+        } catch FileLock.Failure.timeout {
+            throw DataplaneError.lockTimeout(path: path, waited: wait)
         }
-        return try body()
     }
 }

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An exclusive flock on a file, waited for at most a bounded time: the xtables
+/// lock iptables uses and podnet's own per-namespace lock both work this way.
+public struct FileLock: Sendable, Hashable {
+    public var path: String
+    public var wait: Duration
+
+    public enum Failure: Error, Equatable {
+        /// The lock file could not be opened or locked.
+        case file(errno: Int32)
+        /// Another holder kept it for longer than `wait`.
+        case timeout
+    }
+
+    public init(path: String, wait: Duration) {
+        self.path = path
+        self.wait = wait
+    }
+
+    /// Runs `body` holding the lock; closing the descriptor on return releases it.
+    /// The file is created with mode 0600 when missing, as iptables creates its lock.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        let descriptor = try acquire()
+        defer { close(descriptor) }
+        return try body()
+    }
+
+    private func acquire() throws(Failure) -> Int32 {
+        let descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .file(errno: errno) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: wait)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
+                close(descriptor)
+                throw code == EWOULDBLOCK || code == EINTR ? .timeout : .file(errno: code)
+            }
+            // Poll: flock has no timed form, and a signal-based timeout would touch
+            // process-wide state that other threads share.
+            usleep(10_000)
+        }
+        return descriptor
+    }
+}
