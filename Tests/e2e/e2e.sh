@@ -185,7 +185,11 @@ expect_answer "forward drop: pod traffic flows ipv6 pod-2b -> pod-1a" "$(pod_ns 
 # Control: without podnet's jump from FORWARD the policy really drops pod traffic, and
 # podnet notices and repairs the drift.
 for tool in iptables-legacy ip6tables-legacy; do
-  in_ns "$(node_ns 2)" "$tool" -D FORWARD -m comment --comment "podnet: forward rules" -j PODNET-FORWARD
+  if output=$(in_ns "$(node_ns 2)" "$tool" -D FORWARD -m comment --comment "podnet: forward rules" -j PODNET-FORWARD 2>&1); then
+    pass "forward drop: $tool -D podnet's FORWARD jump on node-2"
+  else
+    fail "forward drop: $tool -D podnet's FORWARD jump on node-2" "$output"
+  fi
 done
 expect_no_answer "forward drop: blocked without podnet's FORWARD jump ipv4" "$(pod_ns 2b)" tcp "$(pod_v4 1a)" "$ECHO_PORT"
 expect_no_answer "forward drop: blocked without podnet's FORWARD jump ipv6" "$(pod_ns 2b)" tcp "$(pod_v6 1a)" "$ECHO_PORT"
