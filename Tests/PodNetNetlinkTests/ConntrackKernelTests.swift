@@ -1,0 +1,105 @@
+import Testing
+import PodNet
+import PodNetTestSupport
+@testable import PodNetNetlink
+
+/// Real UDP flows from a client namespace into a node namespace, deleted as
+/// `conntrack -D -p udp --dport N` would, with `conntrack -L` as the oracle.
+@Suite struct ConntrackKernelTests {
+    /// A node namespace (10.0.0.1, fd00::1) and a client (10.0.0.2, fd00::2) on a
+    /// veth pair. The node tracks connections (an nftables `ct` rule turns
+    /// conntrack on in a namespace), keeps unreplied UDP flows for an hour, and
+    /// answers every datagram to a closed port with an unrate-limited ICMP error.
+    static func nodeAndClient() throws -> (node: TestNamespace, client: TestNamespace) {
+        let node = try TestNamespace(prefix: "pnct"), client = try TestNamespace(prefix: "pnct")
+        do {
+            try runCommand(["ip", "-n", node.name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+                            "netns", client.name])
+            for (ns, host) in [(node, 1), (client, 2)] {
+                try runCommand(["ip", "-n", ns.name, "addr", "add", "10.0.0.\(host)/24", "dev", "eth0"])
+                try runCommand(["ip", "-n", ns.name, "addr", "add", "fd00::\(host)/64", "dev", "eth0", "nodad"])
+                try runCommand(["ip", "-n", ns.name, "link", "set", "eth0", "up"])
+            }
+            try node.run(["nft", "-f", "-"], stdin: """
+                table inet conntrack_on {
+                    chain prerouting { type filter hook prerouting priority 0; ct state new counter; }
+                }
+                """)
+            try node.run(["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_udp_timeout=3600",
+                          "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"])
+        } catch {
+            node.delete()
+            client.delete()
+            throw error
+        }
+        return (node, client)
+    }
+
+    /// Sends one datagram from the client's `sourcePort` to `destination`:`port`
+    /// and waits for the node's port-unreachable error: once it has arrived, the
+    /// node has tracked the flow (the error is sent after conntrack confirmed it).
+    static func sendUDP(from client: TestNamespace, sourcePort: Int, to destination: String, port: Int) throws {
+        let family = destination.contains(":") ? "AF_INET6" : "AF_INET"
+        try client.run(["python3", "-c", """
+            import socket
+            s = socket.socket(socket.\(family), socket.SOCK_DGRAM)
+            s.bind(("", \(sourcePort)))
+            s.connect(("\(destination)", \(port)))
+            s.settimeout(10)
+            s.send(b"x")
+            try:
+                s.recv(1)
+                raise SystemExit("a reply, but the node's port should be closed")
+            except ConnectionRefusedError:
+                pass
+            """])
+    }
+
+    /// `conntrack -L -o extended` of both families in `ns`, each flow as
+    /// "ipv4 udp 10.0.0.2:40001 > 10.0.0.1:5353" (its original direction).
+    static func trackedFlows(_ ns: TestNamespace) throws -> Set<String> {
+        var flows: Set<String> = []
+        for family in ["ipv4", "ipv6"] {
+            for line in try ns.run(["conntrack", "-L", "-f", family, "-o", "extended"]).split(separator: "\n") {
+                let words = line.split(separator: " ")
+                func first(_ key: String) -> String {
+                    words.first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) } ?? "?"
+                }
+                flows.insert("\(words[0]) \(words[2]) \(first("src")):\(first("sport")) > \(first("dst")):\(first("dport"))")
+            }
+        }
+        return flows
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func deletesTheUDPFlowsToOnePortOfOneFamilyAndNothingElse() throws {
+        let (node, client) = try Self.nodeAndClient()
+        defer { client.delete(); node.delete() }
+        try Self.sendUDP(from: client, sourcePort: 40001, to: "10.0.0.1", port: 5353)
+        try Self.sendUDP(from: client, sourcePort: 40002, to: "10.0.0.1", port: 5353)
+        try Self.sendUDP(from: client, sourcePort: 40003, to: "10.0.0.1", port: 5354)
+        try Self.sendUDP(from: client, sourcePort: 40004, to: "fd00::1", port: 5353)
+        try Self.sendUDP(from: client, sourcePort: 40006, to: "fd00::1", port: 5354)
+        // A TCP flow to the same port number must stay.
+        try node.run(["conntrack", "-I", "-p", "tcp", "-s", "10.0.0.2", "-d", "10.0.0.1", "--sport", "40005",
+                      "--dport", "5353", "--state", "ESTABLISHED", "--timeout", "3600"])
+        let udp4 = ["ipv4 udp 10.0.0.2:40001 > 10.0.0.1:5353", "ipv4 udp 10.0.0.2:40002 > 10.0.0.1:5353"]
+        let udp6 = ["ipv6 udp fd00::2:40004 > fd00::1:5353"]
+        let others = ["ipv4 udp 10.0.0.2:40003 > 10.0.0.1:5354", "ipv6 udp fd00::2:40006 > fd00::1:5354",
+                      "ipv4 tcp 10.0.0.2:40005 > 10.0.0.1:5353"]
+        #expect(try Self.trackedFlows(node) == Set(udp4 + udp6 + others))
+
+        let conntrack = try Conntrack(namespace: node.namespace)
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353) == 2)
+        #expect(try Self.trackedFlows(node) == Set(udp6 + others))
+
+        #expect(try conntrack.deleteFlows(family: .ipv6, transport: .udp, destinationPort: 5353) == 1)
+        #expect(try Self.trackedFlows(node) == Set(others))
+
+        // Nothing left to delete: a second run is harmless.
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353) == 0)
+        #expect(try Self.trackedFlows(node) == Set(others))
+        // The client namespace tracks nothing: the flows were the node's.
+        #expect(try Self.trackedFlows(client) == [])
+    }
+}
