@@ -58,7 +58,9 @@ require_root_tools() {
 cleanup() {
   local status=$?
   set +e
-  trap - EXIT INT TERM
+  # A second ^C must not cut the cleanup short.
+  trap '' INT TERM
+  trap - EXIT
   local pid ns pids start
   start=$(now)
   # Our servers, and anything else still running in our namespaces (it would keep a
