@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3
+DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables
 BIN          := .build/$(CONFIG)/podnet
 
 .PHONY: all deps build test unit demo e2e clean bench fuzz

@@ -1,5 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Testing
 import PodNet
+import PodNetSystem
 import PodNetTestSupport
 @testable import PodNetNetlink
 
@@ -35,24 +41,65 @@ import PodNetTestSupport
         return (node, client)
     }
 
+    struct SocketFailure: Error, CustomStringConvertible {
+        var call: String
+        var code: Int32
+        var description: String { "\(call): \(String(cString: strerror(code)))" }
+    }
+
     /// Sends one datagram from the client's `sourcePort` to `destination`:`port`
-    /// and waits for the node's port-unreachable error: once it has arrived, the
-    /// node has tracked the flow (the error is sent after conntrack confirmed it).
-    static func sendUDP(from client: TestNamespace, sourcePort: Int, to destination: String, port: Int) throws {
-        let family = destination.contains(":") ? "AF_INET6" : "AF_INET"
-        try client.run(["python3", "-c", """
-            import socket
-            s = socket.socket(socket.\(family), socket.SOCK_DGRAM)
-            s.bind(("", \(sourcePort)))
-            s.connect(("\(destination)", \(port)))
-            s.settimeout(10)
-            s.send(b"x")
-            try:
-                s.recv(1)
-                raise SystemExit("a reply, but the node's port should be closed")
-            except ConnectionRefusedError:
-                pass
-            """])
+    /// and waits for the node's port-unreachable error (ECONNREFUSED on the
+    /// connected socket): once it has arrived, the node has tracked the flow (the
+    /// error is sent after conntrack confirmed it). Gives up after 10 s.
+    static func sendUDP(from client: TestNamespace, sourcePort: UInt16, to destination: String, port: UInt16) throws {
+        let address = try #require(IPAddress(destination))
+        let domain = address.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = try NetworkNamespace.run(in: client.namespace) { socket(domain, Int32(SOCK_DGRAM.rawValue), 0) }
+        guard fd >= 0 else { throw SocketFailure(call: "socket", code: errno) }
+        defer { close(fd) }
+        func check(_ call: String, _ result: Int) throws {
+            if result < 0 { throw SocketFailure(call: call, code: errno) }
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        try check("setsockopt(SO_RCVTIMEO)", Int(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                                                            socklen_t(MemoryLayout<timeval>.size))))
+        try withSocketAddress(IPAddress.zero(address.family), port: sourcePort) { pointer, length in
+            try check("bind", Int(bind(fd, pointer, length)))
+        }
+        try withSocketAddress(address, port: port) { pointer, length in
+            try check("connect", Int(connect(fd, pointer, length)))
+        }
+        try check("send", send(fd, "x", 1, 0))
+        var byte: UInt8 = 0
+        let received = recv(fd, &byte, 1, 0)
+        guard received < 0, errno == ECONNREFUSED else {
+            throw SocketFailure(call: "recv (expected the node's port-unreachable)", code: received < 0 ? errno : 0)
+        }
+    }
+
+    static func withSocketAddress(_ address: IPAddress, port: UInt16,
+                                  _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> Void) throws {
+        if address.family == .ipv4 {
+            var socketAddress = sockaddr_in()
+            socketAddress.sin_family = sa_family_t(AF_INET)
+            socketAddress.sin_port = port.bigEndian
+            withUnsafeMutableBytes(of: &socketAddress.sin_addr) { $0.copyBytes(from: address.bytes) }
+            try withUnsafePointer(to: &socketAddress) {
+                try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    try body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        } else {
+            var socketAddress = sockaddr_in6()
+            socketAddress.sin6_family = sa_family_t(AF_INET6)
+            socketAddress.sin6_port = port.bigEndian
+            withUnsafeMutableBytes(of: &socketAddress.sin6_addr) { $0.copyBytes(from: address.bytes) }
+            try withUnsafePointer(to: &socketAddress) {
+                try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    try body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
     }
 
     /// `conntrack -L -o extended` of both families in `ns`, each flow as
