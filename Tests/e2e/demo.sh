@@ -26,9 +26,9 @@ indent() { sed 's/^/      /'; }
 prove() {
   local ns=$1 label=$2 protocol=$3 host=$4 expected=$5 meaning=$6 answer
   if answer=$(ask "$ns" "$protocol" "$host" "$ECHO_PORT" 2 2>&1) && [ "$answer" = "$expected" ]; then
-    printf '      %-34s %-36s -> "%s"  %s\n' "$label" "$protocol $host" "$answer" "$meaning"
+    printf '      %-34s %-22s %-32s %s\n' "$label" "$protocol $host" "\"$answer\"" "$meaning"
   else
-    printf '      %-34s %-36s -> FAILED: got "%s", wanted "%s"\n' "$label" "$protocol $host" "$answer" "$expected"
+    printf '      %-34s %-22s FAILED: got "%s", wanted "%s"\n' "$label" "$protocol $host" "$answer" "$expected"
     FAILED=$((FAILED + 1))
   fi
 }
@@ -52,6 +52,8 @@ echo "      every pod and the outside host run an echo server on port $ECHO_PORT
 took
 
 step "podnet diff for node-1 (dry run: what apply would do)"
+echo "      \$ cat node-1.yaml"
+grep -v '^#' "$WORK/node-1.yaml" | indent
 echo "      \$ podnet diff -f node-1.yaml --netns $(node_ns 1)"
 set +e
 podnet_on 1 diff >"$WORK/diff.txt" 2>&1
