@@ -392,11 +392,12 @@ class Bench:
             for line in f:
                 if line.startswith(("summary:", "totals:")):
                     total = int(line.split()[1])
-        annotate = run(["callgrind_annotate", "--inclusive=yes", out], capture=True)
+        annotate = run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out], capture=True)
         if shutil.which("swift"):
             annotate = subprocess.run(["swift", "demangle", "--simplified"], input=annotate,
                                       capture_output=True, text=True).stdout or annotate
-        return total, top_functions(annotate, 30)
+        functions = inclusive_counts(annotate)
+        return total, functions[:30], stages(total, functions)
 
 
 def route_batch(render_text):
@@ -462,8 +463,8 @@ def build_bare_read(output):
     run(["cc", "-O2", "-Wall", "-o", output, os.path.join(HERE, "bare_read.c")] + flags)
 
 
-def top_functions(annotate_text, count):
-    """The `count` functions with the most inclusive instructions, from callgrind_annotate."""
+def inclusive_counts(annotate_text):
+    """(Ir, percent, function, object) for each function callgrind_annotate lists, most first."""
     rows = []
     for line in annotate_text.splitlines():
         match = re.match(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(?:\*\s+)?(.+?)(?:\s+\[(.*)\])?$", line)
@@ -471,11 +472,49 @@ def top_functions(annotate_text, count):
             continue
         name = match.group(3).split(":", 1)[1] if match.group(3).startswith("???:") else match.group(3)
         if (name.startswith(("0x", "protocol witness", "partial apply")) or "below main" in name
-                or "libc_start" in match.group(3) or name == "podnet_main"):
+                or "libc_start" in match.group(3)):
             continue
         library = os.path.basename(match.group(4) or "")
         rows.append((match.group(1), match.group(2), name, library))
-    return rows[:count]
+    return rows
+
+
+# podnet's stages, each found by the name of the function that does it (inclusive count);
+# a stage whose function is not in the profile is left out.
+STAGES = [
+    ("read and check the config and NodeList", "InputOptions.load("),
+    ("- parse the config text (Yams, also for JSON)", "ConfigLoader.composeDocument("),
+    ("- read the NodeList (JSON scanner)", "NodeList.read("),
+    ("- check each field (ConfigDocument)", "ConfigDocument.init("),
+    ("- cross-field validation", "NodeConfigValidator.run("),
+    ("compile the desired state", "Compiler.compile("),
+    ("- host port chain names (SHA-256, base32)", "HostPortRules.chainName("),
+    ("observe the kernel", "NodeObserver.observe("),
+    ("- iptables: libiptc read and decode of the tables", "Iptables.snapshot("),
+    ("- routes: dump and parse", "Netlink.observeRoutes("),
+    ("diff: links, addresses, routes, pods", "NodeDiff.plan("),
+    ("diff: iptables tables", "TableDiff.plan("),
+    ("execute the plan (kernel writes)", "PlanExecutor.executeSteps("),
+    ("- iptables: encode, libiptc commit", "Iptables.transact("),
+    ("print the plan (stdout)", "PlanText.render("),
+    ("render the desired state as text", "StateRenderer.render("),
+]
+
+
+def stages(total, functions):
+    """[(stage, Ir)]: process start until podnet's main, then each stage found."""
+    counts = {}
+    for ir, _, name, _ in functions:
+        bare = re.sub(r"^(specialized )?(static )?", "", name)
+        counts.setdefault(bare, int(ir.replace(",", "")))
+    found = []
+    if "podnet_main" in counts:
+        found.append(("process start until main (dynamic loading, Swift runtime)", total - counts["podnet_main"]))
+    for label, prefix in STAGES:
+        match = next((ir for name, ir in counts.items() if name.startswith(prefix)), None)
+        if match is not None:
+            found.append((label, match))
+    return found
 
 
 # --- report ----------------------------------------------------------------------
@@ -521,7 +560,7 @@ def table(results, runs, callgrind):
                          f"<= {scenario.goal:g} | {'PASS' if memory_ok else 'FAIL'} |")
     if callgrind is None:
         return lines, failed
-    total, _ = callgrind
+    total = callgrind[0]
     lines.append(f"| callgrind: podnet render, 5,000 peers | {total:,} Ir | - | - | - | - | (a machine-independent "
                  f"figure to compare between commits) | - |")
     return lines, failed
@@ -540,9 +579,9 @@ def details(results, callgrind):
                      + f"peer {statistics.median(m.cpu_seconds for m in result.peer):.2f} s")
     if callgrind is None:
         return lines
-    _, functions = callgrind
-    lines += ["", "## Where `podnet render` (5,000 peers) spends its instructions", "",
-              "Inclusive instruction counts from callgrind_annotate, the top functions:", "",
+    total, functions, steps = callgrind
+    lines += ["", "## Where `podnet render` (5,000 peers) spends its instructions", ""] + stage_table(total, steps)
+    lines += ["", "Inclusive instruction counts from callgrind_annotate, the top functions:", "",
               "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
     lines += [f"| {ir} | {pct} | `{name.replace('|', '/')}` | {library} |" for ir, pct, name, library in functions]
     return lines
@@ -665,13 +704,20 @@ def check_no_op(namespace, bench):
 
 def profile_sections(profiles):
     lines = []
-    for scenario, (total, functions) in profiles:
+    for scenario, (total, functions, steps) in profiles:
         lines += [f"## Where podnet's instructions go in \"{scenario.name}\" (missed its goal)", "",
-                  f"One podnet run under callgrind, prepared as the measured runs: {total:,} instructions. "
-                  "The top functions by inclusive count:", "",
+                  f"One podnet run under callgrind, prepared as the measured runs: {total:,} instructions, by stage:", ""]
+        lines += stage_table(total, steps)
+        lines += ["", "The top functions by inclusive count:", "",
                   "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
         lines += [f"| {ir} | {pct} | `{name.replace('|', '/')}` | {library} |" for ir, pct, name, library in functions]
         lines.append("")
+    return lines
+
+
+def stage_table(total, steps):
+    lines = ["| stage | Ir (inclusive) | % of the run |", "|---|---|---|"]
+    lines += [f"| {label} | {ir:,} | {100 * ir / total:.1f} |" for label, ir in steps]
     return lines
 
 
