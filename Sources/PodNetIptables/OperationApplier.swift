@@ -11,6 +11,10 @@ struct OperationApplier {
         switch operation {
         case .createChain(let chain):
             try requireOwnedChain(chain, operation)
+            // libiptc takes up to 31 bytes, but jumps to the chain hold only 28.
+            guard chain.rawValue.utf8.count <= ChainName.maxLength else {
+                throw .encoding(table: table, operation: operation, reason: .invalidChainName(chain))
+            }
             try call(operation) { () throws(LibiptcError) in try handle.createChain(chain.rawValue) }
         case .flushChain(let chain, _):
             try requireOwnedChain(chain, operation)

@@ -207,6 +207,14 @@ func podnetJump(_ chain: ChainName, _ name: String) -> Rule {
                 && "\(error)".contains("errno \(EINVAL)")
         }
         #expect(try namespace.stableSave(id) == before)
+        // A chain name too long for a jump to reach it.
+        let long = ChainName("PODNET-" + String(repeating: "L", count: 22))
+        #expect {
+            try backend.transact(id) { _ in [.createChain(long)] }
+        } throws: { error in
+            guard case IptablesError.encoding(_, .createChain(long), .invalidChainName(long)) = error else { return false }
+            return true
+        }
         // A target no kernel module provides: ENOENT.
         let unknown: [TableOperation] = [
             .createChain("PODNET-X"),
