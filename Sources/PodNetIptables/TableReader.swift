@@ -30,8 +30,7 @@ extension TableSnapshot {
     private func foreignEntries(_ handle: LibiptcHandle, _ chain: ChainName) -> [ForeignEntry] {
         var entries: [ForeignEntry] = []
         handle.forEachRule(in: chain.rawValue) { raw in
-            entries.append(ForeignEntry(table: id, chain: chain, index: entries.count, bytes: raw.bytes,
-                                        standardTargetName: raw.standardTargetName))
+            entries.append(ForeignEntry(table: id, chain: chain, index: entries.count, raw: raw))
             return true
         }
         return entries
@@ -61,8 +60,7 @@ extension BuiltinChainSnapshot {
                decoded.rule.isPodnetJump {
                 entries.append(.podnetJump(CountedRule(rule: decoded.rule, counters: decoded.counters)))
             } else {
-                entries.append(.foreign(ForeignEntry(table: table, chain: chain.name, index: index, bytes: raw.bytes,
-                                                     standardTargetName: raw.standardTargetName)))
+                entries.append(.foreign(ForeignEntry(table: table, chain: chain.name, index: index, raw: raw)))
             }
             return true
         }

@@ -63,8 +63,7 @@ public struct BuiltinChainSnapshot: Sendable {
 }
 
 public enum BuiltinEntry: Sendable {
-    /// A rule whose first podnet-recognisable traits hold: a comment starting
-    /// "podnet:" and a jump or goto to a PODNET- chain.
+    /// podnet's jump: a comment starting "podnet:" and a jump or goto to a PODNET- chain.
     case podnetJump(CountedRule)
     case foreign(ForeignEntry)
 }
@@ -85,17 +84,12 @@ public struct ForeignEntry: Sendable {
     public let chain: ChainName
     /// 0-based position in its chain.
     public let index: Int
-    let bytes: [UInt8]
-    let standardTargetName: String?
+    let raw: LibiptcHandle.RawRule
 
     /// The rule, decoded on request (an unmodelled header field is an error naming
     /// table, chain and index; unmodelled extensions come back opaque).
     public func decode() throws(IptablesError) -> DecodedEntry {
-        do {
-            return try EntryCodec.decode(bytes, family: table.family, targetName: standardTargetName)
-        } catch {
-            throw .malformedEntry(table: table, chain: chain, index: index, reason: error)
-        }
+        try raw.decode(table: table, chain: chain, index: index)
     }
 }
 

@@ -94,7 +94,7 @@ import Testing
                 case .jump(let chain): standard = chain.rawValue
                 default: standard = ""
                 }
-                #expect(hex(encoded) == hex(libiptcInputForm(entry.bytes, family: id.family, standardName: standard)))
+                #expect(hex(encoded) == hex(libiptcInputForm(entry.raw.bytes, family: id.family, standardName: standard)))
             }
         }
         // conntrack appears for `-m state`, which iptables writes as conntrack with its alias flag.
