@@ -1,5 +1,6 @@
 import PodNet
 import PodNetIptables
+import PodNetNetlink
 import PodNetSystem
 
 /// How podnet recognises its own things on a node, beyond the marks it puts on
@@ -56,6 +57,22 @@ public struct NodeDataplane: Sendable {
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol)
+        }
+    }
+
+    /// Warnings about the node that the plan cannot express: nftables tables act on
+    /// the same packets as podnet's rules, and libiptc cannot see them (Debian's
+    /// default `iptables` writes there).
+    public func warnings() -> [String] {
+        do {
+            let tables = try NftablesProbe(namespace: namespace).tableNames()
+            guard !tables.isEmpty else { return [] }
+            return ["this network namespace also holds nftables tables (\(tables.joined(separator: ", "))): their rules "
+                    + "act on the same packets as podnet's legacy iptables rules, and podnet cannot see them "
+                    + "(Debian's default `iptables` is iptables-nft; use iptables-legacy for rules that should share "
+                    + "tables with podnet)"]
+        } catch {
+            return ["could not check for nftables tables: \(error)"]
         }
     }
 

@@ -73,18 +73,26 @@ public final class PlanExecutor {
         for operation in bridgeLinks { try link(operation) }
         for case .add(let address) in plan.addresses { try addAddress(address) }
         for operation in plan.sysctls { try sysctl(operation) }
+        // A pod whose spec changed is made again under the same names (its host end,
+        // eth0 in its namespace), so its old attachment has to go first.
+        let remade = Set(plan.pods.compactMap { operation -> String? in
+            if case .attach(let pod, _) = operation { return pod.hostInterface }
+            return nil
+        })
+        for case .detach(let pod) in plan.pods where remade.contains(pod.hostInterface) { try detach(pod, remade: true) }
         for case .attach(let pod, let mtu) in plan.pods {
             try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
                        routeProtocol: routeProtocol)
         }
         for table in plan.tables { try commit(table.id, desired: desired.table(table.id)) }
+        try clearFlowsOfNewUDPHostPorts()
         try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
         for operation in plan.links {
             if case .setHairpin = operation { try link(operation) }
         }
         for case .delete(let address) in plan.addresses { try deleteAddress(address) }
-        for case .detach(let pod) in plan.pods { try detach(pod) }
+        for case .detach(let pod) in plan.pods where !remade.contains(pod.hostInterface) { try detach(pod, remade: false) }
         for operation in plan.links {
             if case .deleteBridge = operation { try link(operation) }
         }
@@ -185,12 +193,17 @@ public final class PlanExecutor {
 
     /// Pods go last: a detached pod cannot be re-attached by an undo (its spec is gone
     /// from the config), so nothing that can fail comes after a detach but other detaches.
-    private func detach(_ pod: ObservedPod) throws(DataplaneError) {
+    /// The exception is a pod being `remade` with a changed spec: its old attachment
+    /// must go before the new one is made, and a rollback reports that it stays gone.
+    private func detach(_ pod: ObservedPod, remade: Bool) throws(DataplaneError) {
         try writes.spend("detach pod \(pod.name)")
         do {
             try netlink.detachPod(hostInterface: pod.hostInterface)
         } catch {
             throw .netlinkOperation(error)
+        }
+        if remade {
+            record("re-attach pod \(pod.name) as it was") { throw PreviousAttachmentGone(pod: pod.name) }
         }
         done.pods.append(.detach(pod))
     }
@@ -217,6 +230,29 @@ public final class PlanExecutor {
             try iptables.transact(id) { _ in TableOperation.inverse(of: applied, chainLengths: lengths) }
         }
         done.tables.append(TablePlan(id: id, operations: applied))
+    }
+
+    /// Deletes the conntrack entries of UDP host ports this run added, so that their
+    /// next packets meet the new DNAT. Nothing to undo: the kernel recreates flows.
+    private func clearFlowsOfNewUDPHostPorts() throws(DataplaneError) {
+        for table in done.tables {
+            let ports = HostPortFlows.addedUDPPorts(table)
+            guard !ports.isEmpty else { continue }
+            let conntrack: Conntrack
+            do {
+                conntrack = try Conntrack(namespace: namespace)
+            } catch {
+                throw .netlink(error, while: "opening a conntrack socket")
+            }
+            for port in ports {
+                try writes.spend("conntrack -D -p udp --dport \(port)")
+                do {
+                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp, destinationPort: port)
+                } catch {
+                    throw .netlinkOperation(error)
+                }
+            }
+        }
     }
 
     /// One batch per kind of change; the kernel applies a batch message by message,
@@ -288,6 +324,13 @@ public final class PlanExecutor {
         }
         journal.removeAll()
         return ApplyFailure(cause: cause, rolledBack: done, rollbackFailures: failures)
+    }
+
+    /// The undo of detaching a pod that was being remade: the spec it had been made
+    /// from is no longer known, so only the next apply can attach it again.
+    private struct PreviousAttachmentGone: Error, CustomStringConvertible {
+        let pod: String
+        var description: String { "pod \(pod)'s previous attachment cannot be restored; apply again to attach it" }
     }
 
     private func required(_ name: String) throws(NetlinkOperationError) -> Link {

@@ -40,8 +40,10 @@ struct ApplyCommand: ParsableCommand {
         let logger = node.logger()
         let config = try input.load()
         let desired = try compileOrExit(config)
+        let dataplane = node.dataplane()
+        dataplane.warnings().forEach(Diagnostics.warn)
         let result = try failing {
-            try timed(logger, "apply") { try node.dataplane().apply(desired, ownership: Ownership(config)) }
+            try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
         }
         logger.info("kernel writes: \(result.kernelWrites)")
         node.print(result.executed, bridge: desired.bridge)

@@ -30,9 +30,11 @@ struct DiffCommand: ParsableCommand {
         let logger = node.logger()
         let config = try input.load()
         let desired = try compileOrExit(config)
+        let dataplane = node.dataplane()
         let plan = try failing {
-            try timed(logger, "observe and plan") { try node.dataplane().plan(desired, ownership: Ownership(config)) }
+            try timed(logger, "observe and plan") { try dataplane.plan(desired, ownership: Ownership(config)) }
         }
+        dataplane.warnings().forEach(Diagnostics.warn)
         node.print(plan, bridge: desired.bridge)
         if !plan.conflicts.isEmpty { throw ExitStatus.failure }
         if !plan.isEmpty { throw ExitStatus.changesPending }

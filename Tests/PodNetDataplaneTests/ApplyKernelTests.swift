@@ -182,4 +182,42 @@ import PodNetTestSupport
         #expect(streamText.contains("200 packets transmitted, 200 received"), "\(streamText)")
         #expect(try masqueradeCount() >= before)
     }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func newUDPHostPortClearsTheFlowsThatWouldBypassIt() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let base = nodeConfig()
+        #expect(try lab.podnet(["apply", "-f", try configFile(base)]).status == 0)
+        // Flows to the node's port 5353 (and 5354) exist before the host port does.
+        for port in [5353, 5354] {
+            try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/\(port)"])
+        }
+        func flows(_ port: Int) throws -> Int {
+            let listing = try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", String(port)])
+            return listing.split(separator: "\n").filter { $0.contains("dport=\(port)") }.count
+        }
+        #expect(try flows(5353) == 1)
+        #expect(try flows(5354) == 1)
+        let withPort = try configFile(base + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """)
+        #expect(try lab.podnet(["apply", "-f", withPort]).status == 0)
+        #expect(try flows(5353) == 0, "the old flow would bypass the new DNAT")
+        #expect(try flows(5354) == 1, "flows of other ports stay")
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func nftablesTablesInTheNamespaceAreWarnedAbout() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let path = try configFile(nodeConfig())
+        let quiet = try lab.podnet(["diff", "-f", path])
+        #expect(!quiet.stderr.contains("nftables"), "\(quiet.stderr)")
+        try lab.node.run(["iptables-nft", "-A", "FORWARD", "-j", "ACCEPT"])
+        let warned = try lab.podnet(["diff", "-f", path])
+        #expect(warned.status == 2)
+        #expect(warned.stderr.contains("warning: this network namespace also holds nftables tables (ip filter)"), "\(warned.stderr)")
+    }
 }
