@@ -61,7 +61,7 @@ e2e: build
 # podnet side by side with iptables-legacy-restore, ip -batch and Python at 5,000-node
 # scale (Tests/Bench/bench.py): a release build, then one table, also written to
 # BENCHMARKS.md; exits non-zero when a goal is missed. Needs root (network namespaces).
-BENCH_PACKAGES := time valgrind gcc libc6-dev python3 util-linux
+BENCH_PACKAGES := time valgrind gcc libc6-dev binutils python3 util-linux
 BENCH_SCRATCH  ?= .build-bench
 BENCH_RUNS     ?= 7
 
