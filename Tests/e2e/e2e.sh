@@ -222,6 +222,24 @@ done
 # Control: a port podnet does not map is not answered.
 expect_no_answer "hostport tcp ipv4 unmapped port $((HOST_PORT + 1)) from node-2" "$(node_ns 2)" tcp "$(node_v4 1)" "$((HOST_PORT + 1))"
 
+# ---------------------------------------------------------------- pod changes
+
+section "a pod's address changes: podnet re-attaches it"
+# apply_node_2 CHECK: applies node-2's config, one check.
+apply_node_2() {
+  if podnet_on 2 apply >"$WORK/reattach.txt" 2>&1; then pass "$1 ($(tail -n 1 "$WORK/reattach.txt"))"; else fail "$1" "$(cat "$WORK/reattach.txt")"; fi
+}
+sed -i "s/\[$(pod_v4 2b),/[10.244.2.21,/" "$WORK/node-2.yaml"
+apply_node_2 "apply node-2 with pod-2b at 10.244.2.21"
+expect_answer "re-attached pod-2b answers at its new address" "$(pod_ns 1a)" tcp 10.244.2.21 "$ECHO_PORT" "pod-2b saw $(pod_v4 1a)"
+addresses=$(ip -n "$(pod_ns 2b)" -4 -br addr show dev eth0 2>&1 | awk '{print $3}')
+[ "$addresses" = "10.244.2.21/24" ] && pass "pod-2b's eth0 holds only its new address" || fail "pod-2b's eth0 holds only its new address" "$addresses"
+# Back to the first address. Not checked with traffic: node-2 still holds a neighbour
+# entry for 10.244.2.11 with the MAC of pod-2b's previous eth0, and the remade eth0
+# has a new random MAC, so traffic to it is lost until that entry expires.
+write_node_config "$WORK/node-2.yaml" 2 "1 3"
+apply_node_2 "apply node-2 with pod-2b back at $(pod_v4 2b)"
+
 # ---------------------------------------------------------------- peer removal
 
 section "remove peer node-3 from node-1: exactly its routes go"

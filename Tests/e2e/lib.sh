@@ -76,7 +76,7 @@ cleanup() {
     echo "Removed ${#NAMESPACES[@]} namespaces and ${#pids[@]} processes ($(seconds_since "$start"))."
   fi
   local left
-  left=$(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true)
+  left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true)
   if [ -n "$left" ]; then
     echo "cleanup: could not delete namespaces: $left" >&2
     [ "$status" -eq 0 ] && status=1
