@@ -234,6 +234,20 @@ apply_node_2 "apply node-2 with pod-2b at 10.244.2.21"
 expect_answer "re-attached pod-2b answers at its new address" "$(pod_ns 1a)" tcp 10.244.2.21 "$ECHO_PORT" "pod-2b saw $(pod_v4 1a)"
 addresses=$(ip -n "$(pod_ns 2b)" -4 -br addr show dev eth0 2>&1 | awk '{print $3}')
 [ "$addresses" = "10.244.2.21/24" ] && pass "pod-2b's eth0 holds only its new address" || fail "pod-2b's eth0 holds only its new address" "$addresses"
+# A remade pod cannot be put back as it was when the attach fails (its old spec is
+# gone): apply must say so rather than claim a clean rollback, and the next apply
+# attaches it. PODNET_TEST_FAIL_AT_WRITE=2 refuses the second kernel write (the
+# attach; the first is the detach).
+sed -i "s/\[10.244.2.21,/[10.244.2.31,/" "$WORK/node-2.yaml"
+status=0
+PODNET_TEST_FAIL_AT_WRITE=2 podnet_on 2 apply >"$WORK/reattach-fault.txt" 2>&1 || status=$?
+if [ "$status" -eq 1 ] && grep -q "pod-2b's previous attachment cannot be restored" "$WORK/reattach-fault.txt"; then
+  pass "a failed re-attach exits 1 and reports pod-2b's attachment as not restored"
+else
+  fail "a failed re-attach exits 1 and reports pod-2b's attachment as not restored" "exit $status: $(cat "$WORK/reattach-fault.txt")"
+fi
+apply_node_2 "apply node-2 again after the failed re-attach"
+expect_answer "pod-2b answers at 10.244.2.31" "$(pod_ns 1a)" tcp 10.244.2.31 "$ECHO_PORT" "pod-2b saw $(pod_v4 1a)"
 # Back to the first address. Not checked with traffic: node-2 still holds a neighbour
 # entry for 10.244.2.11 with the MAC of pod-2b's previous eth0, and the remade eth0
 # has a new random MAC, so traffic to it is lost until that entry expires.
