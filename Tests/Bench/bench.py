@@ -382,6 +382,23 @@ class Bench:
         finally:
             scenario.podnet.cleanup(context)
 
+    def heap_profile(self, scenario):
+        """massif of one podnet run of a scenario: the heap at its peak, by the function that allocated it."""
+        context = scenario.podnet.prepare()
+        try:
+            argv, stdin = scenario.podnet.command(context)
+            out = self.path("massif-" + re.sub(r"\W+", "-", scenario.name) + ".out")
+            run(["valgrind", "--tool=massif", f"--massif-out-file={out}", self.podnet_without_debug_info()]
+                + argv[1:], stdin=stdin)
+        finally:
+            scenario.podnet.cleanup(context)
+        with open(out) as f:
+            text = f.read()
+        if shutil.which("swift"):
+            text = subprocess.run(["swift", "demangle", "--simplified"], input=text,
+                                  capture_output=True, text=True).stdout or text
+        return peak_heap_by_allocator(text)
+
     def callgrind_of(self, argv, stdin, label):
         assert argv[0] == self.podnet
         out = self.path(f"callgrind-{label}.out")
@@ -477,6 +494,48 @@ def inclusive_counts(annotate_text):
         library = os.path.basename(match.group(4) or "")
         rows.append((match.group(1), match.group(2), name, library))
     return rows
+
+
+# Frames that only pass an allocation on (allocator, runtime, standard containers): the
+# heap is charged to the first frame below them.
+ALLOCATION_PLUMBING = re.compile(
+    r"swift_slowAlloc|swift_allocObject|swift_allocBox|_ContiguousArrayBuffer|ContiguousArray\.|Array\.|"
+    r"_NativeDictionary|_DictionaryStorage|Dictionary\.|_NativeSet|_SetStorage|Set\.|_StringGuts|_StringObject|"
+    r"String\.|_allocateStringStorage|__swift_|swift::|operator new|malloc|calloc|realloc|\(below main\)|0x[0-9A-F]+: \?\?\?")
+
+
+def peak_heap_by_allocator(massif_text):
+    """(peak heap bytes, [(function, bytes)]) from a massif output: the peak snapshot's tree,
+    each branch charged to its first frame that is not allocation plumbing."""
+    lines = massif_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line == "heap_tree=peak")
+    tree = []
+    for line in lines[start + 1:]:
+        match = re.match(r"^( *)n(\d+): (\d+) (.*)$", line)
+        if not match:
+            break
+        tree.append((len(match.group(1)), int(match.group(3)), match.group(4)))
+    total = tree[0][1]
+    charged = {}
+
+    def frame_name(text):
+        text = re.sub(r"^0x[0-9A-F]+: ", "", text)
+        return re.sub(r" \(in .*\)$", "", text)
+
+    index = 1
+    while index < len(tree):
+        depth, size, text = tree[index]
+        plumbing = ALLOCATION_PLUMBING.search(text) or "in 1+ places" in text or "places, all below" in text
+        if not plumbing or "below massif's threshold" in text:
+            name = "(small allocations below massif's threshold)" if "threshold" in text else frame_name(text)
+            charged[name] = charged.get(name, 0) + size
+            # skip this node's subtree
+            index += 1
+            while index < len(tree) and tree[index][0] > depth:
+                index += 1
+            continue
+        index += 1
+    return total, sorted(charged.items(), key=lambda item: -item[1])
 
 
 # podnet's stages, each found by the name of the function that does it (inclusive count);
@@ -657,12 +716,16 @@ def main():
             callgrind = bench.callgrind()
             log(f"    total Ir: {callgrind[0]:,}")
 
-        profiles = []
+        profiles, heap_profiles = [], []
         for result in results:
             if not result.skipped and not result.verdict()[0]:
                 log(f"==> {result.scenario.name} missed its goal: callgrind of one podnet run")
                 profiles.append((result.scenario, bench.profile(result.scenario)))
                 log(f"    total Ir: {profiles[-1][1][0]:,}")
+            if not result.skipped and result.scenario.memory_rule and not result.scenario.memory_rule(
+                    median_peak(result.podnet), median_peak(result.peer))[0]:
+                log(f"==> {result.scenario.name} missed its memory goal: massif of one podnet run")
+                heap_profiles.append((result.scenario, bench.heap_profile(result.scenario)))
 
         rows, failed = table(results, args.runs, callgrind)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -674,7 +737,8 @@ def main():
             "peak memory is the peak RSS (GNU time %M: wait4 ru_maxrss, the largest process of the tree). "
             "A scenario fails when its median ratio exceeds goal x (1 + IQR/median of the ratios)."
             + (f" Only the scenarios matching {args.only!r} were run." if args.only else ""), "",
-        ] + rows + [""] + details(results, callgrind) + [""] + profile_sections(profiles) + notes()
+        ] + rows + [""] + details(results, callgrind) + [""] + profile_sections(profiles) \
+            + heap_sections(heap_profiles) + notes()
         print()
         print("\n".join(rows))
         with open(args.out, "w") as f:
@@ -711,6 +775,24 @@ def profile_sections(profiles):
         lines += ["", "The top functions by inclusive count:", "",
                   "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
         lines += [f"| {ir} | {pct} | `{name.replace('|', '/')}` | {library} |" for ir, pct, name, library in functions]
+        lines.append("")
+    return lines
+
+
+def heap_sections(heap_profiles):
+    lines = []
+    for scenario, (total, charged) in heap_profiles:
+        lines += [f"## podnet's heap at its peak in \"{scenario.name}\" (missed its memory goal)", "",
+                  f"One podnet run under massif, prepared as the measured runs: {total / 2**20:.1f} MiB of heap "
+                  "at the peak, by the function that allocated it. The peak RSS in the table is higher: it also "
+                  "counts podnet's code and that of the Swift runtime and Foundation (a trivial `podnet validate` "
+                  "peaks at about 24 MiB RSS) and pages freed but kept by the process; not broken down here.", "",
+                  "| allocated by | MiB | % |", "|---|---|---|"]
+        shown = charged[:12]
+        lines += [f"| `{name.replace('|', '/')}` | {size / 2**20:.1f} | {100 * size / total:.1f} |" for name, size in shown]
+        rest = sum(size for _, size in charged[12:])
+        if rest:
+            lines.append(f"| (elsewhere) | {rest / 2**20:.1f} | {100 * rest / total:.1f} |")
         lines.append("")
     return lines
 
