@@ -41,9 +41,9 @@ fuzz:
 	  -emit-module-path $(FUZZ_DIR)/PodNet.swiftmodule -emit-library -static \
 	  -o $(FUZZ_DIR)/libPodNet.a Sources/PodNet/*.swift
 	swiftc -parse-as-library -sanitize=fuzzer -O -I $(FUZZ_DIR) -module-name EntryDecoderFuzz \
-	  Sources/PodNetIptables/Codec/*.swift Fuzz/EntryDecoderFuzz.swift $(FUZZ_DIR)/libPodNet.a \
+	  Sources/PodNetIptables/Codec/*.swift Tests/Fuzz/EntryDecoderFuzz.swift $(FUZZ_DIR)/libPodNet.a \
 	  -o $(FUZZ_DIR)/entry-decoder-fuzz
-	cp Fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	cp Tests/Fuzz/corpus/* $(FUZZ_DIR)/corpus/
 	$(FUZZ_DIR)/entry-decoder-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
 	  -artifact_prefix=fuzz-artifacts/ $(FUZZ_DIR)/corpus
 

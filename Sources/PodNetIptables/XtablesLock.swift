@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import PodNetSystem
 
 /// The lock the iptables binaries take around every change: flock(LOCK_EX) on
 /// /run/xtables.lock (or $XTABLES_LOCKFILE), shared by IPv4 and IPv6. libiptc does no
@@ -30,22 +31,14 @@ public struct XtablesLock: Sendable, Hashable {
         return value
     }
 
-    /// Runs `body` holding the lock; the descriptor is closed (releasing it) on return.
+    /// Runs `body` holding the lock (created 0600 when missing, as iptables does).
     func withLock<T>(_ body: () throws -> T) throws -> T {
-        // O_CREAT with 0600, as iptables opens it.
-        let descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw IptablesError.lockFile(path: path, errno: errno) }
-        defer { close(descriptor) }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: wait)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            guard code == EWOULDBLOCK || code == EINTR else { throw IptablesError.lockFile(path: path, errno: code) }
-            guard clock.now < deadline else { throw IptablesError.lockTimeout(path: path, waited: wait) }
-            // Poll: flock has no timed form, and a signal-based timeout would touch
-            // process-wide state that other threads of podnet share.
-            usleep(10_000)
+        do {
+            return try FileLock(path: path, wait: wait).withLock(body)
+        } catch FileLock.Failure.file(let code) {
+            throw IptablesError.lockFile(path: path, errno: code)
+        } catch FileLock.Failure.timeout {
+            throw IptablesError.lockTimeout(path: path, waited: wait)
         }
-        return try body()
     }
 }
