@@ -666,8 +666,9 @@ def main():
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    # Also SIGINT: a shell starts background jobs with it ignored, and Python then leaves it so.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
     def log(message):
         print(message, flush=True)
@@ -748,6 +749,9 @@ def main():
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interruption:
+        print(f"bench: interrupted ({interruption}); namespaces deleted, nothing written", file=sys.stderr)
+        return 130
     finally:
         namespaces.delete_all()
         if not args.keep:
