@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import PodNetTestSupport
+
+/// A pod whose spec changes is remade under the same names (its host end, eth0 in its
+/// namespace), so the executor has to detach it before attaching it again.
+@Suite(.serialized) struct PodReattachKernelTests {
+    private func config(podNamespace: String, ip: String) throws -> String {
+        try configFile(nodeConfig(peers: 0, extra: """
+            pods:
+              - {name: web, netns: \(podNamespace), ips: [\(ip)]}
+
+            """))
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func changedAddressIsAppliedByRemakingThePod() throws {
+        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        defer {
+            lab.delete()
+            pod.delete()
+        }
+        #expect(try lab.podnet(["apply", "-f", try config(podNamespace: pod.name, ip: "10.244.1.10")]).status == 0)
+        let changed = try config(podNamespace: pod.name, ip: "10.244.1.20")
+        let apply = try lab.podnet(["apply", "-f", changed])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(try pod.run(["ip", "-4", "-br", "addr", "show", "dev", "eth0"]).contains(" 10.244.1.20/24"))
+        #expect(!(try pod.run(["ip", "-4", "-br", "addr", "show", "dev", "eth0"]).contains("10.244.1.10")))
+        #expect(try lab.podnet(["diff", "-f", changed]).status == 0)
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func failedReattachSaysThePodStaysDetachedAndTheNextApplyAttachesIt() throws {
+        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        defer {
+            lab.delete()
+            pod.delete()
+        }
+        #expect(try lab.podnet(["apply", "-f", try config(podNamespace: pod.name, ip: "10.244.1.10")]).status == 0)
+        let changed = try config(podNamespace: pod.name, ip: "10.244.1.20")
+        // Write 1 detaches the pod, write 2 attaches it again: refuse that one.
+        let failed = try lab.podnet(["apply", "-f", changed], environment: ["PODNET_TEST_FAIL_AT_WRITE": "2"])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("pod web's previous attachment cannot be restored"), "\(failed.stderr)")
+        #expect(!failed.stderr.contains("every change of this run was undone"))
+        #expect(try pod.run(["ip", "-br", "link"]).split(separator: "\n").map { $0.split(separator: " ")[0] } == ["lo"])
+
+        #expect(try lab.podnet(["apply", "-f", changed]).status == 0)
+        #expect(try pod.run(["ip", "-4", "-br", "addr", "show", "dev", "eth0"]).contains(" 10.244.1.20/24"))
+    }
+}
