@@ -21,13 +21,22 @@ public struct CommandError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs an oracle command (iptables-legacy, ip, ...) and returns its stdout;
-/// throws on a non-zero exit with stderr in the error.
-@discardableResult
-public func runCommand(_ arguments: [String], stdin: String? = nil) throws -> String {
+/// What a finished process printed, and its exit status.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `executable` to completion; `environment` adds to (or overrides) this process's.
+public func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil,
+                       environment: [String: String] = [:]) throws -> ProcessResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -45,13 +54,19 @@ public func runCommand(_ arguments: [String], stdin: String? = nil) throws -> St
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    let errBytes = errBox.data
-    let stdout = String(decoding: outData, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw CommandError(command: arguments, status: process.terminationStatus,
-                           stderr: String(decoding: errBytes, as: UTF8.self))
+    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
+/// Runs an oracle command (iptables-legacy, ip, ...) and returns its stdout;
+/// throws on a non-zero exit with stderr in the error.
+@discardableResult
+public func runCommand(_ arguments: [String], stdin: String? = nil) throws -> String {
+    let result = try runProcess("/usr/bin/env", arguments, stdin: stdin)
+    guard result.status == 0 else {
+        throw CommandError(command: arguments, status: result.status, stderr: result.stderr)
     }
-    return stdout
+    return result.stdout
 }
 
 /// Holds what the stderr reader collected; the lock orders its write before the read.

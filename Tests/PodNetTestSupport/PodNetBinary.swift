@@ -2,11 +2,7 @@ import Foundation
 
 /// Runs the podnet executable built beside this test bundle.
 public enum PodNetBinary {
-    public struct Result: Sendable {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
-    }
+    public typealias Result = ProcessResult
 
     /// SwiftPM puts the test runner and the podnet executable in the same build directory.
     public static var path: String {
@@ -21,33 +17,7 @@ public enum PodNetBinary {
     }
 
     public static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cli-\(UUID()).out")
-        let err = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cli-\(UUID()).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        let input = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
+        try runProcess(path, arguments, stdin: stdin, environment: environment)
     }
 }
 
