@@ -52,7 +52,7 @@ struct NodeOptions: ParsableArguments {
             Swift.print(PlanText.render(plan, bridge: bridge, style: PlanText.Style(colour: colour)), terminator: "")
         case .json:
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = (try? encoder.encode(PlanDocument(plan, bridge: bridge))) ?? Data("{}".utf8)
             Swift.print(String(decoding: data, as: UTF8.self))
         }
