@@ -129,7 +129,11 @@ for i in $NODES; do
     fail "apply node-$i" "$(cat "$WORK/apply-$i.txt")"
   fi
 done
-for i in $NODES; do wait_for_dad "$(node_ns "$i")" >/dev/null; done
+# cbr0's link-local address goes through DAD; until it has, node-N cannot resolve
+# pods' IPv6 neighbours for forwarded packets.
+for i in $NODES; do
+  wait_for_dad "$(node_ns "$i")" >/dev/null || fail "IPv6 DAD on node-$i" "addresses still tentative after 5s"
+done
 for i in $NODES; do
   if podnet_on "$i" diff >"$WORK/diff-$i.txt" 2>&1; then
     pass "diff after apply node-$i exits 0"
@@ -291,7 +295,11 @@ fi
 expect_no_answer "peer removal: pod-1a no longer reaches node-3's pods ipv4" "$(pod_ns 1a)" tcp "$(pod_v4 3a)" "$ECHO_PORT"
 expect_answer "peer removal: pod-1a still reaches node-2's pods ipv4" "$(pod_ns 1a)" tcp "$(pod_v4 2a)" "$ECHO_PORT" "pod-2a saw $(pod_v4 1a)"
 cp "$WORK/node-1-full.yaml" "$WORK/node-1.yaml"
-podnet_on 1 apply >/dev/null 2>&1 || true
+if podnet_on 1 apply >"$WORK/readd-peer.txt" 2>&1; then
+  pass "apply node-1 with node-3 again ($(tail -n 1 "$WORK/readd-peer.txt"))"
+else
+  fail "apply node-1 with node-3 again" "$(cat "$WORK/readd-peer.txt")"
+fi
 expect_answer "peer re-added: pod-1a reaches node-3's pods again ipv6" "$(pod_ns 1a)" tcp "$(pod_v6 3a)" "$ECHO_PORT" "pod-3a saw $(pod_v6 1a)"
 
 # ---------------------------------------------------------------- teardown
