@@ -279,10 +279,10 @@ public final class PlanExecutor {
             }
             for route in result.applied {
                 if let old = replaces[route.key] {
-                    record(IpCommandText.route("replace", old)) { _ = try netlink.replaceRoutes([old]) }
+                    record(IpCommandText.route("replace", old)) { try Self.settled(netlink.replaceRoutes([old])) }
                     done.routes.append(.replace(old: old, new: route))
                 } else {
-                    record(IpCommandText.route("del", route)) { _ = try netlink.deleteRoutes([route]) }
+                    record(IpCommandText.route("del", route)) { try Self.settled(netlink.deleteRoutes([route])) }
                     done.routes.append(.add(route))
                 }
             }
@@ -300,7 +300,7 @@ public final class PlanExecutor {
                 throw .netlink(error, while: "deleting routes")
             }
             for route in result.applied {
-                record(IpCommandText.route("add", route)) { _ = try netlink.addRoutes([route]) }
+                record(IpCommandText.route("add", route)) { try Self.settled(netlink.addRoutes([route])) }
                 done.routes.append(.delete(route))
             }
             if !result.failed.isEmpty { throw .routes(result.failed) }
@@ -308,6 +308,14 @@ public final class PlanExecutor {
     }
 
     // MARK: Undo
+
+    /// An undo's route batch must go through whole; a refusal is an undo failure.
+    private static func settled(_ result: RouteBatchResult) throws {
+        if !result.conflicts.isEmpty {
+            throw DataplaneError.conflicts(result.conflicts.map { .route($0.conflict) })
+        }
+        if !result.failed.isEmpty { throw DataplaneError.routes(result.failed) }
+    }
 
     private func record(_ description: String, _ undo: @escaping () throws -> Void) {
         journal.append((description, undo))
