@@ -73,6 +73,7 @@ cleanup() {
   for ns in "${NAMESPACES[@]}"; do ip netns delete "$ns" 2>/dev/null; done
   rm -rf "$WORK"
   if [ -n "${ANNOUNCE_CLEANUP:-}" ]; then
+    [ "$status" -eq 0 ] || echo "Stopped with exit status $status."
     echo "Removed ${#NAMESPACES[@]} namespaces and ${#pids[@]} processes ($(seconds_since "$start"))."
   fi
   local left
