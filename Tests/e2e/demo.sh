@@ -22,7 +22,7 @@ step() {  # step TITLE: prints the heading of the next phase and starts its cloc
 took() { echo "      ($(seconds_since "$PHASE_START"))"; }
 indent() { sed 's/^/      /'; }
 
-# prove SOURCE_NS TARGET_DESCRIPTION PROTOCOL HOST EXPECTED_ANSWER WHAT_IT_SHOWS
+# prove SOURCE_NS LABEL PROTOCOL HOST EXPECTED_ANSWER WHAT_IT_SHOWS: one line of the traffic table
 prove() {
   local ns=$1 label=$2 protocol=$3 host=$4 expected=$5 meaning=$6 answer
   if answer=$(ask "$ns" "$protocol" "$host" "$ECHO_PORT" 2 2>&1) && [ "$answer" = "$expected" ]; then
