@@ -18,9 +18,11 @@ public enum IpCommandText {
         return "ip route \(verb) \(route.destination) via \(route.gateway) proto \(route.proto)\(table)"
     }
 
-    /// `ip addr VERB ADDR/LEN dev IF`.
+    /// `ip addr VERB ADDR/LEN dev IF`; podnet adds IPv6 addresses without duplicate
+    /// address detection (`nodad`), so they are usable at once.
     public static func address(_ verb: String, _ address: InterfaceAddress) -> String {
-        "ip addr \(verb) \(address.address)/\(address.prefixLength) dev \(address.interface)"
+        let nodad = verb == "add" && address.family == .ipv6 ? " nodad" : ""
+        return "ip addr \(verb) \(address.address)/\(address.prefixLength) dev \(address.interface)\(nodad)"
     }
 
     public static func sysctl(_ key: SysctlKey, _ value: String) -> String {
@@ -53,7 +55,7 @@ public enum IpCommandText {
         } else {
             lines.append("ip link set \(pod.hostInterface) up")
         }
-        lines += pod.addresses.map { inPod + address("add", $0) + ($0.family == .ipv6 ? " nodad" : "") }
+        lines += pod.addresses.map { inPod + address("add", $0) }
         lines.append(inPod + "ip link set \(pod.podInterface) up")
         lines += pod.gateways.map { gateway in
             inPod + "ip \(gateway.family == .ipv6 ? "-6 " : "")route replace default via \(gateway) dev \(pod.podInterface)"
