@@ -42,13 +42,18 @@ public enum IpCommandText {
         "bridge link set dev \(port) hairpin \(onOff(on))"
     }
 
+    /// The pod's veth pair, created with its pod end already in the pod's namespace.
+    public static func createVeth(_ pod: PodAttachment, mtu: String) -> String {
+        let address = pod.podMACAddress.map { " address \($0)" } ?? ""
+        return "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) mtu \(mtu)\(address) "
+            + "netns \(pod.netnsPath)"
+    }
+
     /// A pod's veth pair, its host end on the bridge, its addresses and default routes.
     public static func attachPod(_ pod: PodAttachment, bridge: BridgeState?, mtu: String) -> [String] {
         // `ip -n` takes only names under /run/netns; nsenter takes any namespace path.
         let inPod = "nsenter --net=\(pod.netnsPath) "
-        var lines = [
-            "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) mtu \(mtu) netns \(pod.netnsPath)",
-        ]
+        var lines = [createVeth(pod, mtu: mtu)]
         if let bridge {
             lines.append("ip link set \(pod.hostInterface) master \(bridge.name) up")
             lines.append(hairpin(port: pod.hostInterface, bridge.hairpinPorts))

@@ -147,13 +147,19 @@ public struct PodAttachment: Sendable, Hashable {
     /// Default route per family via the bridge's gateway.
     public var gateways: [IPAddress]
     public var mtu: MTUSetting
+    /// The MAC of the pod's interface, derived from its addresses: a pod remade with the
+    /// same addresses keeps its MAC, so the node's neighbour entries for it stay right
+    /// (nil: the kernel's random one).
+    public var podMACAddress: MACAddress?
 
     /// The name of the pod's end of the veth pair, as kubenet's CNI bridge plugin named it.
     public static let podInterfaceName = "eth0"
 
     public init(name: String, netnsPath: String, hostInterface: String,
                 podInterface: String = PodAttachment.podInterfaceName,
-                addresses: [InterfaceAddress], gateways: [IPAddress], mtu: MTUSetting) {
+                addresses: [InterfaceAddress], gateways: [IPAddress], mtu: MTUSetting,
+                podMACAddress: MACAddress? = nil) {
+        self.podMACAddress = podMACAddress
         self.name = name
         self.netnsPath = netnsPath
         self.hostInterface = hostInterface

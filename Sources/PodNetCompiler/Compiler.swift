@@ -96,7 +96,8 @@ public enum Compiler {
                     InterfaceAddress(interface: PodAttachment.podInterfaceName, address: ip, prefixLength: cidr.prefixLength)
                 },
                 gateways: cidrs.map { $0.1.firstHost },
-                mtu: config.bridge.mtu)
+                mtu: config.bridge.mtu,
+                podMACAddress: InterfaceNaming.podMAC(addresses: pod.ips))
         }
         let byInterface = Dictionary(grouping: pods, by: \.hostInterface)
         if let name = byInterface.keys.sorted().first(where: { byInterface[$0]!.count > 1 }) {

@@ -12,6 +12,16 @@ enum InterfaceNaming {
         return MACAddress(bytes: bytes)
     }
 
+    /// A locally administered unicast MAC for a pod's eth0 from its addresses. A pod
+    /// remade with the same addresses (a changed MTU, say) then answers with the same
+    /// MAC, and the node's neighbour entries for its addresses do not go stale (kubenet's
+    /// CNI bridge plugin sent a gratuitous ARP for the same reason).
+    static func podMAC(addresses: [IPAddress]) -> MACAddress {
+        var bytes = Array(SHA256.digest("pod/" + addresses.sorted().map(\.description).joined(separator: ",")).prefix(6))
+        bytes[0] = bytes[0] & 0xFE | 0x02
+        return MACAddress(bytes: bytes)
+    }
+
     /// "veth" and 8 hex digits of sha256(pod name): 12 characters, within the kernel's
     /// 15, whatever the pod's name.
     static func hostInterface(podName: String) -> String {

@@ -80,7 +80,8 @@ enum LinkMessages {
     /// `ip link add HOST mtu N type veth peer name PEER mtu N netns POD`: one
     /// message creating both ends, the peer directly in the pod's namespace
     /// (VETH_INFO_PEER: an ifinfomsg, then the peer's attributes).
-    static func createVeth(name: String, peerName: String, mtu: Int, peerNamespaceFD: Int32) -> NetlinkMessage {
+    static func createVeth(name: String, peerName: String, mtu: Int, peerNamespaceFD: Int32,
+                           peerMACAddress: MACAddress? = nil) -> NetlinkMessage {
         MessageWriter.message(type: Int32(RTM_NEWLINK), flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL) { writer in
             writer.putHeader(header())
             writer.put(Int32(IFLA_IFNAME), string: name)
@@ -92,6 +93,7 @@ enum LinkMessages {
                         writer.putHeader(header())
                         writer.put(Int32(IFLA_IFNAME), string: peerName)
                         writer.put(Int32(IFLA_MTU), u32: UInt32(mtu))
+                        if let peerMACAddress { writer.put(Int32(IFLA_ADDRESS), bytes: peerMACAddress.bytes) }
                         writer.put(Int32(IFLA_NET_NS_FD), u32: UInt32(bitPattern: peerNamespaceFD))
                     }
                 }

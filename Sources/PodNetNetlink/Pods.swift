@@ -28,7 +28,7 @@ extension Netlink {
     public func attachPod(_ pod: PodAttachment, mtu: Int, bridge: Link, hairpin: Bool,
                           routeProtocol: UInt8) throws(NetlinkOperationError) {
         let podNamespace = NetworkNamespace(path: pod.netnsPath)
-        let create = "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) mtu \(mtu) netns \(pod.netnsPath)"
+        let create = IpCommandText.createVeth(pod, mtu: String(mtu))
         let namespaceFD = open(pod.netnsPath, O_RDONLY | O_CLOEXEC)
         guard namespaceFD >= 0 else {
             throw .failed(command: create, namespace: namespace,
@@ -37,7 +37,7 @@ extension Netlink {
         defer { close(namespaceFD) }
         try attempt(create) { () throws(NetlinkError) in
             try perform(LinkMessages.createVeth(name: pod.hostInterface, peerName: pod.podInterface,
-                                                mtu: mtu, peerNamespaceFD: namespaceFD))
+                                                mtu: mtu, peerNamespaceFD: namespaceFD, peerMACAddress: pod.podMACAddress))
         }
         do {
             let host = try requireLink(named: pod.hostInterface)

@@ -36,6 +36,7 @@ import PodNet
         let text = StateRenderer.render(state)
         let veth = InterfaceNaming.hostInterface(podName: "web-1")
         let mac = try #require(state.bridge?.macAddress)
+        let podMAC = InterfaceNaming.podMAC(addresses: [IPAddress("10.244.1.10")!])
         #expect(text == """
             # ipv4 iptables: podnet's chains and jumps, in iptables-legacy-save syntax
             *filter
@@ -69,7 +70,7 @@ import PodNet
             ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111
             # pods
             # pod web-1
-            ip link add \(veth) mtu auto type veth peer name eth0 mtu auto netns /run/netns/web-1
+            ip link add \(veth) mtu auto type veth peer name eth0 mtu auto address \(podMAC) netns /run/netns/web-1
             ip link set \(veth) master cbr0 up
             bridge link set dev \(veth) hairpin on
             nsenter --net=/run/netns/web-1 ip addr add 10.244.1.10/24 dev eth0

@@ -48,4 +48,33 @@ import PodNetTestSupport
         #expect(try lab.podnet(["apply", "-f", changed]).status == 0)
         #expect(try pod.run(["ip", "-4", "-br", "addr", "show", "dev", "eth0"]).contains(" 10.244.1.20/24"))
     }
+
+    /// A pod remade with the same address (here because the MTU changed) keeps its MAC,
+    /// so the node's neighbour entry for it stays right and traffic flows at once.
+    @Test(.enabled(if: KernelTest.enabled))
+    func podRemadeWithTheSameAddressKeepsItsMACAndIsReachableAtOnce() throws {
+        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        defer {
+            lab.delete()
+            pod.delete()
+        }
+        func configWith(mtu: Int) throws -> String {
+            try configFile(nodeConfig(peers: 0, extra: """
+                bridge: {mtu: \(mtu)}
+                pods:
+                  - {name: web, netns: \(pod.name), ips: [10.244.1.10]}
+
+                """))
+        }
+        #expect(try lab.podnet(["apply", "-f", try configWith(mtu: 1500)]).status == 0)
+        let macBefore = try pod.run(["cat", "/sys/class/net/eth0/address"])
+        // The node learns the pod's MAC.
+        try lab.node.run(["ping", "-c", "1", "-W", "2", "10.244.1.10"])
+        let remake = try lab.podnet(["apply", "-f", try configWith(mtu: 1400)])
+        #expect(remake.status == 0, "\(remake.stderr)")
+        #expect(remake.stdout.contains("ip link del"), "the pod was remade: \(remake.stdout)")
+        #expect(try pod.run(["cat", "/sys/class/net/eth0/address"]) == macBefore)
+        #expect(try pod.run(["cat", "/sys/class/net/eth0/mtu"]) == "1400\n")
+        try lab.node.run(["ping", "-c", "1", "-W", "2", "10.244.1.10"])
+    }
 }

@@ -34,6 +34,28 @@ import PodNet
             """)))
     }
 
+    /// The pod end's fixed MAC: IFLA_ADDRESS (1) inside the peer's attributes.
+    @Test func vethWithPeerMACAddressBytes() {
+        let mac = MACAddress(bytes: [0x02, 0x11, 0x22, 0x33, 0x44, 0x55])
+        let message = LinkMessages.createVeth(name: "veth0a1b2c3d", peerName: "eth0", mtu: 1500, peerNamespaceFD: 9,
+                                              peerMACAddress: mac)
+        #expect(hexText(message.bytes) == hexText(hexBytes("""
+            8c000000 1000 0506 00000000 00000000
+            00 00 0000 00000000 00000000 00000000
+            1100 0300 766574683061316232633364 00000000
+            0800 0400 dc050000
+            5000 1280
+              0900 0100 7665746800000000
+              4000 0280
+                3c00 0180
+                  00 00 0000 00000000 00000000 00000000
+                  0900 0300 6574683000000000
+                  0800 0400 dc050000
+                  0a00 0100 021122334455 0000
+                  0800 1c00 09000000
+            """)))
+    }
+
     @Test func linkSetUpPromiscAndAliasBytes() {
         let message = LinkMessages.set(index: 5, LinkChanges(alias: "podnet", up: true, promiscuous: false))
         #expect(hexText(message.bytes) == hexText(hexBytes("""
