@@ -149,26 +149,4 @@ import PodNetTestSupport
         // The client namespace tracks nothing: the flows were the node's.
         #expect(try Self.trackedFlows(client) == [])
     }
-
-    @Test(.enabled(if: KernelTest.enabled))
-    func aDeleteNamesTheDumpedFlowNotALaterOneWithTheSameTuple() throws {
-        let (node, client) = try Self.nodeAndClient()
-        defer { client.delete(); node.delete() }
-        try Self.sendUDP(from: client, sourcePort: 40001, to: "10.0.0.1", port: 5353)
-        let conntrack = try Conntrack(namespace: node.namespace)
-        let dumped = try conntrack.session.dump(ConntrackMessages.dump(family: .ipv4)).compactMap {
-            try ConntrackMessages.parse($0)
-        }
-        let flow = try #require(dumped.first { $0.destinationPort == 5353 })
-        #expect(flow.id != nil)
-
-        // The flow ends and the same tuple starts a new one before the delete is sent.
-        try node.run(["conntrack", "-D", "-p", "udp", "--dport", "5353"])
-        try Self.sendUDP(from: client, sourcePort: 40001, to: "10.0.0.1", port: 5353)
-        let recreated = ["ipv4 udp 10.0.0.2:40001 > 10.0.0.1:5353"]
-        #expect(try Self.trackedFlows(node) == Set(recreated))
-
-        #expect(try conntrack.session.batch([ConntrackMessages.delete(flow)]) == [.refused(KernelReason(errno: 2))])
-        #expect(try Self.trackedFlows(node) == Set(recreated))
-    }
 }
