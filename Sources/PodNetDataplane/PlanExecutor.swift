@@ -39,7 +39,7 @@ public final class PlanExecutor {
     let netlink: Netlink
     let writes: WriteBudget
     /// Undo steps, most recent last.
-    private var journal: [(description: String, undo: () throws -> Void)] = []
+    private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
 
     public init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
@@ -277,13 +277,23 @@ public final class PlanExecutor {
             } catch {
                 throw .netlink(error, while: "writing routes")
             }
+            // One undo step per batch: the routes it added go, the ones it replaced come back.
+            var added: [RouteState] = [], previous: [RouteState] = []
             for route in result.applied {
                 if let old = replaces[route.key] {
-                    record(IpCommandText.route("replace", old)) { try Self.settled(netlink.replaceRoutes([old])) }
+                    previous.append(old)
                     done.routes.append(.replace(old: old, new: route))
                 } else {
-                    record(IpCommandText.route("del", route)) { try Self.settled(netlink.deleteRoutes([route])) }
+                    added.append(route)
                     done.routes.append(.add(route))
+                }
+            }
+            if !added.isEmpty {
+                record("delete the \(added.count) routes this run added") { try Self.settled(netlink.deleteRoutes(added)) }
+            }
+            if !previous.isEmpty {
+                record("put back the \(previous.count) routes this run replaced") {
+                    try Self.settled(netlink.replaceRoutes(previous))
                 }
             }
             if !result.conflicts.isEmpty {
@@ -299,9 +309,10 @@ public final class PlanExecutor {
             } catch {
                 throw .netlink(error, while: "deleting routes")
             }
-            for route in result.applied {
-                record(IpCommandText.route("add", route)) { try Self.settled(netlink.addRoutes([route])) }
-                done.routes.append(.delete(route))
+            let removed = result.applied
+            done.routes += removed.map { .delete($0) }
+            if !removed.isEmpty {
+                record("add back the \(removed.count) routes this run deleted") { try Self.settled(netlink.addRoutes(removed)) }
             }
             if !result.failed.isEmpty { throw .routes(result.failed) }
         }
@@ -317,7 +328,8 @@ public final class PlanExecutor {
         if !result.failed.isEmpty { throw DataplaneError.routes(result.failed) }
     }
 
-    private func record(_ description: String, _ undo: @escaping () throws -> Void) {
+    /// The description is only built if the step is ever undone and fails.
+    private func record(_ description: @autoclosure @escaping () -> String, _ undo: @escaping () throws -> Void) {
         journal.append((description, undo))
     }
 
@@ -327,7 +339,7 @@ public final class PlanExecutor {
             do {
                 try step.undo()
             } catch {
-                failures.append("\(step.description) failed: \(error)")
+                failures.append("\(step.description()) failed: \(error)")
             }
         }
         journal.removeAll()

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import PodNet
 
@@ -29,5 +30,33 @@ import Testing
         #expect(IPAddress.mask(prefixLength: 72, family: .ipv6).description == "ffff:ffff:ffff:ffff:ff00::")
         #expect(IPAddress("255.0.255.0")?.contiguousPrefixLength == nil)
         #expect(IPAddress("255.255.240.0")?.contiguousPrefixLength == 20)
+    }
+}
+
+@Suite struct IPAddressTextTests {
+    /// inet_ntop is the oracle: random addresses, and the shapes with zero runs,
+    /// embedded IPv4 and ties between runs.
+    @Test func textMatchesInetNtop() {
+        var generator = SplitMix(seed: 42)
+        var samples: [IPAddress] = ["::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "1:0:0:2:0:0:3:4", "1:0:0:2::3",
+                                    "fd00:10:244:1::a", "2001:db8::", "0:0:1::", "1:2:3:4:5:6:7:8", "::ffff:0:1.2.3.4",
+                                    "0.0.0.0", "255.255.255.255", "10.244.1.10"].map { IPAddress($0)! }
+        for _ in 0..<3000 {
+            // Sparse groups so that zero runs of every length show up.
+            let groups = (0..<8).map { _ in generator.next() % 3 == 0 ? UInt64(generator.next() % 0x10000) : 0 }
+            let high = groups[0..<4].reduce(0) { $0 << 16 | $1 }, low = groups[4..<8].reduce(0) { $0 << 16 | $1 }
+            samples.append(IPAddress(ipv6: high, low))
+            samples.append(IPAddress(ipv4: UInt32(truncatingIfNeeded: generator.next())))
+        }
+        for address in samples {
+            #expect(address.description == inetNtop(address), "\(address.high) \(address.low)")
+        }
+    }
+
+    private func inetNtop(_ address: IPAddress) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let raw = address.bytes
+        _ = raw.withUnsafeBytes { inet_ntop(address.family == .ipv4 ? AF_INET : AF_INET6, $0.baseAddress, &buffer, 64) }
+        return String(cString: buffer)
     }
 }
