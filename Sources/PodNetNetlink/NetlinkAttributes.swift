@@ -3,7 +3,9 @@ import PodNet
 /// The attributes (struct nlattr TLVs) of a message or of a nested attribute,
 /// by type. Parsed in Swift because libmnl's iteration is a C macro.
 struct NetlinkAttributes {
-    private var payloads: [UInt16: ArraySlice<UInt8>] = [:]
+    /// A handful per message: a list searched in order is cheaper than hashing, and
+    /// a dump of 10,000 routes parses 10,000 of these.
+    private var payloads: [(type: UInt16, payload: ArraySlice<UInt8>)] = []
 
     /// The attribute type without NLA_F_NESTED / NLA_F_NET_BYTEORDER.
     private static let typeMask: UInt16 = 0x3FFF
@@ -17,41 +19,47 @@ struct NetlinkAttributes {
             guard length >= 4, offset + length <= bytes.endIndex else {
                 throw .malformed("attribute \(type) of length \(length) overruns its message")
             }
-            payloads[type] = bytes[(offset + 4)..<(offset + length)]
+            let payload = bytes[(offset + 4)..<(offset + length)]
+            // As with a dictionary, a repeated type keeps its last value.
+            if let index = payloads.firstIndex(where: { $0.type == type }) {
+                payloads[index].payload = payload
+            } else {
+                payloads.append((type, payload))
+            }
             offset += netlinkAligned(length)
         }
     }
 
-    subscript(type: UInt16) -> ArraySlice<UInt8>? { payloads[type] }
+    subscript(type: UInt16) -> ArraySlice<UInt8>? { payloads.first { $0.type == type }?.payload }
 
     func nested(_ type: UInt16) throws(NetlinkError) -> NetlinkAttributes? {
-        guard let payload = payloads[type] else { return nil }
+        guard let payload = self[type] else { return nil }
         return try NetlinkAttributes(payload)
     }
 
     func u8(_ type: UInt16) -> UInt8? {
-        guard let payload = payloads[type], payload.count >= 1 else { return nil }
+        guard let payload = self[type], payload.count >= 1 else { return nil }
         return payload.first
     }
 
     func u32(_ type: UInt16) -> UInt32? {
-        guard let payload = payloads[type], payload.count >= 4 else { return nil }
+        guard let payload = self[type], payload.count >= 4 else { return nil }
         return payload.load(UInt32.self, at: 0)
     }
 
     /// A string attribute without its terminating NUL.
     func string(_ type: UInt16) -> String? {
-        guard let payload = payloads[type] else { return nil }
+        guard let payload = self[type] else { return nil }
         return String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     func address(_ type: UInt16, family: IPFamily) -> IPAddress? {
-        guard let payload = payloads[type], payload.count == family.bitWidth / 8 else { return nil }
+        guard let payload = self[type], payload.count == family.bitWidth / 8 else { return nil }
         return IPAddress(bytes: Array(payload), family: family)
     }
 
     func macAddress(_ type: UInt16) -> MACAddress? {
-        guard let payload = payloads[type], payload.count == 6 else { return nil }
+        guard let payload = self[type], payload.count == 6 else { return nil }
         return MACAddress(bytes: Array(payload))
     }
 }
