@@ -72,7 +72,7 @@ public struct NodeObserver {
 
     public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
         do {
-            return try iptables.snapshot(id).observed
+            return try iptables.snapshot(id, foreignChainEntries: false).observed
         } catch let error as IptablesError {
             throw .iptables(error)
         } catch {

@@ -215,7 +215,7 @@ public final class PlanExecutor {
         var lengthsBefore: [ChainName: Int] = [:]
         let outcome: TransactionOutcome
         do {
-            outcome = try iptables.transact(id) { snapshot in
+            outcome = try iptables.transact(id, foreignChainEntries: false) { snapshot in
                 lengthsBefore = snapshot.chainLengths
                 return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
             }
@@ -227,7 +227,9 @@ public final class PlanExecutor {
         guard outcome.committed else { return }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
         record("restore table \(id)") {
-            try iptables.transact(id) { _ in TableOperation.inverse(of: applied, chainLengths: lengths) }
+            try iptables.transact(id, foreignChainEntries: false) { _ in
+                TableOperation.inverse(of: applied, chainLengths: lengths)
+            }
         }
         done.tables.append(TablePlan(id: id, operations: applied))
     }

@@ -23,9 +23,12 @@ public struct Iptables: Sendable {
 
     /// Reads one table (`iptables-save -t TABLE`, without printing). Takes no lock:
     /// the kernel hands out a table in one consistent copy, as for iptables-save.
-    /// Throws `IptablesError`.
-    public func snapshot(_ id: TableID) throws -> TableSnapshot {
-        try withHandle(id, locking: nil) { handle in try TableSnapshot(reading: handle, id: id) }
+    /// Throws `IptablesError`. `foreignChainEntries: false` leaves the rules of foreign
+    /// user chains unread (see `TableSnapshot.foreignChainEntriesRead`).
+    public func snapshot(_ id: TableID, foreignChainEntries: Bool = true) throws -> TableSnapshot {
+        try withHandle(id, locking: nil) { handle in
+            try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
+        }
     }
 
     /// One transaction on one table: under the xtables lock, reads the table, asks
@@ -36,11 +39,11 @@ public struct Iptables: Sendable {
     /// Counters of untouched rules and of policies survive the commit (libiptc carries
     /// them over).
     @discardableResult
-    public func transact(_ id: TableID,
+    public func transact(_ id: TableID, foreignChainEntries: Bool = true,
                          operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
         for attempt in 1...max(maxAttempts, 1) {
             let outcome = try withHandle(id, locking: lock) { handle -> TransactionOutcome? in
-                let snapshot = try TableSnapshot(reading: handle, id: id)
+                let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
                 let list = try operations(snapshot)
                 guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
                 let applier = OperationApplier(handle: handle, table: id)

@@ -2,8 +2,11 @@ import PodNet
 
 extension TableSnapshot {
     /// Reads every chain of the handle's table. Only podnet's chains, and the entries
-    /// of built-in chains that jump to a PODNET- chain, are decoded.
-    init(reading handle: LibiptcHandle, id: TableID) throws(IptablesError) {
+    /// of built-in chains that jump to a PODNET- chain, are decoded. The rules of
+    /// foreign user chains are copied only when `foreignChainEntries` is true: a diff
+    /// never needs them, and kube-proxy keeps tens of thousands there.
+    init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true) throws(IptablesError) {
+        self.foreignChainEntriesRead = foreignChainEntries
         self.id = id
         builtinChains = []
         podnetChains = []
@@ -22,7 +25,8 @@ extension TableSnapshot {
                 }
                 podnetChains.append(PodnetChainSnapshot(name: chain, rules: rules))
             } else {
-                foreignChains.append(ForeignChainSnapshot(name: chain, entries: foreignEntries(handle, chain)))
+                foreignChains.append(ForeignChainSnapshot(name: chain,
+                                                          entries: foreignChainEntries ? foreignEntries(handle, chain) : []))
             }
         }
     }

@@ -12,6 +12,9 @@ public struct TableSnapshot: Sendable {
     public var podnetChains: [PodnetChainSnapshot]
     /// Every other user chain, in strcmp order.
     public var foreignChains: [ForeignChainSnapshot]
+    /// False when the snapshot was taken without the foreign chains' rules: their
+    /// `entries` are then empty whatever the chains hold.
+    public var foreignChainEntriesRead: Bool
 
     public func builtinChain(_ chain: BuiltinChain) -> BuiltinChainSnapshot? {
         builtinChains.first { $0.chain == chain }

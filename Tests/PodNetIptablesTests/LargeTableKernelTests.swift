@@ -33,6 +33,13 @@ import Testing
         #expect(snapshot.foreignChains.first?.entries.count == half)
         #expect(snapshot.podnetChain("PODNET-FORWARD")?.rules.map(\.rule) == [Rule(target: .accept)])
 
+        // Read for a diff, without the foreign chains' rules: podnet's view is the same.
+        let light = try backend.snapshot(id, foreignChainEntries: false)
+        #expect(light.observed == snapshot.observed)
+        #expect(!light.foreignChainEntriesRead && snapshot.foreignChainEntriesRead)
+        #expect(light.foreignChains.map(\.name) == ["KUBE-SERVICES"])
+        #expect(light.foreignChains.first?.entries.isEmpty == true)
+
         // Replace podnet's rule and move nothing else.
         let outcome = try backend.transact(id) { _ in
             [.replaceRule("PODNET-FORWARD", index: 0, old: Rule(target: .accept), new: Rule(target: .drop))]
