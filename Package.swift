@@ -45,7 +45,7 @@ let package = Package(
 
         // Helpers for kernel tests: throwaway namespaces, oracle commands.
         .target(name: "PodNetTestSupport", dependencies: ["PodNetSystem"], path: "Tests/PodNetTestSupport"),
-        .testTarget(name: "PodNetTests", dependencies: ["PodNet"]),
+        .testTarget(name: "PodNetTests", dependencies: ["PodNet", "PodNetTestSupport"]),
         // Runs the built podnet binary: exit statuses, messages, output.
         .testTarget(name: "PodNetCLITests", dependencies: ["PodNetTestSupport"]),
         .testTarget(name: "PodNetConfigTests", dependencies: ["PodNetConfig", "PodNetTestSupport"]),

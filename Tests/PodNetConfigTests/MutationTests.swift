@@ -1,25 +1,14 @@
 import Foundation
 import Testing
 import PodNetConfig
+import PodNetTestSupport
 
 /// Byte-level mutations of valid inputs: whatever the bytes, loading either succeeds
 /// or names its problems; it never crashes or throws an empty error.
 @Suite struct MutationTests {
-    /// SplitMix64: a fixed seed makes every run mutate the same way.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let significant = Array("{}[]:,\"\\ \n\t-#&*!|>'%@`0123456789abcdefuxyz./".utf8)
 
-    static func mutate(_ bytes: [UInt8], _ generator: inout Generator) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ generator: inout SplitMix) -> [UInt8] {
         var result = bytes
         for _ in 0..<Int.random(in: 1...3, using: &generator) where !result.isEmpty {
             let at = Int.random(in: 0..<result.count, using: &generator)
@@ -38,7 +27,7 @@ import PodNetConfig
         let config = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("from-nodelist.yaml")))
         let full = Data(ConfigLoaderTests.full.utf8)
         let nodeList = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("from-nodelist.nodes.json")))
-        var generator = Generator(state: 2026)
+        var generator = SplitMix(seed: 2026)
         for iteration in 0..<Self.iterations {
             let mutatedNodeList = iteration % 2 == 0
             let base = iteration % 3 == 0 ? full : config

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import PodNetTestSupport
 @testable import PodNet
 
 @Suite struct IPAddressTests {

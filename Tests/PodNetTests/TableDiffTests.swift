@@ -1,4 +1,5 @@
 import Testing
+import PodNetTestSupport
 @testable import PodNet
 
 /// Applies operations to plain arrays, as libiptc would to its copy of the table.
@@ -128,19 +129,6 @@ private func jump(_ chain: ChainName, _ comment: String = "podnet: test") -> Rul
         #expect(table.chains["PODNET-HP-AAAA"] == desired.chains[0].rules)
         #expect(table.chains["PODNET-HP-OLD"] == nil && table.chains["PODNET-HP-OLD2"] == nil)
         #expect(table.chains["POSTROUTING"] == [jump("PODNET-POSTROUTING")])
-    }
-}
-
-/// A tiny deterministic generator, so every failing seed can be rerun.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
