@@ -50,13 +50,21 @@ public struct NodeDataplane: Sendable {
 
     /// Observes, plans and executes under the podnet lock; on failure, what was
     /// done is undone and the failure says so.
+    ///
+    /// The tables are not read up front: each is read once, under the xtables lock,
+    /// and its operations computed and committed there (a 50,000-rule nat table is
+    /// then read once per apply, not twice). The dry run reads them without the lock.
     public func apply(_ desired: DesiredState, ownership: Ownership) throws -> ApplyResult {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
-            let plan = try self.plan(desired, ownership: ownership)
-            guard !plan.isEmpty || !plan.conflicts.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
+            let observed = try observer.observe(desired, bridgeName: ownership.bridgeName,
+                                                routeProtocol: ownership.routeProtocol,
+                                                routeTable: ownership.routeTable, includingTables: false)
+            var plan = NodeDiff.plan(desired: desired, observed: observed)
+            plan.tables = []
+            let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                        routeProtocol: ownership.routeProtocol)
+                                        routeProtocol: ownership.routeProtocol, tables: tables)
         }
     }
 
@@ -96,7 +104,7 @@ public struct NodeDataplane: Sendable {
             guard !plan.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
             return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
-                                        routeProtocol: ownership.routeProtocol)
+                                        routeProtocol: ownership.routeProtocol, tables: plan.tables.map(\.id))
         }
     }
 }

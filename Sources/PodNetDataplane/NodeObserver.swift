@@ -23,9 +23,11 @@ public struct NodeObserver {
 
     /// What the kernel holds for `desired`'s bridge, sysctls and routes
     /// (podnet's routes are those of `routeProtocol` in `routeTable`).
+    /// `includingTables: false` leaves the iptables tables unread, for an apply that
+    /// reads each one under the xtables lock anyway.
     public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
-                        routeTable: UInt32) throws(DataplaneError) -> ObservedNode {
-        let tables = try Self.tables.map { id throws(DataplaneError) in try observeTable(id) }
+                        routeTable: UInt32, includingTables: Bool = true) throws(DataplaneError) -> ObservedNode {
+        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try observeTable(id) } : []
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         if let bridgeName {

@@ -53,12 +53,14 @@ public final class PlanExecutor {
         }
     }
 
-    /// Runs `plan`; `desired` is what table operations are recomputed against under the lock.
+    /// Runs `plan`. The iptables part is not taken from the plan: each table in `tables`
+    /// is read under the xtables lock and its operations computed there against
+    /// `desired`, so that they fit what the table holds at commit time.
     public func execute(_ plan: Plan, desired: DesiredState, bridgeName: String?,
-                        routeProtocol: UInt8) throws(ApplyFailure) -> ApplyResult {
+                        routeProtocol: UInt8, tables: [TableID]) throws(ApplyFailure) -> ApplyResult {
         do {
             guard plan.conflicts.isEmpty else { throw DataplaneError.conflicts(plan.conflicts) }
-            try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol)
+            try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol, tables: tables)
         } catch let error as DataplaneError {
             throw rollBack(after: error)
         } catch {
@@ -68,7 +70,7 @@ public final class PlanExecutor {
     }
 
     private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
-                              routeProtocol: UInt8) throws(DataplaneError) {
+                              routeProtocol: UInt8, tables: [TableID]) throws(DataplaneError) {
         let bridgeLinks = plan.links.filter { if case .setHairpin = $0 { return false }; if case .deleteBridge = $0 { return false }; return true }
         for operation in bridgeLinks { try link(operation) }
         for case .add(let address) in plan.addresses { try addAddress(address) }
@@ -84,7 +86,7 @@ public final class PlanExecutor {
             try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
                        routeProtocol: routeProtocol)
         }
-        for table in plan.tables { try commit(table.id, desired: desired.table(table.id)) }
+        for id in tables { try commit(id, desired: desired.table(id)) }
         try clearFlowsOfNewUDPHostPorts()
         try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
@@ -211,18 +213,27 @@ public final class PlanExecutor {
     /// One transaction: the table's operations recomputed from what the table holds
     /// under the xtables lock, committed once.
     private func commit(_ id: TableID, desired: TableState?) throws(DataplaneError) {
-        try writes.spend("commit \(id)")
         var lengthsBefore: [ChainName: Int] = [:]
+        var spent = false
+        let writes = self.writes
         let outcome: TransactionOutcome
         do {
             outcome = try iptables.transact(id, foreignChainEntries: false) { snapshot in
                 lengthsBefore = snapshot.chainLengths
-                return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
+                let operations = TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
+                // Only a table with something to change is a kernel write (and never read twice as one).
+                if !operations.isEmpty, !spent {
+                    spent = true
+                    try writes.spend("commit \(id)")
+                }
+                return operations
             }
         } catch let error as IptablesError {
             throw .iptables(error)
+        } catch let error as DataplaneError {
+            throw error
         } catch {
-            preconditionFailure("Iptables.transact throws IptablesError only: \(error)")
+            preconditionFailure("Iptables.transact throws IptablesError, or the closure's DataplaneError: \(error)")
         }
         guard outcome.committed else { return }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
