@@ -59,8 +59,10 @@ public struct NodeDataplane: Sendable {
             let observed = try observer.observe(desired, bridgeName: ownership.bridgeName,
                                                 routeProtocol: ownership.routeProtocol,
                                                 routeTable: ownership.routeTable, includingTables: false)
-            var plan = NodeDiff.plan(desired: desired, observed: observed)
-            plan.tables = []
+            // Tables are diffed inside their transactions, so none go into this plan.
+            var withoutTables = desired
+            withoutTables.tables = []
+            let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
