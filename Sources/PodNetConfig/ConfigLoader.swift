@@ -78,11 +78,15 @@ public enum ConfigLoader {
     }
 
     /// The YAML (or JSON, which YAML reads too) document tree, with line and column
-    /// on every node; a syntax error is reported where the parser stopped.
+    /// on every node; a syntax error is reported where the parser stopped. Plain JSON
+    /// is read without Yams, into the same tree.
     private static func composeDocument(_ text: String, file: String, _ diagnostics: inout Diagnostics) -> DocumentNode? {
+        if let tree = JSONDocumentReader.read(text) {
+            return DocumentNode(tree, file: file, path: .root)
+        }
         let whole = SourceLocation(file: file, fieldPath: .root)
         do {
-            guard let root = try Yams.compose(yaml: text) else {
+            guard let root = try composeWithYams(text) else {
                 diagnostics.error(whole, "the file is empty (expected a mapping with at least node and cluster)")
                 return nil
             }
@@ -94,6 +98,11 @@ public enum ConfigLoader {
             diagnostics.error(whole, "cannot parse: \(error)")
         }
         return nil
+    }
+
+    /// The tree Yams composes (nil for an empty document).
+    static func composeWithYams(_ text: String) throws -> DocumentTree? {
+        try Yams.compose(yaml: text).map(DocumentTree.init)
     }
 
     private static func describe(_ error: YamlError) -> (Mark?, String) {

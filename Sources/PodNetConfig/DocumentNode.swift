@@ -1,44 +1,43 @@
 import PodNet
-import Yams
 
 /// A node of a composed YAML (or JSON) document with the field path that leads to
 /// it. Its readers check the node's type and report what was expected and what was
 /// found, at the node's line and column.
 struct DocumentNode {
-    let node: Node
+    let tree: DocumentTree
     let location: SourceLocation
 
-    init(_ node: Node, file: String, path: FieldPath) {
-        self.node = node
-        location = SourceLocation(file: file, fieldPath: path, line: node.mark?.line, column: node.mark?.column)
+    init(_ tree: DocumentTree, file: String, path: FieldPath) {
+        self.tree = tree
+        location = SourceLocation(file: file, fieldPath: path, line: tree.line, column: tree.column)
     }
 
     /// The scalar's type as YAML resolved it (a quoted scalar is always a string).
-    private var scalarType: Tag.Name? {
-        guard case .scalar = node else { return nil }
-        return Tag.Name(rawValue: node.tag.rawValue)
+    private var scalarType: DocumentTree.ScalarType? {
+        guard case .scalar(_, let type) = tree.content else { return nil }
+        return type
     }
 
     var isNull: Bool { scalarType == .null }
 
     /// What the node is, for "expected X, got Y" messages.
     var kindDescription: String {
-        switch node {
+        switch tree.content {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
-        case .scalar(let scalar):
-            switch scalarType {
+        case .scalar(let text, let type):
+            switch type {
             case .null: return "an empty value"
-            case .bool: return "a boolean (\(scalar.string))"
-            case .int, .float: return "a number (\(scalar.string))"
-            default: return "a string (\"\(scalar.string)\")"
+            case .bool: return "a boolean (\(text))"
+            case .int, .float: return "a number (\(text))"
+            case .string: return "a string (\"\(text)\")"
             }
         }
     }
 
-    private func child(_ node: Node, _ path: FieldPath) -> DocumentNode {
-        DocumentNode(node, file: location.file, path: path)
+    private func child(_ tree: DocumentTree, _ path: FieldPath) -> DocumentNode {
+        DocumentNode(tree, file: location.file, path: path)
     }
 
     func typeMismatch(expected: String, _ diagnostics: inout Diagnostics) {
@@ -51,28 +50,28 @@ struct DocumentNode {
     /// with the nearest valid one. Null values count as absent, so that a section
     /// with every entry commented out means its default.
     func fields<Key: DocumentKey>(_: Key.Type, _ diagnostics: inout Diagnostics) -> Fields<Key>? {
-        guard case .mapping(let mapping) = node else {
+        guard case .mapping(let members) = tree.content else {
             typeMismatch(expected: Key.expectation, &diagnostics)
             return nil
         }
         var values: [Key: DocumentNode] = [:]
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
-                let keyDocument = child(keyNode, location.fieldPath)
+        for member in members {
+            guard case .scalar(let keyText, _) = member.key.content else {
+                let keyDocument = child(member.key, location.fieldPath)
                 diagnostics.error(keyDocument.location, "keys must be plain names, got \(keyDocument.kindDescription)")
                 continue
             }
-            guard let key = Key(rawValue: keyScalar.string) else {
-                let keyLocation = child(keyNode, location.fieldPath.appending(keyScalar.string)).location
+            guard let key = Key(rawValue: keyText) else {
+                let keyLocation = child(member.key, location.fieldPath.appending(keyText)).location
                 let valid = Key.allCases.map(\.rawValue)
-                if let nearest = NearestName.suggestion(for: keyScalar.string, among: valid) {
+                if let nearest = NearestName.suggestion(for: keyText, among: valid) {
                     diagnostics.error(keyLocation, "unknown key (did you mean \(nearest)?)")
                 } else {
                     diagnostics.error(keyLocation, "unknown key (valid keys: \(valid.joined(separator: ", ")))")
                 }
                 continue
             }
-            let value = child(valueNode, location.fieldPath.appending(key.rawValue))
+            let value = child(member.value, location.fieldPath.appending(key.rawValue))
             if !value.isNull { values[key] = value }
         }
         return Fields(node: self, values: values)
@@ -80,7 +79,7 @@ struct DocumentNode {
 
     /// The node's elements, each with its indexed path.
     func elements(expected: String, _ diagnostics: inout Diagnostics) -> [DocumentNode]? {
-        guard case .sequence(let sequence) = node else {
+        guard case .sequence(let sequence) = tree.content else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
@@ -107,15 +106,15 @@ struct DocumentNode {
     /// The scalar's text, whatever YAML resolved it to: a name like `no` or `1e3`
     /// stays the text the user wrote.
     func string(expected: String = "a string", _ diagnostics: inout Diagnostics) -> String? {
-        guard case .scalar(let scalar) = node, scalarType != .null else {
+        guard case .scalar(let text, let type) = tree.content, type != .null else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        return scalar.string
+        return text
     }
 
     func bool(_ diagnostics: inout Diagnostics) -> Bool? {
-        guard scalarType == .bool, let value = node.bool else {
+        guard case .bool(let value?)? = scalarType else {
             typeMismatch(expected: "true or false", &diagnostics)
             return nil
         }
@@ -126,16 +125,15 @@ struct DocumentNode {
     /// (also quoted, since a mark bit reads naturally as "0x4000").
     func integer(in range: ClosedRange<Int64>, expected: String = "an integer", allowHexString: Bool = false,
                  _ diagnostics: inout Diagnostics) -> Int64? {
-        guard case .scalar(let scalar) = node,
-              scalarType == .int || (allowHexString && scalarType == .str) else {
+        guard case .scalar(let text, let type) = tree.content,
+              type == .int || (allowHexString && type == .string) else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        let text = scalar.string
         let value: Int64?
         if allowHexString, text.hasPrefix("0x") || text.hasPrefix("0X") {
             value = Int64(text.dropFirst(2), radix: 16)
-        } else if scalarType == .int {
+        } else if type == .int {
             value = Int64(text.hasPrefix("+") ? String(text.dropFirst()) : text)
         } else {
             value = nil

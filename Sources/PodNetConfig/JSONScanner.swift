@@ -73,6 +73,22 @@ struct JSONScanner {
         return key
     }
 
+    /// `nextKey`, with the 1-based line and column where the key starts, and whether
+    /// the key is one YAML reads as an implicit key too: on the same line as its colon
+    /// and at most 1,024 characters long.
+    mutating func nextKeyWithPosition() throws(SyntaxError)
+        -> (key: String, line: Int, column: Int, isSimpleKey: Bool)? {
+        guard try nextEntry(closing: UInt8(ascii: "}")) else { return nil }
+        let (line, column) = position(of: offset)
+        let start = offset
+        let key = try readString()
+        let length = offset - start
+        skipWhitespace()
+        let isSimpleKey = self.line == line && length <= 1024
+        try expect(UInt8(ascii: ":"))
+        return (key, line, column, isSimpleKey)
+    }
+
     /// Enters the array that starts here; `nextElement` then walks its elements.
     mutating func beginArray() throws(SyntaxError) {
         try expect(UInt8(ascii: "["))
@@ -120,6 +136,27 @@ struct JSONScanner {
             throw SyntaxError(offset: start, message: "a string that is not UTF-8")
         }
         return hasEscapes ? try Self.unescape(text, at: start) : text
+    }
+
+    /// A number's text exactly as written.
+    mutating func readNumberText() throws(SyntaxError) -> String {
+        skipWhitespace()
+        let start = offset
+        try skipNumber()
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+    }
+
+    mutating func readBool() throws(SyntaxError) -> Bool {
+        skipWhitespace()
+        guard offset < bytes.count else { throw unexpected() }
+        let value = bytes[offset] == UInt8(ascii: "t")
+        try skipLiteral(value ? "true" : "false")
+        return value
+    }
+
+    mutating func readNull() throws(SyntaxError) {
+        skipWhitespace()
+        try skipLiteral("null")
     }
 
     /// Skips one value of any kind, checking its syntax.

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import PodNetConfig
+import PodNetTestSupport
+
+/// The JSON reader must give exactly the tree Yams composes from the same text
+/// (types, values, key order, lines and columns), or step aside (nil) and let Yams
+/// read it: these tests compare the two on every fixture written as JSON in random
+/// layouts, on edge cases, and on byte-level mutations.
+@Suite struct JSONDocumentReaderTests {
+    /// A config fixture's tree written back as JSON, with random whitespace between tokens.
+    static func json(_ tree: DocumentTree, _ generator: inout SplitMix) -> String {
+        let spaces = ["", " ", "  ", "\n", "\n    ", "\t", "\r\n", " \n\t "]
+        func space() -> String { spaces.randomElement(using: &generator)! }
+        // YAML needs a key on the same line as its colon.
+        func inlineSpace() -> String { ["", " ", "\t"].randomElement(using: &generator)! }
+        func write(_ tree: DocumentTree) -> String {
+            switch tree.content {
+            case .mapping(let members):
+                let body = members.map { member -> String in
+                    guard case .scalar(let key, _) = member.key.content else { return "" }
+                    return space() + "\"\(key)\"" + inlineSpace() + ":" + space() + write(member.value) + space()
+                }
+                return "{" + body.joined(separator: ",") + space() + "}"
+            case .sequence(let elements):
+                return "[" + elements.map { space() + write($0) + space() }.joined(separator: ",") + space() + "]"
+            case .scalar(let text, let type):
+                switch type {
+                case .null: return "null"
+                case .bool(let value): return value == true ? "true" : "false"
+                case .int where Int64(text) != nil && !text.hasPrefix("+") && !text.hasPrefix("0") || text == "0": return text
+                default: return "\"\(text)\""
+                }
+            case .alias: return "null"
+            }
+        }
+        // Tabs only inside the braces: outside, YAML reads them as indentation and refuses them.
+        func outerSpace() -> String { ["", " ", "\n", "\r\n", "\n\n "].randomElement(using: &generator)! }
+        return outerSpace() + write(tree) + outerSpace()
+    }
+
+    /// Where two trees first differ, for a readable failure.
+    static func firstDifference(_ a: DocumentTree?, _ b: DocumentTree?, at path: String = "$") -> String? {
+        guard let a, let b else { return a == nil && b == nil ? nil : "\(path): one side is nil (Yams refused it?)" }
+        if a.line != b.line || a.column != b.column {
+            return "\(path): position \(a.line ?? 0):\(a.column ?? 0) vs \(b.line ?? 0):\(b.column ?? 0)"
+        }
+        switch (a.content, b.content) {
+        case (.mapping(let x), .mapping(let y)) where x.count == y.count:
+            for (index, (m, n)) in zip(x, y).enumerated() {
+                if let d = firstDifference(m.key, n.key, at: "\(path).key\(index)") ?? firstDifference(m.value, n.value, at: "\(path).value\(index)") { return d }
+            }
+            return nil
+        case (.sequence(let x), .sequence(let y)) where x.count == y.count:
+            for (index, (m, n)) in zip(x, y).enumerated() {
+                if let d = firstDifference(m, n, at: "\(path)[\(index)]") { return d }
+            }
+            return nil
+        default:
+            return a.content == b.content ? nil : "\(path): \(a.content) vs \(b.content)"
+        }
+    }
+
+    static func fixtureTexts() throws -> [String] {
+        var generator = SplitMix(seed: 7)
+        let names = try FileManager.default.contentsOfDirectory(atPath: Fixtures.root.path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(names.count >= 10)
+        return try names.flatMap { name -> [String] in
+            let yaml = try String(contentsOfFile: Fixtures.path(name), encoding: .utf8)
+            let tree = try #require(try ConfigLoader.composeWithYams(yaml), "\(name)")
+            return (0..<4).map { _ in json(tree, &generator) }
+        }
+    }
+
+    @Test func everyFixtureWrittenAsJSONReadsAsYamsComposesIt() throws {
+        for text in try Self.fixtureTexts() {
+            let read = try #require(JSONDocumentReader.read(text), "the reader refused plain JSON:\n\(text)")
+            let same = read == (try ConfigLoader.composeWithYams(text))
+            #expect(same, "the trees differ:\n\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        "{}", "{\"a\":1}", "{ \"a\" : [ ] , \"b\" : { \"c\" : null } }", "{\"a\": [1, -2, 0, true, false, null, \"x y\"]}",
+        "{\n\t\"a\":\t{\"b\": [\n\t\t{\"c\": \"d\"}\n\t]}\n}\n", "{\"a\": 1,\r\n \"b\": 2}\r\n",
+        "{\"a\":\n\n\n 1}", "{\"a\": \"#not a comment\"}", "{\"a\": \"- x\"}", "{\"a\": \"& * ! | > % @ `\"}",
+        "{\"\": 1}", "{\"a\": \"\"}", "{\"a\": \"yes\", \"b\": \"null\", \"c\": \"0x10\", \"d\": \"1\"}",
+        "{\"a\": 12345678901234567890}", "{\"a\": -0}", "{\"a\": {}}", "{\"a\": [[[[]]]]}",
+    ])
+    func edgeCasesReadAsYamsComposesThem(text: String) throws {
+        let read = try #require(JSONDocumentReader.read(text), "plain JSON refused")
+        let difference = Self.firstDifference(read, try ConfigLoader.composeWithYams(text))
+        #expect(difference == nil, "\(difference ?? "")")
+    }
+
+    @Test(arguments: [
+        "{\"a\": 1.5}", "{\"a\": 1e3}", "{\"a\": 1, \"a\": 2}", "{\"a\": \"\\u00e9\"}", "{\"a\": \"\u{e9}\"}",
+        "# comment\n{}", "\t{}", "{}\n\t", "{\"a\": 1} x", "{\"a\": 1\r}", "[1]", "\"a\"", "", "{a: 1}", "{\"a\": 1,}", "{\"a\": 01}",
+        "{\"a\": [1 2]}", "{\"a\"\n: 1}",
+    ])
+    func textOutsideTheSubsetIsLeftToYams(text: String) {
+        #expect(JSONDocumentReader.read(text) == nil)
+    }
+
+    @Test func mutatedJSONIsReadAsYamsComposesItOrLeftToYams() throws {
+        var generator = SplitMix(seed: 2027)
+        let texts = try Self.fixtureTexts()
+        var accepted = 0
+        for iteration in 0..<3_000 {
+            let base = Array(texts[iteration % texts.count].utf8)
+            let text = String(decoding: MutationTests.mutate(base, &generator), as: UTF8.self)
+            guard let read = JSONDocumentReader.read(text) else { continue }
+            accepted += 1
+            let yams = Result { try ConfigLoader.composeWithYams(text) }
+            let difference = Self.firstDifference(read, try? yams.get())
+            #expect(difference == nil, "\(difference ?? "") \(yams):\n\(text)")
+        }
+        // Whitespace mutations keep many texts valid: the comparison must have run.
+        #expect(accepted > 300)
+    }
+}
