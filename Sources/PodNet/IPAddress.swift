@@ -31,17 +31,51 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses a textual address; nil when it is not exactly one address.
     public init?(_ text: String) {
-        if text.contains(":") {
-            var raw = in6_addr()
-            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
-            let bytes = withUnsafeBytes(of: raw) { Array($0) }
-            self.init(bytes: bytes, family: .ipv6)
-        } else {
-            var raw = in_addr()
-            guard inet_pton(AF_INET, text, &raw) == 1 else { return nil }
-            let bytes = withUnsafeBytes(of: raw) { Array($0) }
-            self.init(bytes: bytes, family: .ipv4)
+        var text = text
+        guard let address = text.withUTF8(Self.parse) else { return nil }
+        self = address
+    }
+
+    /// Parses the UTF-8 text of an address exactly as inet_pton does, without a String
+    /// or an allocation: configs with 5,000 peers hold tens of thousands of addresses.
+    /// IPv4 is read here (four decimal octets, no leading zeros); IPv6 goes to
+    /// inet_pton from a stack buffer.
+    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        if text.contains(UInt8(ascii: ":")) {
+            // INET6_ADDRSTRLEN is 46 with its NUL; a longer text is no address.
+            guard text.count < 46 else { return nil }
+            var cString = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            return withUnsafeMutableBytes(of: &cString) { buffer -> IPAddress? in
+                buffer.copyMemory(from: UnsafeRawBufferPointer(text))  // the rest stays zero: the NUL
+                var raw = in6_addr()
+                guard inet_pton(AF_INET6, buffer.baseAddress!, &raw) == 1 else { return nil }
+                return withUnsafeBytes(of: raw) { bytes in
+                    IPAddress(ipv6: bytes.loadUnaligned(as: UInt64.self).bigEndian,
+                              bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian)
+                }
+            }
         }
+        var value: UInt32 = 0
+        var octets = 0
+        var index = 0
+        while index < text.count {
+            let start = index
+            var octet: UInt32 = 0
+            while index < text.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[index]) {
+                octet = octet * 10 + UInt32(text[index] - UInt8(ascii: "0"))
+                index += 1
+                guard octet <= 255 else { return nil }
+            }
+            let digits = index - start
+            guard digits > 0, digits == 1 || text[start] != UInt8(ascii: "0"), octets < 4 else { return nil }
+            value = value << 8 | octet
+            octets += 1
+            if index < text.count {
+                guard text[index] == UInt8(ascii: "."), index + 1 < text.count else { return nil }
+                index += 1
+            }
+        }
+        return octets == 4 ? IPAddress(ipv4: value) : nil
     }
 
     /// From network-order bytes: 4 for IPv4, 16 for IPv6.

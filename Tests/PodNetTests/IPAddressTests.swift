@@ -60,4 +60,43 @@ import PodNetTestSupport
         _ = raw.withUnsafeBytes { inet_ntop(address.family == .ipv4 ? AF_INET : AF_INET6, $0.baseAddress, &buffer, 64) }
         return String(cString: buffer)
     }
+
+    /// inet_pton, the reference the byte parser must agree with.
+    static func referenceParse(_ text: String) -> [UInt8]? {
+        if text.contains(":") {
+            var raw = in6_addr()
+            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
+            return withUnsafeBytes(of: raw) { Array($0) }
+        }
+        var raw = in_addr()
+        guard inet_pton(AF_INET, text, &raw) == 1 else { return nil }
+        return withUnsafeBytes(of: raw) { Array($0) }
+    }
+
+    @Test func parsingAgreesWithInetPton() {
+        var generator = SplitMix(seed: 5952)
+        let alphabet = Array("0123456789.:abcdefABCDEF/%x ")
+        var texts = ["0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.4.", ".1.2.3.4", "1..2.3", "01.2.3.4", "1.2.3.04",
+                     "1.2.3.4.5", "1.2.3", "", "::", "::1", "1::", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9",
+                     "::1.2.3.4", "fe80::1%1", "0000:0000:0000:0000:0000:0000:0000:0001", "1.2.3.4 ", " 1.2.3.4", "999.1.1.1",
+                     String(repeating: "1", count: 60), "1:" + String(repeating: "0", count: 50) + "::"]
+        for _ in 0..<10_000 {
+            let length = Int.random(in: 0...20, using: &generator)
+            texts.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+            // Near-valid ones: random octets and groups.
+            let octets = (0..<Int.random(in: 3...5, using: &generator)).map { _ in String(Int.random(in: 0...300, using: &generator)) }
+            texts.append(octets.joined(separator: "."))
+            let groups = (0..<Int.random(in: 2...9, using: &generator)).map { _ in
+                Bool.random(using: &generator) ? "" : String(Int.random(in: 0...0x1FFFF, using: &generator), radix: 16)
+            }
+            texts.append(groups.joined(separator: ":"))
+        }
+        var valid = 0
+        for text in texts {
+            let reference = Self.referenceParse(text)
+            #expect(IPAddress(text)?.bytes == reference, "\(text)")
+            if reference != nil { valid += 1 }
+        }
+        #expect(valid > 2_000)
+    }
 }
