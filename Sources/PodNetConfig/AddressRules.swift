@@ -41,15 +41,12 @@ enum AddressRules {
     /// node IP or pod IP per family, as Kubernetes does.
     static func checkOnePerFamily<Value>(_ list: LocatedList<Value>, what: String, family: (Value) -> IPFamily,
                                          _ diagnostics: inout Diagnostics) {
-        var first: [IPFamily: Located<Value>] = [:]
-        for item in list.items {
+        // Lists hold one or two items: compare each with the earlier ones, no table.
+        for (index, item) in list.items.enumerated() {
             let itemFamily = family(item.value)
-            if let earlier = first[itemFamily] {
-                diagnostics.error(item.location, "a second \(itemFamily.displayName) \(what) "
-                    + "(\(reference(earlier.location, from: item.location)) is \(earlier.value)): at most one per family")
-            } else {
-                first[itemFamily] = item
-            }
+            guard let earlier = list.items[..<index].first(where: { family($0.value) == itemFamily }) else { continue }
+            diagnostics.error(item.location, "a second \(itemFamily.displayName) \(what) "
+                + "(\(reference(earlier.location, from: item.location)) is \(earlier.value)): at most one per family")
         }
     }
 

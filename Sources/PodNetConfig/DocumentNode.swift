@@ -54,7 +54,8 @@ struct DocumentNode {
             typeMismatch(expected: Key.expectation, &diagnostics)
             return nil
         }
-        var values: [Key: DocumentNode] = [:]
+        var values: [(Key, DocumentNode)] = []
+        values.reserveCapacity(members.count)
         for member in members {
             guard case .scalar(let keyText, _) = member.key.content else {
                 let keyDocument = child(member.key, location.fieldPath)
@@ -72,7 +73,11 @@ struct DocumentNode {
                 continue
             }
             let value = child(member.value, location.fieldPath.appending(key.rawValue))
-            if !value.isNull { values[key] = value }
+            if !value.isNull {
+                // A duplicate key was refused by the parser; keep the last as YAML would.
+                values.removeAll { $0.0 == key }
+                values.append((key, value))
+            }
         }
         return Fields(node: self, values: values)
     }
@@ -193,13 +198,15 @@ protocol DocumentKey: RawRepresentable<String>, CaseIterable, Hashable {
 /// A mapping's values by key, with the mapping itself for "required" problems.
 struct Fields<Key: DocumentKey> {
     let node: DocumentNode
-    let values: [Key: DocumentNode]
+    /// In document order; a handful of keys, so a list beats hashing them (a config
+    /// with 5,000 peers reads 5,000 such mappings).
+    let values: [(Key, DocumentNode)]
 
-    subscript(key: Key) -> DocumentNode? { values[key] }
+    subscript(key: Key) -> DocumentNode? { values.first { $0.0 == key }?.1 }
 
     /// The value of a key that must be present, reporting its absence at the mapping.
     func required(_ key: Key, _ diagnostics: inout Diagnostics) -> DocumentNode? {
-        if let value = values[key] { return value }
+        if let value = self[key] { return value }
         diagnostics.error(node.location.appending(key.rawValue, keepingPosition: true), "required")
         return nil
     }

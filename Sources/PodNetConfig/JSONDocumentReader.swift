@@ -10,6 +10,9 @@
 enum JSONDocumentReader {
     /// Deeper than any config; beyond it Yams decides.
     static let maxDepth = 64
+    /// More keys than any mapping of the schema has; beyond it Yams decides (and the
+    /// duplicate-key scan stays short).
+    static let maxKeys = 64
 
     static func read(_ text: String) -> DocumentTree? {
         var text = text
@@ -59,11 +62,13 @@ enum JSONDocumentReader {
         case .object:
             try scanner.beginObject()
             var members: [DocumentTree.Member] = []
-            var keys: Set<String> = []
             while let (key, keyLine, keyColumn, isSimpleKey) = try scanner.nextKeyWithPosition() {
                 // YAML refuses a key on another line than its colon, and reports
-                // duplicate keys where JSON keeps the last: Yams says so.
-                guard isSimpleKey, keys.insert(key).inserted else { throw OutsideSubset() }
+                // duplicate keys where JSON keeps the last: Yams says so. (A config's
+                // mappings have a dozen keys at most: a scan is cheaper than a set.)
+                guard isSimpleKey, members.count < maxKeys,
+                      !members.contains(where: { $0.key.content == .scalar(key, .string) })
+                else { throw OutsideSubset() }
                 let keyTree = DocumentTree(content: .scalar(key, .string), line: keyLine, column: keyColumn)
                 members.append(DocumentTree.Member(key: keyTree, value: try readValue(&scanner, depth: depth + 1)))
             }
