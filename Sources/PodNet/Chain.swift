@@ -23,7 +23,7 @@ public struct ChainName: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// strcmp order, the order libiptc keeps user chains in.
     public static func < (lhs: ChainName, rhs: ChainName) -> Bool {
-        Array(lhs.rawValue.utf8).lexicographicallyPrecedes(Array(rhs.rawValue.utf8))
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
     }
 }
 

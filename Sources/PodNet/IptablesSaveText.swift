@@ -3,29 +3,74 @@
 public enum IptablesSaveText {
     /// `-A CHAIN <rule>`.
     public static func appendLine(_ rule: Rule, chain: ChainName) -> String {
-        let text = render(rule)
-        return text.isEmpty ? "-A \(chain)" : "-A \(chain) " + text
+        var line = Line("-A")
+        line.add(chain.rawValue)
+        write(rule, to: &line)
+        return line.text
     }
 
     /// The rule's text without the `-A CHAIN` head.
     public static func render(_ rule: Rule) -> String {
-        var words: [String] = []
+        var line = Line()
+        write(rule, to: &line)
+        return line.text
+    }
+
+    /// Words joined by single spaces, appended in place: plans and renders print
+    /// thousands of rules, and building arrays of words for each cost more than the
+    /// rest of the rendering.
+    struct Line {
+        private(set) var text: String
+
+        init(_ first: String = "") {
+            text = first
+            text.reserveCapacity(160)
+        }
+
+        mutating func add(_ word: String) {
+            if !text.isEmpty { text += " " }
+            text += word
+        }
+
+        mutating func add(_ first: String, _ second: String) {
+            add(first)
+            add(second)
+        }
+
+        /// `!` before a negated option, as iptables-save puts it.
+        mutating func not(_ negated: Bool) {
+            if negated { add("!") }
+        }
+    }
+
+    static func write(_ rule: Rule, to line: inout Line) {
         // iptables-save skips a header test that tests nothing: a zero mask not negated,
         // an interface mask starting with 0 (names "" and "+"), protocol 0 not negated.
         if let source = rule.source, source.tests {
-            words += negation(source.negated) + ["-s", address(source)]
+            line.not(source.negated)
+            line.add("-s", address(source))
         }
         if let destination = rule.destination, destination.tests {
-            words += negation(destination.negated) + ["-d", address(destination)]
+            line.not(destination.negated)
+            line.add("-d", address(destination))
         }
-        if let input = rule.inInterface, input.tests { words += negation(input.negated) + ["-i", input.name] }
-        if let output = rule.outInterface, output.tests { words += negation(output.negated) + ["-o", output.name] }
+        if let input = rule.inInterface, input.tests {
+            line.not(input.negated)
+            line.add("-i", input.name)
+        }
+        if let output = rule.outInterface, output.tests {
+            line.not(output.negated)
+            line.add("-o", output.name)
+        }
         if let proto = rule.proto, proto.proto.number != 0 || proto.negated {
-            words += negation(proto.negated) + ["-p", proto.proto.description]
+            line.not(proto.negated)
+            line.add("-p", proto.proto.description)
         }
-        for match in rule.matches { words += ["-m", match.extensionName] + render(match) }
-        words += render(rule.target)
-        return words.joined(separator: " ")
+        for match in rule.matches {
+            line.add("-m", match.extensionName)
+            write(match, to: &line)
+        }
+        write(rule.target, to: &line)
     }
 
     /// `10.0.0.0/8`; a mask with holes prints in dotted form (IPv4) as iptables does.
@@ -35,43 +80,44 @@ public enum IptablesSaveText {
         return "\(base)/\(match.mask)"
     }
 
-    static func negation(_ negated: Bool) -> [String] { negated ? ["!"] : [] }
-
-    static func render(_ match: Match) -> [String] {
+    static func write(_ match: Match, to line: inout Line) {
         switch match {
         case .comment(let text):
-            return ["--comment", quoted(text)]
+            line.add("--comment", quoted(text))
         case .addressType(let m):
-            var words: [String] = []
             if !m.sourceTypes.isEmpty {
-                words += negation(m.sourceNegated) + ["--src-type", m.sourceTypes.names.joined(separator: ",")]
+                line.not(m.sourceNegated)
+                line.add("--src-type", m.sourceTypes.names.joined(separator: ","))
             }
             if !m.destinationTypes.isEmpty {
-                words += negation(m.destinationNegated) + ["--dst-type", m.destinationTypes.names.joined(separator: ",")]
+                line.not(m.destinationNegated)
+                line.add("--dst-type", m.destinationTypes.names.joined(separator: ","))
             }
-            if m.limitToInInterface { words.append("--limit-iface-in") }
-            if m.limitToOutInterface { words.append("--limit-iface-out") }
-            return words
+            if m.limitToInInterface { line.add("--limit-iface-in") }
+            if m.limitToOutInterface { line.add("--limit-iface-out") }
         case .conntrack(let m):
             let names = ConntrackStates.printOrder.filter { m.states.contains($0.0) }.map(\.1)
-            return negation(m.negated) + ["--ctstate", names.joined(separator: ",")]
+            line.not(m.negated)
+            line.add("--ctstate", names.joined(separator: ","))
         case .mark(let m):
-            let value = m.mask == .max ? hex(m.value) : "\(hex(m.value))/\(hex(m.mask))"
-            return negation(m.negated) + ["--mark", value]
+            line.not(m.negated)
+            line.add("--mark", m.mask == .max ? hex(m.value) : "\(hex(m.value))/\(hex(m.mask))")
         case .tcp(let m):
-            var words = ports(m.ports, printsAll: false)
+            writePorts(m.ports, printsAll: false, to: &line)
             if m.option != nil || m.optionNegated {
-                words += negation(m.optionNegated) + ["--tcp-option", String(m.option ?? 0)]
+                line.not(m.optionNegated)
+                line.add("--tcp-option", String(m.option ?? 0))
             }
             if let flags = m.flags, flags.mask != 0 || flags.negated {
-                words += negation(flags.negated) + ["--tcp-flags", tcpFlags(flags.mask), tcpFlags(flags.comparison)]
+                line.not(flags.negated)
+                line.add("--tcp-flags", tcpFlags(flags.mask))
+                line.add(tcpFlags(flags.comparison))
             }
-            return words
         case .udp(let m):
-            return ports(m, printsAll: false)
+            writePorts(m, printsAll: false, to: &line)
         case .sctp(let m):
             // sctp records which ports are tested, so it prints even 0:65535.
-            return ports(m, printsAll: true)
+            writePorts(m, printsAll: true, to: &line)
         case .multiport(let m):
             let option: String
             switch m.direction {
@@ -79,71 +125,87 @@ public enum IptablesSaveText {
             case .destination: option = "--dports"
             case .either: option = "--ports"
             }
-            return negation(m.negated) + [option, m.ports.map(\.description).joined(separator: ",")]
+            line.not(m.negated)
+            line.add(option, m.ports.map(\.description).joined(separator: ","))
         case .physdev(let m):
-            var words: [String] = []
             // libxt_physdev's save order: is-in, in, is-out, out, is-bridged.
-            if let negated = m.isInNegated { words += negation(negated) + ["--physdev-is-in"] }
-            if let input = m.inInterface { words += negation(input.negated) + ["--physdev-in", input.name] }
-            if let negated = m.isOutNegated { words += negation(negated) + ["--physdev-is-out"] }
-            if let output = m.outInterface { words += negation(output.negated) + ["--physdev-out", output.name] }
-            if let negated = m.isBridgedNegated { words += negation(negated) + ["--physdev-is-bridged"] }
-            return words
+            if let negated = m.isInNegated {
+                line.not(negated)
+                line.add("--physdev-is-in")
+            }
+            if let input = m.inInterface {
+                line.not(input.negated)
+                line.add("--physdev-in", input.name)
+            }
+            if let negated = m.isOutNegated {
+                line.not(negated)
+                line.add("--physdev-is-out")
+            }
+            if let output = m.outInterface {
+                line.not(output.negated)
+                line.add("--physdev-out", output.name)
+            }
+            if let negated = m.isBridgedNegated {
+                line.not(negated)
+                line.add("--physdev-is-bridged")
+            }
         case .opaque(let ext):
-            return opaque(ext)
+            line.add(opaqueData(ext))
         }
     }
 
-    static func render(_ target: Target) -> [String] {
+    static func write(_ target: Target, to line: inout Line) {
         switch target {
-        case .fallThrough: return []
-        case .accept: return ["-j", "ACCEPT"]
-        case .drop: return ["-j", "DROP"]
-        case .queue: return ["-j", "QUEUE"]
-        case .returnFromChain: return ["-j", "RETURN"]
-        case .jump(let chain): return ["-j", chain.rawValue]
-        case .goto(let chain): return ["-g", chain.rawValue]
+        case .fallThrough: break
+        case .accept: line.add("-j", "ACCEPT")
+        case .drop: line.add("-j", "DROP")
+        case .queue: line.add("-j", "QUEUE")
+        case .returnFromChain: line.add("-j", "RETURN")
+        case .jump(let chain): line.add("-j", chain.rawValue)
+        case .goto(let chain): line.add("-g", chain.rawValue)
         case .masquerade(let t):
-            var words = ["-j", "MASQUERADE"]
-            if let ports = t.ports { words += ["--to-ports", portsWithDash(ports)] }
-            if t.random { words.append("--random") }
-            if t.randomFully { words.append("--random-fully") }
-            return words
+            line.add("-j", "MASQUERADE")
+            if let ports = t.ports { line.add("--to-ports", portsWithDash(ports)) }
+            if t.random { line.add("--random") }
+            if t.randomFully { line.add("--random-fully") }
         case .dnat(let t):
-            return ["-j", "DNAT"] + natRange(t, option: "--to-destination") + natFlags(t)
+            line.add("-j", "DNAT")
+            writeNAT(t, option: "--to-destination", to: &line)
         case .snat(let t):
-            return ["-j", "SNAT"] + natRange(t, option: "--to-source") + natFlags(t)
+            line.add("-j", "SNAT")
+            writeNAT(t, option: "--to-source", to: &line)
         case .mark(let t):
-            return ["-j", "MARK", "--set-xmark", "\(hex(t.value))/\(hex(t.mask))"]
+            line.add("-j", "MARK")
+            line.add("--set-xmark", "\(hex(t.value))/\(hex(t.mask))")
         case .reject(let kind):
-            return ["-j", "REJECT", "--reject-with", kind.name]
+            line.add("-j", "REJECT")
+            line.add("--reject-with", kind.name)
         case .opaque(let ext):
-            return ["-j", ext.name] + opaqueData(ext)
+            line.add("-j", ext.name)
+            line.add(opaqueData(ext))
         }
     }
 
     /// An extension podnet does not model: named, with its revision and data in hex,
     /// so that a person recognises it and nothing pretends to be iptables' own text.
-    static func opaque(_ ext: OpaqueExtension) -> [String] { opaqueData(ext) }
-
-    static func opaqueData(_ ext: OpaqueExtension) -> [String] {
+    static func opaqueData(_ ext: OpaqueExtension) -> String {
         let hexData = ext.data.map { byte in
             let digits = String(byte, radix: 16)
             return digits.count == 1 ? "0" + digits : digits
         }.joined()
-        return ["/* podnet: opaque \(ext.name) revision \(ext.revision) data 0x\(hexData.isEmpty ? "" : hexData) */"]
+        return "/* podnet: opaque \(ext.name) revision \(ext.revision) data 0x\(hexData) */"
     }
 
     /// tcp and udp keep "any port" as 0:65535 and do not print it (`printsAll` false).
-    static func ports(_ m: PortMatch, printsAll: Bool) -> [String] {
-        var words: [String] = []
+    static func writePorts(_ m: PortMatch, printsAll: Bool, to line: inout Line) {
         if let range = m.sourcePorts, printsAll || range != .all {
-            words += negation(m.sourceNegated) + ["--sport", range.description]
+            line.not(m.sourceNegated)
+            line.add("--sport", range.description)
         }
         if let range = m.destinationPorts, printsAll || range != .all {
-            words += negation(m.destinationNegated) + ["--dport", range.description]
+            line.not(m.destinationNegated)
+            line.add("--dport", range.description)
         }
-        return words
     }
 
     static func portsWithDash(_ range: PortRange) -> String {
@@ -152,7 +214,7 @@ public enum IptablesSaveText {
 
     /// libxt_DNAT's sprint_range: IPv6 addresses are bracketed (as one range) only when
     /// ports follow; with neither addresses nor ports the option is left out.
-    static func natRange(_ t: NATTarget, option: String) -> [String] {
+    static func writeNAT(_ t: NATTarget, option: String, to line: inout Line) {
         var text = ""
         if let min = t.minAddress {
             let max = t.maxAddress ?? min
@@ -160,15 +222,10 @@ public enum IptablesSaveText {
             if min.family == .ipv6, t.ports != nil { text = "[\(text)]" }
         }
         if let ports = t.ports { text += ":" + portsWithDash(ports) }
-        return text.isEmpty ? [] : [option, text]
-    }
-
-    static func natFlags(_ t: NATTarget) -> [String] {
-        var words: [String] = []
-        if t.random { words.append("--random") }
-        if t.randomFully { words.append("--random-fully") }
-        if t.persistent { words.append("--persistent") }
-        return words
+        if !text.isEmpty { line.add(option, text) }
+        if t.random { line.add("--random") }
+        if t.randomFully { line.add("--random-fully") }
+        if t.persistent { line.add("--persistent") }
     }
 
     static func tcpFlags(_ bits: UInt8) -> String {
@@ -184,17 +241,26 @@ public enum IptablesSaveText {
     /// Bare when every character is in [A-Za-z0-9_-]; otherwise double-quoted with
     /// `"`, `\` and `'` escaped (libxtables' xtables_save_string).
     public static func quoted(_ text: String) -> String {
-        let bare = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                               || scalar == "_" || scalar == "-")
+        // Byte by byte: every podnet rule carries a comment, and plans print thousands.
+        let utf8 = text.utf8
+        func isBare(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"): return true
+            default: return false
+            }
         }
-        if bare { return text }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            if scalar == "\"" || scalar == "\\" || scalar == "'" { out += "\\" }
-            out.unicodeScalars.append(scalar)
+        if !utf8.isEmpty, utf8.allSatisfy(isBare) { return text }
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(utf8.count + 8)
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
+                out.append(UInt8(ascii: "\\"))
+            }
+            out.append(byte)
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

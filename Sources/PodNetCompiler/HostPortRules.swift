@@ -18,9 +18,10 @@ enum HostPortRules {
                             target: .jump(chain)),
                        to: hook)
         }
-        nat.add(Chain(name: chain, rules: mappings.map(dispatchRule)))
-        for mapping in mappings {
-            nat.add(Chain(name: chainName(for: mapping), rules: mappingRules(mapping, mark: config.masqueradeMark)))
+        let names = mappings.map(chainName)
+        nat.add(Chain(name: chain, rules: zip(mappings, names).map(dispatchRule)))
+        for (mapping, name) in zip(mappings, names) {
+            nat.add(Chain(name: name, rules: mappingRules(mapping, mark: config.masqueradeMark)))
         }
 
         // The pod's hairpin packets carry the mark; they leave with the gateway's address
@@ -57,11 +58,11 @@ enum HostPortRules {
     }
 
     /// Selects the mapping: `[-d hostIP] -p proto -m proto --dport hostPort`.
-    private static func dispatchRule(_ mapping: HostPortMapping) -> Rule {
+    private static func dispatchRule(_ mapping: HostPortMapping, to chainName: ChainName) -> Rule {
         Rule(destination: mapping.hostIP.map { AddressMatch(IPNetwork(host: $0)) },
              proto: ProtocolMatch(IPProtocol(mapping.transport)),
              matches: [.comment(mapping.comment), portMatch(mapping.transport, .destination(mapping.hostPort))],
-             target: .jump(chainName(for: mapping)))
+             target: .jump(chainName))
     }
 
     private static func mappingRules(_ mapping: HostPortMapping, mark: UInt32) -> [Rule] {

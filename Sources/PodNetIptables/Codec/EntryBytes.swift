@@ -46,9 +46,14 @@ extension Array where Element == UInt8 {
 
     /// Writes `text` NUL-padded into a fixed field; false when it does not fit with its NUL.
     mutating func setFixedString(_ text: String, at offset: Int, length: Int) -> Bool {
-        let utf8 = Array(text.utf8)
+        let utf8 = text.utf8
         guard utf8.count < length, !utf8.contains(0) else { return false }
-        set(utf8 + [UInt8](zeros: length - utf8.count), at: offset)
+        var index = offset
+        for byte in utf8 {
+            self[index] = byte
+            index += 1
+        }
+        for padding in index..<(offset + length) { self[padding] = 0 }
         return true
     }
 }
