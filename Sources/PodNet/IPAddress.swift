@@ -125,7 +125,18 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// inet_ntop's text, built without a C call: rendering 5,000-peer states prints
     /// tens of thousands of addresses.
     static func dottedQuad(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+        String(unsafeUninitializedCapacity: 15) { buffer in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+                if shift != 24 { buffer[count] = UInt8(ascii: "."); count += 1 }
+                if octet >= 100 { buffer[count] = UInt8(ascii: "0") + octet / 100; count += 1 }
+                if octet >= 10 { buffer[count] = UInt8(ascii: "0") + octet / 10 % 10; count += 1 }
+                buffer[count] = UInt8(ascii: "0") + octet % 10
+                count += 1
+            }
+            return count
+        }
     }
 
     /// RFC 5952 as glibc's inet_ntop writes it: lower-case hex groups, the longest run
@@ -147,23 +158,39 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             }
         }
         if bestLength < 2 { bestStart = -1 }
-        var text = ""
-        var index = 0
-        while index < 8 {
-            if index == bestStart {
-                text += index == 0 ? "::" : ":"
-                index += bestLength
-                continue
-            }
-            if index == 6, bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xFFFF) {
-                text += Self.dottedQuad(UInt32(truncatingIfNeeded: low))
-                break
-            }
-            text += String(groups[index], radix: 16)
-            if index < 7 { text += ":" }
-            index += 1
+        if bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xFFFF) {
+            return (bestLength == 6 ? "::" : "::ffff:") + Self.dottedQuad(UInt32(truncatingIfNeeded: low))
         }
-        return text
+        // Into one buffer (at most 39 characters), without a String per group.
+        return String(unsafeUninitializedCapacity: 39) { buffer in
+            var count = 0
+            func put(_ byte: UInt8) {
+                buffer[count] = byte
+                count += 1
+            }
+            let digits = Array("0123456789abcdef".utf8)
+            var index = 0
+            while index < 8 {
+                if index == bestStart {
+                    if index == 0 { put(UInt8(ascii: ":")) }
+                    put(UInt8(ascii: ":"))
+                    index += bestLength
+                    continue
+                }
+                let group = groups[index]
+                var started = false
+                for shift in stride(from: 12, through: 0, by: -4) {
+                    let digit = Int(group >> UInt16(shift) & 0xF)
+                    if digit != 0 || started || shift == 0 {
+                        put(digits[digit])
+                        started = true
+                    }
+                }
+                if index < 7 { put(UInt8(ascii: ":")) }
+                index += 1
+            }
+            return count
+        }
     }
 
     /// The address with every bit past `prefixLength` cleared.

@@ -18,10 +18,12 @@ enum HostPortRules {
                             target: .jump(chain)),
                        to: hook)
         }
-        let names = mappings.map(chainName)
-        nat.add(Chain(name: chain, rules: zip(mappings, names).map(dispatchRule)))
-        for (mapping, name) in zip(mappings, names) {
-            nat.add(Chain(name: name, rules: mappingRules(mapping, mark: config.masqueradeMark)))
+        // Each mapping's name and comment once: with a thousand host ports they are
+        // most of the compile.
+        let named = mappings.map { (mapping: $0, chain: chainName(for: $0), comment: $0.comment) }
+        nat.add(Chain(name: chain, rules: named.map { dispatchRule($0.mapping, to: $0.chain, comment: $0.comment) }))
+        for (mapping, name, comment) in named {
+            nat.add(Chain(name: name, rules: mappingRules(mapping, mark: config.masqueradeMark, comment: comment)))
         }
 
         // The pod's hairpin packets carry the mark; they leave with the gateway's address
@@ -51,27 +53,26 @@ enum HostPortRules {
     /// `PODNET-HP-` and the first 16 characters of base32(sha256(key)), as kubelet names
     /// KUBE-HP chains: stable for the mapping, and 26 characters, within the kernel's 28.
     static func chainName(for mapping: HostPortMapping) -> ChainName {
-        let key = [mapping.family.rawValue, mapping.transport.rawValue, String(mapping.hostPort),
-                   mapping.hostIP?.description ?? "", mapping.podIP.description, String(mapping.containerPort)]
-            .joined(separator: "/")
+        let key = mapping.family.rawValue + "/" + mapping.transport.rawValue + "/" + String(mapping.hostPort) + "/"
+            + (mapping.hostIP?.description ?? "") + "/" + mapping.podIP.description + "/" + String(mapping.containerPort)
         return ChainName(mappingChainPrefix + Base32.encode(SHA256.digest(key)).prefix(16))
     }
 
     /// Selects the mapping: `[-d hostIP] -p proto -m proto --dport hostPort`.
-    private static func dispatchRule(_ mapping: HostPortMapping, to chainName: ChainName) -> Rule {
+    private static func dispatchRule(_ mapping: HostPortMapping, to chainName: ChainName, comment: String) -> Rule {
         Rule(destination: mapping.hostIP.map { AddressMatch(IPNetwork(host: $0)) },
              proto: ProtocolMatch(IPProtocol(mapping.transport)),
-             matches: [.comment(mapping.comment), portMatch(mapping.transport, .destination(mapping.hostPort))],
+             matches: [.comment(comment), portMatch(mapping.transport, .destination(mapping.hostPort))],
              target: .jump(chainName))
     }
 
-    private static func mappingRules(_ mapping: HostPortMapping, mark: UInt32) -> [Rule] {
+    private static func mappingRules(_ mapping: HostPortMapping, mark: UInt32, comment: String) -> [Rule] {
         [
             Rule(source: AddressMatch(IPNetwork(host: mapping.podIP)),
-                 matches: [.comment(mapping.comment)],
+                 matches: [.comment(comment)],
                  target: .mark(.or(mark))),
             Rule(proto: ProtocolMatch(IPProtocol(mapping.transport)),
-                 matches: [.comment(mapping.comment), portMatch(mapping.transport, PortMatch())],
+                 matches: [.comment(comment), portMatch(mapping.transport, PortMatch())],
                  target: .dnat(NATTarget(address: mapping.podIP, ports: PortRange(mapping.containerPort)))),
         ]
     }

@@ -48,12 +48,14 @@ extension Array where Element == UInt8 {
     mutating func setFixedString(_ text: String, at offset: Int, length: Int) -> Bool {
         let utf8 = text.utf8
         guard utf8.count < length, !utf8.contains(0) else { return false }
-        var index = offset
-        for byte in utf8 {
-            self[index] = byte
-            index += 1
+        withUnsafeMutableBufferPointer { buffer in
+            var index = offset
+            for byte in utf8 {
+                buffer[index] = byte
+                index += 1
+            }
+            for padding in index..<(offset + length) { buffer[padding] = 0 }
         }
-        for padding in index..<(offset + length) { self[padding] = 0 }
         return true
     }
 }

@@ -47,6 +47,7 @@ public enum EntryCodec {
         guard nextOffset <= Int(UInt16.max) else { throw .entryTooLarge(nextOffset) }
 
         var bytes = [UInt8](zeros: layout.headerSize)
+        bytes.reserveCapacity(nextOffset)
         var invert: UInt8 = 0, flags: UInt8 = 0
         if let source = rule.source {
             try setAddress(source, address: layout.source, mask: layout.sourceMask, layout: layout, into: &bytes,
@@ -79,7 +80,8 @@ public enum EntryCodec {
         bytes.setHost(UInt16(nextOffset), at: layout.nextOffset)
         bytes.setHost(counters.packets, at: layout.counters)
         bytes.setHost(counters.bytes, at: layout.counters + 8)
-        for ext in matches + [target] { bytes += try extensionBytes(ext) }
+        for ext in matches { try appendExtension(ext, to: &bytes) }
+        try appendExtension(target, to: &bytes)
         return bytes
     }
 
@@ -183,15 +185,18 @@ public enum EntryCodec {
 
     // MARK: extensions
 
-    private static func extensionBytes(_ ext: OpaqueExtension) throws(RuleEncodingError) -> [UInt8] {
-        var header = [UInt8](zeros: ExtensionHeader.size)
+    /// The extension's header and data, appended in place (no array per extension:
+    /// a plan can encode thousands of rules).
+    private static func appendExtension(_ ext: OpaqueExtension, to bytes: inout [UInt8]) throws(RuleEncodingError) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: ExtensionHeader.size))
         guard ext.data.count % 8 == 0,
-              header.setFixedString(ext.name, at: 2, length: ExtensionHeader.nameLength) else {
+              bytes.setFixedString(ext.name, at: start + 2, length: ExtensionHeader.nameLength) else {
             throw .invalidExtension(name: ext.name, dataSize: ext.data.count)
         }
-        header.setHost(UInt16(ExtensionHeader.size + ext.data.count), at: 0)
-        header[ExtensionHeader.revisionOffset] = ext.revision
-        return header + ext.data
+        bytes.setHost(UInt16(ExtensionHeader.size + ext.data.count), at: start)
+        bytes[start + ExtensionHeader.revisionOffset] = ext.revision
+        bytes.append(contentsOf: ext.data)
     }
 
     private static func extensionAt(_ bytes: [UInt8], offset: Int,
