@@ -60,7 +60,7 @@ public struct IPNetwork: Sendable, Hashable, Comparable, CustomStringConvertible
         self = network
     }
 
-    public var description: String { "\(address)/\(prefixLength)" }
+    public var description: String { address.description + "/" + String(prefixLength) }
 
     public var netmask: IPAddress { IPAddress.mask(prefixLength: prefixLength, family: family) }
 

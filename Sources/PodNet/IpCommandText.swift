@@ -14,8 +14,11 @@ public enum IpCommandText {
 
     /// `ip route VERB DEST via GW proto N [table T]` (the main table is iproute2's default).
     public static func route(_ verb: String, _ route: RouteState) -> String {
-        let table = route.table == NodeConfig.mainRouteTable ? "" : " table \(tableName(route.table))"
-        return "ip route \(verb) \(route.destination) via \(route.gateway) proto \(route.proto)\(table)"
+        // Concatenated, not interpolated (which casts each value dynamically): a render
+        // or a plan of 5,000 peers prints 10,000 of these.
+        let table = route.table == NodeConfig.mainRouteTable ? "" : " table " + tableName(route.table)
+        return "ip route " + verb + " " + route.destination.description + " via " + route.gateway.description
+            + " proto " + String(route.proto) + table
     }
 
     /// `ip addr VERB ADDR/LEN dev IF`; podnet adds IPv6 addresses without duplicate

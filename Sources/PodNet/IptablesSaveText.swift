@@ -76,8 +76,10 @@ public enum IptablesSaveText {
     /// `10.0.0.0/8`; a mask with holes prints in dotted form (IPv4) as iptables does.
     static func address(_ match: AddressMatch) -> String {
         let base = match.address.masked(by: match.mask)
-        if let length = match.mask.contiguousPrefixLength { return "\(base)/\(length)" }
-        return "\(base)/\(match.mask)"
+        // Concatenated, not interpolated: interpolating a value casts it dynamically,
+        // which costs more than the printing when plans hold thousands of rules.
+        if let length = match.mask.contiguousPrefixLength { return base.description + "/" + String(length) }
+        return base.description + "/" + match.mask.description
     }
 
     static func write(_ match: Match, to line: inout Line) {
@@ -101,7 +103,7 @@ public enum IptablesSaveText {
             line.add("--ctstate", names.joined(separator: ","))
         case .mark(let m):
             line.not(m.negated)
-            line.add("--mark", m.mask == .max ? hex(m.value) : "\(hex(m.value))/\(hex(m.mask))")
+            line.add("--mark", m.mask == .max ? hex(m.value) : hex(m.value) + "/" + hex(m.mask))
         case .tcp(let m):
             writePorts(m.ports, printsAll: false, to: &line)
             if m.option != nil || m.optionNegated {
@@ -176,7 +178,7 @@ public enum IptablesSaveText {
             writeNAT(t, option: "--to-source", to: &line)
         case .mark(let t):
             line.add("-j", "MARK")
-            line.add("--set-xmark", "\(hex(t.value))/\(hex(t.mask))")
+            line.add("--set-xmark", hex(t.value) + "/" + hex(t.mask))
         case .reject(let kind):
             line.add("-j", "REJECT")
             line.add("--reject-with", kind.name)
@@ -209,7 +211,7 @@ public enum IptablesSaveText {
     }
 
     static func portsWithDash(_ range: PortRange) -> String {
-        range.first == range.last ? String(range.first) : "\(range.first)-\(range.last)"
+        range.first == range.last ? String(range.first) : String(range.first) + "-" + String(range.last)
     }
 
     /// libxt_DNAT's sprint_range: IPv6 addresses are bracketed (as one range) only when
@@ -218,8 +220,8 @@ public enum IptablesSaveText {
         var text = ""
         if let min = t.minAddress {
             let max = t.maxAddress ?? min
-            text = max != min ? "\(min)-\(max)" : "\(min)"
-            if min.family == .ipv6, t.ports != nil { text = "[\(text)]" }
+            text = max != min ? min.description + "-" + max.description : min.description
+            if min.family == .ipv6, t.ports != nil { text = "[" + text + "]" }
         }
         if let ports = t.ports { text += ":" + portsWithDash(ports) }
         if !text.isEmpty { line.add(option, text) }

@@ -45,7 +45,7 @@ public struct PortRange: Sendable, Hashable, CustomStringConvertible {
 
     public static let all = PortRange(first: 0, last: .max)
 
-    public var description: String { first == last ? String(first) : "\(first):\(last)" }
+    public var description: String { first == last ? String(first) : String(first) + ":" + String(last) }
 }
 
 /// Ports of the tcp, udp and sctp matches.

@@ -11,7 +11,7 @@ public enum PlanText {
         func section(_ title: String, _ lines: [(Mark, String)]) {
             guard !lines.isEmpty else { return }
             out.append("# \(title)")
-            out += lines.map { style.paint($0.0, "\($0.0.rawValue) \($0.1)") }
+            out += lines.map { style.paint($0.0, $0.0.rawValue + " " + $0.1) }
         }
         for table in plan.tables {
             section("\(table.id.family.rawValue) \(table.id.table.rawValue)", table.operations.flatMap(tableLines))
@@ -75,11 +75,11 @@ public enum PlanText {
     static func tableLines(_ operation: TableOperation) -> [(Mark, String)] {
         switch operation {
         case .createChain(let chain):
-            return [(.add, ":\(chain) - [0:0]")]
+            return [(.add, ":" + chain.rawValue + " - [0:0]")]
         case .flushChain(let chain, let rules):
             return rules.map { (.remove, IptablesSaveText.appendLine($0, chain: chain)) }
         case .deleteChain(let chain):
-            return [(.remove, ":\(chain) - [0:0]")]
+            return [(.remove, ":" + chain.rawValue + " - [0:0]")]
         case .insertRule(let chain, let index, let rule):
             return [(.add, chain.isBuiltin ? "-I \(chain) \(index + 1) \(IptablesSaveText.render(rule))"
                                             : IptablesSaveText.appendLine(rule, chain: chain))]

@@ -53,10 +53,10 @@ import Testing
     }
 
     @Test func dnsSubdomainNames() {
-        for valid in ["node-a", "a", "0", "ip-10-0-0-1.ec2.internal", String(repeating: "a", count: 253)] {
+        for valid in ["node-a", "a", "0", "a--b", "1.2", "ip-10-0-0-1.ec2.internal", String(repeating: "a", count: 253)] {
             #expect(NameRules.dnsSubdomainProblem(valid) == nil, "\(valid)")
         }
-        for invalid in ["", "Node-A", "-a", "a-", "a..b", "a_b", ".a", String(repeating: "a", count: 254)] {
+        for invalid in ["", "Node-A", "-a", "a-", "a..b", "a_b", ".a", "a.", "a-.b", "a.-b", "a b", "é", String(repeating: "a", count: 254)] {
             #expect(NameRules.dnsSubdomainProblem(invalid) != nil, "\(invalid)")
         }
         #expect(NameRules.dnsSubdomainProblem("Node-A")?.hasSuffix("(did you mean node-a?)") == true)
