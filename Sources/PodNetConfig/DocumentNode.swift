@@ -157,6 +157,10 @@ struct DocumentNode {
     /// One of an enumeration's values, with the nearest one suggested.
     func choice<Value: RawRepresentable & CaseIterable>(_: Value.Type, _ diagnostics: inout Diagnostics) -> Value?
     where Value.RawValue == String {
+        // The common case first, without building the list of valid values.
+        if case .scalar(let text, let type) = tree.content, type != .null, let value = Value(rawValue: text) {
+            return value
+        }
         let valid = Value.allCases.map(\.rawValue)
         guard let text = string(expected: "one of \(valid.joined(separator: ", "))", &diagnostics) else { return nil }
         if let value = Value(rawValue: text) { return value }

@@ -67,7 +67,10 @@ enum JSONDocumentReader {
                 // duplicate keys where JSON keeps the last: Yams says so. (A config's
                 // mappings have a dozen keys at most: a scan is cheaper than a set.)
                 guard isSimpleKey, members.count < maxKeys,
-                      !members.contains(where: { $0.key.content == .scalar(key, .string) })
+                      !members.contains(where: { member in
+                          if case .scalar(let existing, _) = member.key.content { return existing == key }
+                          return false
+                      })
                 else { throw OutsideSubset() }
                 let keyTree = DocumentTree(content: .scalar(key, .string), line: keyLine, column: keyColumn)
                 members.append(DocumentTree.Member(key: keyTree, value: try readValue(&scanner, depth: depth + 1)))
