@@ -132,7 +132,14 @@ struct JSONScanner {
         }
         let raw = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<offset])
         offset += 1
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        // ASCII, nearly every string of a config or NodeList, needs no validation (and
+        // String(validating:) costs more than the rest of reading a short string).
+        let text: String
+        if raw.allSatisfy({ $0 < 0x80 }) {
+            text = String(decoding: raw, as: UTF8.self)
+        } else if let validated = String(validating: raw, as: UTF8.self) {
+            text = validated
+        } else {
             throw SyntaxError(offset: start, message: "a string that is not UTF-8")
         }
         return hasEscapes ? try Self.unescape(text, at: start) : text

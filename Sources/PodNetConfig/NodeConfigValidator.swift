@@ -162,6 +162,7 @@ struct NodeConfigValidator {
     }
 
     private mutating func checkPeers(_ peers: [PeerEntry]) {
+        let clusterCIDRs = document.clusterPodCIDRs.flatMap { $0.isComplete ? $0.values : nil }
         for peer in peers {
             if let name = peer.name, name.value == document.nodeName?.value {
                 diagnostics.error(name.location, "\(name.value) is this node's name (node.name): a node is not its own peer")
@@ -169,8 +170,8 @@ struct NodeConfigValidator {
             if peer.podCIDRs.isComplete, peer.podCIDRs.items.isEmpty {
                 diagnostics.error(peer.podCIDRs.location, "a peer needs at least one pod CIDR")
             }
-            if let cluster = document.clusterPodCIDRs, cluster.isComplete {
-                for cidr in peer.podCIDRs.items where !cluster.values.contains(where: { $0.contains(cidr.value) }) {
+            if let clusterCIDRs {
+                for cidr in peer.podCIDRs.items where !clusterCIDRs.contains(where: { $0.contains(cidr.value) }) {
                     diagnostics.warning(cidr.location, "\(cidr.value) is outside every cluster pod CIDR: it is routed, "
                         + "but traffic to it is masqueraded and not accepted by the forward rules")
                 }
@@ -178,8 +179,8 @@ struct NodeConfigValidator {
             AddressRules.checkOnePerFamily(peer.podCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
             AddressRules.checkOnePerFamily(peer.nodeIPs, what: "node IP", family: \.family, &diagnostics)
             if peer.nodeIPs.isComplete {
-                for family in IPFamily.allCases where peer.podCIDRs.values.contains(where: { $0.family == family })
-                    && !peer.nodeIPs.values.contains(where: { $0.family == family }) {
+                for family in IPFamily.allCases where peer.podCIDRs.items.contains(where: { $0.value.family == family })
+                    && !peer.nodeIPs.items.contains(where: { $0.value.family == family }) {
                     diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
                         + "\(family.displayName) pod CIDR to route through it")
                 }
