@@ -81,7 +81,7 @@ struct ConfigDocument {
                 bridgeName = name
             }
         }
-        if let mtuNode = fields[.mtu] { mtu = mtuNode.mtu(&diagnostics).map { Located(value: $0, location: mtuNode.location) } }
+        if let mtuNode = fields[.mtu] { mtu = mtuNode.mtu(&diagnostics).map { Located(value: $0, place: mtuNode.place) } }
         if let mode = fields[.hairpinMode]?.hairpinMode(&diagnostics) { hairpinMode = mode }
     }
 
@@ -126,13 +126,14 @@ struct ConfigDocument {
 
 /// A peer as read from the config file or from a NodeList item.
 struct PeerEntry {
-    var location: SourceLocation
+    var place: SourcePlace
+    var location: SourceLocation { place.location }
     var name: Located<String>?
     var nodeIPs: LocatedList<IPAddress>
     var podCIDRs: LocatedList<IPNetwork>
 
     init(location: SourceLocation, name: Located<String>?, nodeIPs: LocatedList<IPAddress>, podCIDRs: LocatedList<IPNetwork>) {
-        self.location = location
+        place = .known(location)
         self.name = name
         self.nodeIPs = nodeIPs
         self.podCIDRs = podCIDRs
@@ -140,18 +141,19 @@ struct PeerEntry {
 
     init?(configNode node: DocumentNode, _ diagnostics: inout Diagnostics) {
         guard let fields = node.fields(PeerKey.self, &diagnostics) else { return nil }
-        location = node.location
+        place = node.place
         name = fields.required(.name, &diagnostics)?.objectName(&diagnostics)
         nodeIPs = fields.required(.nodeIPs, &diagnostics)?.addresses(&diagnostics)
-            ?? LocatedList(items: [], location: node.location, isComplete: false)
+            ?? LocatedList(items: [], place: node.place, isComplete: false)
         podCIDRs = fields.required(.podCIDRs, &diagnostics)?.networks(&diagnostics)
-            ?? LocatedList(items: [], location: node.location, isComplete: false)
+            ?? LocatedList(items: [], place: node.place, isComplete: false)
     }
 }
 
 /// A hostPorts entry.
 struct HostPortEntry {
-    var location: SourceLocation
+    var place: SourcePlace
+    var location: SourceLocation { place.location }
     var podIP: Located<IPAddress>?
     var transport = TransportProtocol.tcp
     var hostPort: Located<UInt16>?
@@ -161,11 +163,11 @@ struct HostPortEntry {
 
     init?(_ node: DocumentNode, _ diagnostics: inout Diagnostics) {
         guard let fields = node.fields(HostPortKey.self, &diagnostics) else { return nil }
-        location = node.location
+        place = node.place
         podIP = fields.required(.podIP, &diagnostics)?.locatedAddress(&diagnostics)
         if let value = fields[.protocol]?.choice(TransportProtocol.self, &diagnostics) { transport = value }
         if let portNode = fields.required(.hostPort, &diagnostics) {
-            hostPort = portNode.port(&diagnostics).map { Located(value: $0, location: portNode.location) }
+            hostPort = portNode.port(&diagnostics).map { Located(value: $0, place: portNode.place) }
         }
         containerPort = fields.required(.containerPort, &diagnostics)?.port(&diagnostics)
         hostIP = fields[.hostIP]?.locatedAddress(&diagnostics)
@@ -175,24 +177,25 @@ struct HostPortEntry {
 
 /// A pods entry.
 struct PodEntry {
-    var location: SourceLocation
+    var place: SourcePlace
+    var location: SourceLocation { place.location }
     var name: Located<String>?
     var netnsPath: Located<String>?
     var ips: LocatedList<IPAddress>
 
     init?(_ node: DocumentNode, _ diagnostics: inout Diagnostics) {
         guard let fields = node.fields(PodKey.self, &diagnostics) else { return nil }
-        location = node.location
+        place = node.place
         name = fields.required(.name, &diagnostics)?.objectName(&diagnostics)
         if let netnsNode = fields.required(.netns, &diagnostics),
            let text = netnsNode.string(expected: "a path or a network namespace name", &diagnostics) {
             switch NameRules.netnsPath(text) {
-            case .success(let path): netnsPath = Located(value: path, location: netnsNode.location)
+            case .success(let path): netnsPath = Located(value: path, place: netnsNode.place)
             case .failure(let problem): diagnostics.error(netnsNode.location, problem.description)
             }
         }
         ips = fields.required(.ips, &diagnostics)?.addresses(&diagnostics)
-            ?? LocatedList(items: [], location: node.location, isComplete: false)
+            ?? LocatedList(items: [], place: node.place, isComplete: false)
         if ips.isComplete, ips.items.isEmpty {
             diagnostics.error(ips.location, "a pod needs at least one IP")
         }
@@ -207,7 +210,7 @@ private extension DocumentNode {
             diagnostics.error(location, problem)
             return nil
         }
-        return Located(value: name, location: location)
+        return Located(value: name, place: place)
     }
 
     func networks(_ diagnostics: inout Diagnostics) -> LocatedList<IPNetwork> {
@@ -219,12 +222,12 @@ private extension DocumentNode {
     }
 
     func locatedAddress(_ diagnostics: inout Diagnostics) -> Located<IPAddress>? {
-        ipAddress(&diagnostics).map { Located(value: $0, location: location) }
+        ipAddress(&diagnostics).map { Located(value: $0, place: place) }
     }
 
     /// "auto" (or absent) is kubenet's rule, resolved at apply time.
     func mtu(_ diagnostics: inout Diagnostics) -> MTUSetting? {
-        if case .scalar(let text, _) = tree.content, text == MTUSetting.automatic.description {
+        if case .scalar = tree[index].kind, tree[index].text == MTUSetting.automatic.description {
             return .automatic
         }
         return integer(in: 68...65535, expected: "an MTU (68..65535) or \"auto\"", &diagnostics).map { .fixed(Int($0)) }

@@ -81,16 +81,16 @@ public enum ConfigLoader {
     /// on every node; a syntax error is reported where the parser stopped. Plain JSON
     /// is read without Yams, into the same tree.
     private static func composeDocument(_ text: String, file: String, _ diagnostics: inout Diagnostics) -> DocumentNode? {
-        if let tree = JSONDocumentReader.read(text) {
-            return DocumentNode(tree, file: file, path: .root)
+        if let tree = JSONDocumentReader.read(text, file: file) {
+            return DocumentNode(tree)
         }
         let whole = SourceLocation(file: file, fieldPath: .root)
         do {
-            guard let root = try composeWithYams(text) else {
+            guard let tree = try composeWithYams(text, file: file) else {
                 diagnostics.error(whole, "the file is empty (expected a mapping with at least node and cluster)")
                 return nil
             }
-            return DocumentNode(root, file: file, path: .root)
+            return DocumentNode(tree)
         } catch let error as YamlError {
             let (mark, message) = describe(error)
             diagnostics.error(SourceLocation(file: file, fieldPath: .root, line: mark?.line, column: mark?.column), message)
@@ -101,8 +101,8 @@ public enum ConfigLoader {
     }
 
     /// The tree Yams composes (nil for an empty document).
-    static func composeWithYams(_ text: String) throws -> DocumentTree? {
-        try Yams.compose(yaml: text).map(DocumentTree.init)
+    static func composeWithYams(_ text: String, file: String = "") throws -> DocumentTree? {
+        try Yams.compose(yaml: text).map { DocumentTree($0, file: file) }
     }
 
     private static func describe(_ error: YamlError) -> (Mark?, String) {

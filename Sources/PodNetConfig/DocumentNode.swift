@@ -1,20 +1,25 @@
 import PodNet
 
-/// A node of a composed YAML (or JSON) document with the field path that leads to
-/// it. Its readers check the node's type and report what was expected and what was
-/// found, at the node's line and column.
+/// A node of a composed YAML (or JSON) document. Its readers check the node's type
+/// and report what was expected and what was found, at the node's field path, line
+/// and column (worked out from the tree only then).
 struct DocumentNode {
     let tree: DocumentTree
-    let location: SourceLocation
+    let index: Int32
 
-    init(_ tree: DocumentTree, file: String, path: FieldPath) {
+    init(_ tree: DocumentTree, _ index: Int32 = DocumentTree.root) {
         self.tree = tree
-        location = SourceLocation(file: file, fieldPath: path, line: tree.line, column: tree.column)
+        self.index = index
     }
+
+    var place: SourcePlace { .node(tree, index) }
+    var location: SourceLocation { tree.location(of: index) }
+
+    private var node: DocumentTree.Node { tree[index] }
 
     /// The scalar's type as YAML resolved it (a quoted scalar is always a string).
     private var scalarType: DocumentTree.ScalarType? {
-        guard case .scalar(_, let type) = tree.content else { return nil }
+        guard case .scalar(let type) = node.kind else { return nil }
         return type
     }
 
@@ -22,22 +27,23 @@ struct DocumentNode {
 
     /// What the node is, for "expected X, got Y" messages.
     var kindDescription: String {
-        switch tree.content {
+        let node = self.node
+        switch node.kind {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
-        case .scalar(let text, let type):
+        case .scalar(let type):
             switch type {
             case .null: return "an empty value"
-            case .bool: return "a boolean (\(text))"
-            case .int, .float: return "a number (\(text))"
-            case .string: return "a string (\"\(text)\")"
+            case .bool: return "a boolean (\(node.text))"
+            case .int, .float: return "a number (\(node.text))"
+            case .string: return "a string (\"\(node.text)\")"
             }
         }
     }
 
-    private func child(_ tree: DocumentTree, _ path: FieldPath) -> DocumentNode {
-        DocumentNode(tree, file: location.file, path: path)
+    private func child(_ index: Int32) -> DocumentNode {
+        DocumentNode(tree, index)
     }
 
     func typeMismatch(expected: String, _ diagnostics: inout Diagnostics) {
@@ -50,29 +56,35 @@ struct DocumentNode {
     /// with the nearest valid one. Null values count as absent, so that a section
     /// with every entry commented out means its default.
     func fields<Key: DocumentKey>(_: Key.Type, _ diagnostics: inout Diagnostics) -> Fields<Key>? {
-        guard case .mapping(let members) = tree.content else {
+        guard node.kind == .mapping else {
             typeMismatch(expected: Key.expectation, &diagnostics)
             return nil
         }
         var values: [(Key, DocumentNode)] = []
-        values.reserveCapacity(members.count)
-        for member in members {
-            guard case .scalar(let keyText, _) = member.key.content else {
-                let keyDocument = child(member.key, location.fieldPath)
-                diagnostics.error(keyDocument.location, "keys must be plain names, got \(keyDocument.kindDescription)")
+        var next = node.firstChild
+        while next >= 0 {
+            // Keys and values alternate; a key's location is its own, at the path of
+            // the value it names.
+            let keyIndex = next
+            let keyNode = tree[keyIndex]
+            let valueIndex = keyNode.nextSibling
+            next = tree[valueIndex].nextSibling
+            guard case .scalar = keyNode.kind else {
+                let key = child(keyIndex)
+                diagnostics.error(key.location, "keys must be plain names, got \(key.kindDescription)")
                 continue
             }
-            guard let key = Key(rawValue: keyText) else {
-                let keyLocation = child(member.key, location.fieldPath.appending(keyText)).location
+            guard let key = Key(rawValue: keyNode.text) else {
+                let keyLocation = child(keyIndex).location
                 let valid = Key.allCases.map(\.rawValue)
-                if let nearest = NearestName.suggestion(for: keyText, among: valid) {
+                if let nearest = NearestName.suggestion(for: keyNode.text, among: valid) {
                     diagnostics.error(keyLocation, "unknown key (did you mean \(nearest)?)")
                 } else {
                     diagnostics.error(keyLocation, "unknown key (valid keys: \(valid.joined(separator: ", ")))")
                 }
                 continue
             }
-            let value = child(member.value, location.fieldPath.appending(key.rawValue))
+            let value = child(valueIndex)
             if !value.isNull {
                 // A duplicate key was refused by the parser; keep the last as YAML would.
                 values.removeAll { $0.0 == key }
@@ -84,11 +96,17 @@ struct DocumentNode {
 
     /// The node's elements, each with its indexed path.
     func elements(expected: String, _ diagnostics: inout Diagnostics) -> [DocumentNode]? {
-        guard case .sequence(let sequence) = tree.content else {
+        guard node.kind == .sequence else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        return sequence.enumerated().map { child($1, location.fieldPath.appending(index: $0)) }
+        var elements: [DocumentNode] = []
+        var next = node.firstChild
+        while next >= 0 {
+            elements.append(child(next))
+            next = tree[next].nextSibling
+        }
+        return elements
     }
 
     /// A list whose elements are read by `read`; `isComplete` is false when the list
@@ -98,12 +116,12 @@ struct DocumentNode {
                        _ read: (DocumentNode, inout Diagnostics) -> Element?) -> LocatedList<Element> {
         let before = diagnostics.errorCount
         guard let nodes = elements(expected: "a list of \(elementDescription)", &diagnostics) else {
-            return LocatedList(items: [], location: location, isComplete: false)
+            return LocatedList(items: [], place: place, isComplete: false)
         }
         let items = nodes.compactMap { node in
-            read(node, &diagnostics).map { Located(value: $0, location: node.location) }
+            read(node, &diagnostics).map { Located(value: $0, place: node.place) }
         }
-        return LocatedList(items: items, location: location, isComplete: diagnostics.errorCount == before)
+        return LocatedList(items: items, place: place, isComplete: diagnostics.errorCount == before)
     }
 
     // MARK: Scalars
@@ -111,11 +129,12 @@ struct DocumentNode {
     /// The scalar's text, whatever YAML resolved it to: a name like `no` or `1e3`
     /// stays the text the user wrote.
     func string(expected: String = "a string", _ diagnostics: inout Diagnostics) -> String? {
-        guard case .scalar(let text, let type) = tree.content, type != .null else {
+        let node = self.node
+        guard case .scalar(let type) = node.kind, type != .null else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        return text
+        return node.text
     }
 
     func bool(_ diagnostics: inout Diagnostics) -> Bool? {
@@ -130,8 +149,8 @@ struct DocumentNode {
     /// (also quoted, since a mark bit reads naturally as "0x4000").
     func integer(in range: ClosedRange<Int64>, expected: String = "an integer", allowHexString: Bool = false,
                  _ diagnostics: inout Diagnostics) -> Int64? {
-        guard case .scalar(let text, let type) = tree.content,
-              type == .int || (allowHexString && type == .string) else {
+        let text = node.text
+        guard case .scalar(let type) = node.kind, type == .int || (allowHexString && type == .string) else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
@@ -158,7 +177,7 @@ struct DocumentNode {
     func choice<Value: RawRepresentable & CaseIterable>(_: Value.Type, _ diagnostics: inout Diagnostics) -> Value?
     where Value.RawValue == String {
         // The common case first, without building the list of valid values.
-        if case .scalar(let text, let type) = tree.content, type != .null, let value = Value(rawValue: text) {
+        if case .scalar(let type) = node.kind, type != .null, let value = Value(rawValue: node.text) {
             return value
         }
         let valid = Value.allCases.map(\.rawValue)
@@ -219,8 +238,19 @@ struct Fields<Key: DocumentKey> {
 /// A list read from a document: its valid items, and whether every element was valid.
 struct LocatedList<Element> {
     var items: [Located<Element>]
-    var location: SourceLocation
+    var place: SourcePlace
     var isComplete: Bool
 
+    var location: SourceLocation { place.location }
     var values: [Element] { items.map(\.value) }
+
+    init(items: [Located<Element>], place: SourcePlace, isComplete: Bool) {
+        self.items = items
+        self.place = place
+        self.isComplete = isComplete
+    }
+
+    init(items: [Located<Element>], location: SourceLocation, isComplete: Bool) {
+        self.init(items: items, place: .known(location), isComplete: isComplete)
+    }
 }

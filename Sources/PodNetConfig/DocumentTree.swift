@@ -5,22 +5,22 @@ import Yams
 /// where each node starts. It does not depend on the parser that built it: YAML is
 /// composed by Yams and converted, while JSON (the form of configs with thousands of
 /// peers) is read directly by `JSONDocumentReader`, which yields the same tree.
-struct DocumentTree: Equatable {
-    enum Content: Equatable {
-        case mapping([Member])
-        case sequence([DocumentTree])
-        case scalar(String, ScalarType)
+///
+/// The nodes live in one flat array, in document order (a mapping's key before its
+/// value), linked to their parent and siblings: reading a 5,000-peer config makes no
+/// allocation per node, and a node's field path (`peers[12].podCIDRs[0]`) is worked
+/// out from the links only when a message needs it.
+final class DocumentTree: Sendable {
+    enum Kind: Equatable, Sendable {
+        case mapping
+        case sequence
+        case scalar(ScalarType)
         /// A YAML alias left unresolved by the composer; no field accepts one.
         case alias
     }
 
-    struct Member: Equatable {
-        var key: DocumentTree
-        var value: DocumentTree
-    }
-
     /// The type YAML's resolver gives a scalar (a quoted scalar is always a string).
-    enum ScalarType: Equatable {
+    enum ScalarType: Equatable, Sendable {
         case null
         /// nil when YAML called it a boolean but its text does not construct one.
         case bool(Bool?)
@@ -29,34 +29,164 @@ struct DocumentTree: Equatable {
         case string
     }
 
-    var content: Content
-    /// 1-based, as YAML parsers report them (the column counts characters).
-    var line: Int?
-    var column: Int?
+    struct Node: Equatable, Sendable {
+        var kind: Kind
+        /// A scalar's text; empty for the others.
+        var text: String
+        /// 1-based, as YAML parsers report them (the column counts characters); 0 unknown.
+        var line: Int32
+        var column: Int32
+        var parent: Int32 = -1
+        var firstChild: Int32 = -1
+        var lastChild: Int32 = -1
+        var nextSibling: Int32 = -1
+        /// Under a sequence: the element's index. Under a mapping: -1 for a key, and
+        /// for a value the index of its key node.
+        var slot: Int32 = -1
+    }
+
+    let file: String
+    let nodes: [Node]
+
+    init(file: String, nodes: [Node]) {
+        self.file = file
+        self.nodes = nodes
+    }
+
+    static let root: Int32 = 0
+
+    subscript(index: Int32) -> Node { nodes[Int(index)] }
+
+    /// A node's children in order: for a mapping, key and value alternate.
+    func children(of index: Int32) -> [Int32] {
+        var result: [Int32] = []
+        var child = self[index].firstChild
+        while child >= 0 {
+            result.append(child)
+            child = self[child].nextSibling
+        }
+        return result
+    }
+
+    /// The path from the root: a value under its key, an element by its index, and a
+    /// key at the path of the value it names (at its mapping when it is no scalar).
+    func fieldPath(of index: Int32) -> FieldPath {
+        var components: [FieldPath.Component] = []
+        var current = index
+        while true {
+            let node = self[current]
+            guard node.parent >= 0 else { break }
+            if self[node.parent].kind == .sequence {
+                components.append(.index(Int(node.slot)))
+            } else if node.slot >= 0 {
+                components.append(.key(self[node.slot].text))
+            } else if case .scalar = node.kind {
+                components.append(.key(node.text))
+            }
+            current = node.parent
+        }
+        return FieldPath(components: components.reversed())
+    }
+
+    func location(of index: Int32) -> SourceLocation {
+        let node = self[index]
+        return SourceLocation(file: file, fieldPath: fieldPath(of: index),
+                              line: node.line > 0 ? Int(node.line) : nil, column: node.column > 0 ? Int(node.column) : nil)
+    }
+}
+
+extension DocumentTree: Equatable {
+    static func == (lhs: DocumentTree, rhs: DocumentTree) -> Bool { lhs.nodes == rhs.nodes }
+}
+
+/// Appends nodes in document order, linking each to its parent and siblings.
+struct DocumentTreeBuilder {
+    private(set) var nodes: [DocumentTree.Node] = []
+    /// The containers being filled, innermost last.
+    private var open: [Int32] = []
+    /// Per open mapping: the key whose value comes next.
+    private var pendingKey: [Int32] = []
+
+    init(capacity: Int = 0) {
+        nodes.reserveCapacity(capacity)
+    }
+
+    /// Adds a node under the innermost open container; a container stays open (its
+    /// children follow) until `close`.
+    @discardableResult
+    mutating func add(_ kind: DocumentTree.Kind, text: String = "", line: Int, column: Int) -> Int32 {
+        let index = Int32(nodes.count)
+        var node = DocumentTree.Node(kind: kind, text: text, line: Int32(clamping: line), column: Int32(clamping: column))
+        if let parent = open.last {
+            node.parent = parent
+            let parentIndex = Int(parent)
+            if nodes[parentIndex].kind == .mapping {
+                if pendingKey[pendingKey.count - 1] < 0 {
+                    pendingKey[pendingKey.count - 1] = index
+                } else {
+                    node.slot = pendingKey[pendingKey.count - 1]
+                    pendingKey[pendingKey.count - 1] = -1
+                }
+            } else {
+                let previous = nodes[parentIndex].lastChild
+                node.slot = previous < 0 ? 0 : nodes[Int(previous)].slot + 1
+            }
+            let previous = nodes[parentIndex].lastChild
+            if previous < 0 { nodes[parentIndex].firstChild = index } else { nodes[Int(previous)].nextSibling = index }
+            nodes[parentIndex].lastChild = index
+        }
+        nodes.append(node)
+        if kind == .mapping || kind == .sequence {
+            open.append(index)
+            pendingKey.append(-1)
+        }
+        return index
+    }
+
+    /// Ends the innermost open mapping or sequence.
+    mutating func close() {
+        open.removeLast()
+        pendingKey.removeLast()
+    }
+
+    func build(file: String) -> DocumentTree {
+        DocumentTree(file: file, nodes: nodes)
+    }
 }
 
 extension DocumentTree {
     /// The tree of a node composed by Yams.
-    init(_ node: Node) {
-        switch node {
-        case .mapping(let mapping):
-            content = .mapping(mapping.map { Member(key: DocumentTree($0.key), value: DocumentTree($0.value)) })
-        case .sequence(let sequence):
-            content = .sequence(sequence.map(DocumentTree.init))
-        case .alias:
-            content = .alias
-        case .scalar(let scalar):
-            let type: ScalarType
-            switch Tag.Name(rawValue: node.tag.rawValue) {
-            case .null: type = .null
-            case .bool: type = .bool(node.bool)
-            case .int: type = .int
-            case .float: type = .float
-            default: type = .string
+    convenience init(_ root: Yams.Node, file: String) {
+        var builder = DocumentTreeBuilder()
+        func add(_ node: Yams.Node) {
+            let line = node.mark?.line ?? 0, column = node.mark?.column ?? 0
+            switch node {
+            case .mapping(let mapping):
+                builder.add(.mapping, line: line, column: column)
+                for (key, value) in mapping {
+                    add(key)
+                    add(value)
+                }
+                builder.close()
+            case .sequence(let sequence):
+                builder.add(.sequence, line: line, column: column)
+                sequence.forEach(add)
+                builder.close()
+            case .alias:
+                builder.add(.alias, line: line, column: column)
+            case .scalar(let scalar):
+                let type: ScalarType
+                switch Tag.Name(rawValue: node.tag.rawValue) {
+                case .null: type = .null
+                case .bool: type = .bool(node.bool)
+                case .int: type = .int
+                case .float: type = .float
+                default: type = .string
+                }
+                builder.add(.scalar(type), text: scalar.string, line: line, column: column)
             }
-            content = .scalar(scalar.string, type)
         }
-        line = node.mark?.line
-        column = node.mark?.column
+        add(root)
+        self.init(file: file, nodes: builder.nodes)
     }
 }

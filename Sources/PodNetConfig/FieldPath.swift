@@ -9,6 +9,10 @@ struct FieldPath: Hashable, Sendable, CustomStringConvertible {
 
     static let root = FieldPath()
 
+    init(components: [Component] = []) {
+        self.components = components
+    }
+
     func appending(_ key: String) -> FieldPath {
         var path = self
         path.components.append(.key(key))
@@ -49,9 +53,37 @@ struct SourceLocation: Hashable, Sendable {
     }
 }
 
-/// A value read from an input file, kept with its location so that checks that
+/// Where a value came from, worked out into a `SourceLocation` only when a message
+/// needs one: most values of a 5,000-peer config are never reported, and building a
+/// field path for each cost more than reading them.
+enum SourcePlace {
+    /// A node of a config document: its path is walked up from the node.
+    case node(DocumentTree, Int32)
+    /// Known already (NodeList items, whole files).
+    case known(SourceLocation)
+
+    var location: SourceLocation {
+        switch self {
+        case .node(let tree, let index): return tree.location(of: index)
+        case .known(let location): return location
+        }
+    }
+}
+
+/// A value read from an input file, kept with its place so that checks that
 /// compare several values can still point at the right one.
 struct Located<Value> {
     var value: Value
-    var location: SourceLocation
+    var place: SourcePlace
+
+    var location: SourceLocation { place.location }
+
+    init(value: Value, place: SourcePlace) {
+        self.value = value
+        self.place = place
+    }
+
+    init(value: Value, location: SourceLocation) {
+        self.init(value: value, place: .known(location))
+    }
 }

@@ -6,7 +6,7 @@
 /// for anything else (comments, non-ASCII text, escapes, lone CRs, tabs around the
 /// document, keys on another line than their colon, numbers that are not plain
 /// integers, duplicate keys, syntax errors), so that Yams reads those and
-/// reports their problems as it always did. `DocumentTreeTests` checks the two agree.
+/// reports their problems as it always did. `JSONDocumentReaderTests` checks the two agree.
 enum JSONDocumentReader {
     /// Deeper than any config; beyond it Yams decides.
     static let maxDepth = 64
@@ -14,21 +14,23 @@ enum JSONDocumentReader {
     /// duplicate-key scan stays short).
     static let maxKeys = 64
 
-    static func read(_ text: String) -> DocumentTree? {
+    static func read(_ text: String, file: String = "") -> DocumentTree? {
         var text = text
         return text.withUTF8 { bytes in
             guard isInSubset(bytes) else { return nil }
             var scanner = JSONScanner(bytes)
+            // About one node per 10 bytes in a config's JSON.
+            var builder = DocumentTreeBuilder(capacity: bytes.count / 10)
             do {
                 guard try scanner.peekKind() == .object else { return nil }
                 let start = scanner.offset
-                let tree = try readValue(&scanner, depth: 0)
+                try readValue(&scanner, into: &builder, depth: 0)
                 let end = scanner.offset
                 try scanner.expectEnd()
                 // YAML takes a tab outside a flow collection for indentation, and refuses it.
                 let tab = UInt8(ascii: "\t")
                 guard !bytes[..<start].contains(tab), !bytes[end...].contains(tab) else { return nil }
-                return tree
+                return builder.build(file: file)
             } catch {
                 return nil
             }
@@ -51,50 +53,45 @@ enum JSONDocumentReader {
     /// Thrown for JSON outside the subset, to stop and let Yams read the text.
     private struct OutsideSubset: Error {}
 
-    private static func readValue(_ scanner: inout JSONScanner, depth: Int) throws -> DocumentTree {
+    private static func readValue(_ scanner: inout JSONScanner, into builder: inout DocumentTreeBuilder,
+                                  depth: Int) throws {
         let kind = try scanner.peekKind()
         let (line, column) = scanner.position(of: scanner.offset)
-        func tree(_ content: DocumentTree.Content) -> DocumentTree {
-            DocumentTree(content: content, line: line, column: column)
-        }
         if kind == .object || kind == .array, depth >= maxDepth { throw OutsideSubset() }
         switch kind {
         case .object:
             try scanner.beginObject()
-            var members: [DocumentTree.Member] = []
+            builder.add(.mapping, line: line, column: column)
+            var keys: [String] = []
             while let (key, keyLine, keyColumn, isSimpleKey) = try scanner.nextKeyWithPosition() {
                 // YAML refuses a key on another line than its colon, and reports
                 // duplicate keys where JSON keeps the last: Yams says so. (A config's
                 // mappings have a dozen keys at most: a scan is cheaper than a set.)
-                guard isSimpleKey, members.count < maxKeys,
-                      !members.contains(where: { member in
-                          if case .scalar(let existing, _) = member.key.content { return existing == key }
-                          return false
-                      })
-                else { throw OutsideSubset() }
-                let keyTree = DocumentTree(content: .scalar(key, .string), line: keyLine, column: keyColumn)
-                members.append(DocumentTree.Member(key: keyTree, value: try readValue(&scanner, depth: depth + 1)))
+                guard isSimpleKey, keys.count < maxKeys, !keys.contains(key) else { throw OutsideSubset() }
+                keys.append(key)
+                builder.add(.scalar(.string), text: key, line: keyLine, column: keyColumn)
+                try readValue(&scanner, into: &builder, depth: depth + 1)
             }
-            return tree(.mapping(members))
+                builder.close()
         case .array:
             try scanner.beginArray()
-            var elements: [DocumentTree] = []
-            while try scanner.nextElement() { elements.append(try readValue(&scanner, depth: depth + 1)) }
-            return tree(.sequence(elements))
+            builder.add(.sequence, line: line, column: column)
+            while try scanner.nextElement() { try readValue(&scanner, into: &builder, depth: depth + 1) }
+            builder.close()
         case .string:
-            return tree(.scalar(try scanner.readString(), .string))
+            builder.add(.scalar(.string), text: try scanner.readString(), line: line, column: column)
         case .number:
             let text = try scanner.readNumberText()
             // YAML 1.1 resolves "1.5" and "1e3" differently from JSON; only integers are read here.
             guard text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
             else { throw OutsideSubset() }
-            return tree(.scalar(text, .int))
+            builder.add(.scalar(.int), text: text, line: line, column: column)
         case .bool:
             let value = try scanner.readBool()
-            return tree(.scalar(value ? "true" : "false", .bool(value)))
+            builder.add(.scalar(.bool(value)), text: value ? "true" : "false", line: line, column: column)
         case .null:
             try scanner.readNull()
-            return tree(.scalar("null", .null))
+            builder.add(.scalar(.null), text: "null", line: line, column: column)
         }
     }
 }

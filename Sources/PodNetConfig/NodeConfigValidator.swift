@@ -261,7 +261,7 @@ struct NodeConfigValidator {
             guard let name = pod.name else { continue }
             for ip in pod.ips.values where podByAddress[ip] == nil { podByAddress[ip] = name }
         }
-        var taken: [HostPortKey: [(hostIP: IPAddress?, location: SourceLocation)]] = [:]
+        var taken: [HostPortKey: [(hostIP: IPAddress?, place: SourcePlace)]] = [:]
         var mappings: [HostPortMapping] = []
         for entry in document.hostPorts {
             guard let podIP = entry.podIP else { continue }
@@ -284,10 +284,10 @@ struct NodeConfigValidator {
             if let clash = taken[key]?.first(where: { $0.hostIP == nil || hostIP == nil || $0.hostIP == hostIP }) {
                 let describe = { (ip: IPAddress?) in ip.map { "on \($0)" } ?? "on every local \(key.family.displayName) address" }
                 diagnostics.error(hostPort.location, "\(entry.transport.rawValue)/\(hostPort.value) \(describe(hostIP)) "
-                    + "is already taken by \(AddressRules.reference(clash.location, from: hostPort.location)) "
+                    + "is already taken by \(AddressRules.reference(clash.place.location, from: hostPort.location)) "
                     + "(\(describe(clash.hostIP)))")
             }
-            taken[key, default: []].append((hostIP, hostPort.location))
+            taken[key, default: []].append((hostIP, hostPort.place))
 
             let mapping = HostPortMapping(podIP: podIP.value, transport: entry.transport, hostPort: hostPort.value,
                                           containerPort: containerPort, hostIP: hostIP, podName: podName?.value)

@@ -3,7 +3,7 @@
 struct UniqueValues<Value: Hashable & CustomStringConvertible> {
     /// What the values are, for the message: "peer name", "pod IP", ...
     let what: String
-    private var first: [Value: SourceLocation] = [:]
+    private var first: [Value: SourcePlace] = [:]
 
     init(_ what: String) {
         self.what = what
@@ -14,10 +14,10 @@ struct UniqueValues<Value: Hashable & CustomStringConvertible> {
     mutating func insert(_ value: Located<Value>, _ diagnostics: inout Diagnostics) -> Bool {
         if let earlier = first[value.value] {
             diagnostics.error(value.location, "duplicate \(what) \(value.value) "
-                + "(\(AddressRules.reference(earlier, from: value.location)) has it too)")
+                + "(\(AddressRules.reference(earlier.location, from: value.location)) has it too)")
             return false
         }
-        first[value.value] = value.location
+        first[value.value] = value.place
         return true
     }
 }
