@@ -16,9 +16,12 @@ public enum IpCommandText {
     public static func route(_ verb: String, _ route: RouteState) -> String {
         // Concatenated, not interpolated (which casts each value dynamically): a render
         // or a plan of 5,000 peers prints 10,000 of these.
-        let table = route.table == NodeConfig.mainRouteTable ? "" : " table " + tableName(route.table)
-        return "ip route " + verb + " " + route.destination.description + " via " + route.gateway.description
-            + " proto " + String(route.proto) + table
+        var line = "ip route "
+        line.reserveCapacity(96)
+        for part in [verb, " ", route.destination.description, " via ", route.gateway.description,
+                     " proto ", String(route.proto)] { line += part }
+        if route.table != NodeConfig.mainRouteTable { line += " table " + tableName(route.table) }
+        return line
     }
 
     /// `ip addr VERB ADDR/LEN dev IF`; podnet adds IPv6 addresses without duplicate
