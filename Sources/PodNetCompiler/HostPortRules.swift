@@ -53,8 +53,15 @@ enum HostPortRules {
     /// `PODNET-HP-` and the first 16 characters of base32(sha256(key)), as kubelet names
     /// KUBE-HP chains: stable for the mapping, and 26 characters, within the kernel's 28.
     static func chainName(for mapping: HostPortMapping) -> ChainName {
-        let key = mapping.family.rawValue + "/" + mapping.transport.rawValue + "/" + String(mapping.hostPort) + "/"
-            + (mapping.hostIP?.description ?? "") + "/" + mapping.podIP.description + "/" + String(mapping.containerPort)
+        // The key's bytes gathered in one buffer (no string per piece): a thousand
+        // host ports are named at every compile.
+        var key: [UInt8] = []
+        key.reserveCapacity(96)
+        for part in [mapping.family.rawValue, mapping.transport.rawValue, String(mapping.hostPort),
+                     mapping.hostIP?.description ?? "", mapping.podIP.description, String(mapping.containerPort)] {
+            if !key.isEmpty { key.append(UInt8(ascii: "/")) }
+            key.append(contentsOf: part.utf8)
+        }
         return ChainName(mappingChainPrefix + Base32.encode(SHA256.digest(key)).prefix(16))
     }
 

@@ -6,9 +6,10 @@ enum SHA256 {
     static func digest(_ message: some Sequence<UInt8>) -> [UInt8] {
         var padded = Array(message)
         let bitLength = UInt64(padded.count) &* 8
+        padded.reserveCapacity((padded.count + 9 + 63) / 64 * 64)
         padded.append(0x80)
-        while padded.count % 64 != 56 { padded.append(0) }
-        padded += (0..<8).map { UInt8(truncatingIfNeeded: bitLength >> (56 - 8 * $0)) }
+        padded.append(contentsOf: repeatElement(0, count: (56 - padded.count % 64 + 64) % 64))
+        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
 
         // A 1,000-host-port node hashes thousands of names: the loops below work on
         // unchecked buffers and locals, without an allocation per block.
