@@ -9,8 +9,11 @@ import PodNet
 public enum TableChecker {
     public static func check(_ table: TableState) throws(CompileError) {
         let id = table.id
-        var seen = Set<ChainName>()
-        for chain in table.chains {
+        // Chains by index from here on: a table with a thousand host ports has two
+        // thousand chains, and hashing their names at every step cost more than the rest.
+        var indexByName: [ChainName: Int] = [:]
+        indexByName.reserveCapacity(table.chains.count)
+        for (index, chain) in table.chains.enumerated() {
             let length = chain.name.rawValue.utf8.count
             guard length <= ChainName.maxLength else {
                 throw .invalidChain(table: id, chain: chain.name, problem: .nameTooLong(length: length))
@@ -18,41 +21,46 @@ public enum TableChecker {
             guard chain.name.isPodnetOwned else {
                 throw .invalidChain(table: id, chain: chain.name, problem: .notPodnetOwned)
             }
-            guard seen.insert(chain.name).inserted else {
+            guard indexByName.updateValue(index, forKey: chain.name) == nil else {
                 throw .invalidChain(table: id, chain: chain.name, problem: .declaredTwice)
             }
         }
 
-        try checkJumps(table)
-        for chain in table.chains {
-            for (index, rule) in chain.rules.enumerated() {
-                if let target = rule.target.chainReference, !seen.contains(target) {
-                    throw .invalidRule(table: id, location: .chain(chain.name, number: index + 1), rule: rule,
+        try checkJumps(table, indexByName)
+        var successors = [[Int]](repeating: [], count: table.chains.count)
+        for (index, chain) in table.chains.enumerated() {
+            for (number, rule) in chain.rules.enumerated() {
+                guard let target = rule.target.chainReference else { continue }
+                guard let next = indexByName[target] else {
+                    throw .invalidRule(table: id, location: .chain(chain.name, number: number + 1), rule: rule,
                                        problem: .unknownChain(target))
                 }
+                successors[index].append(next)
             }
         }
-        try checkAcyclic(table)
+        try checkAcyclic(table, successors)
 
-        let hooks = reachingHooks(table)
-        for chain in table.chains where hooks[chain.name, default: []].isEmpty {
+        let hooks = reachingHooks(table, indexByName, successors)
+        for (index, chain) in table.chains.enumerated() where hooks[index] == 0 {
             throw .invalidChain(table: id, chain: chain.name, problem: .unreachable)
         }
         for jump in table.jumps {
             try checkRule(jump.rule, at: .jump(from: jump.builtinChain), in: id, reachedFrom: [jump.builtinChain])
         }
-        for chain in table.chains {
-            let reachedFrom = BuiltinChain.allCases.filter { hooks[chain.name, default: []].contains($0) }
-            for (index, rule) in chain.rules.enumerated() {
-                try checkRule(rule, at: .chain(chain.name, number: index + 1), in: id, reachedFrom: reachedFrom)
+        // The hooks a chain is reached from, as a list, once per distinct set.
+        var hookLists: [UInt8: [BuiltinChain]] = [:]
+        for (index, chain) in table.chains.enumerated() {
+            let mask = hooks[index]
+            let reachedFrom = hookLists[mask] ?? BuiltinChain.allCases.enumerated()
+                .filter { mask & (1 << $0.offset) != 0 }.map(\.element)
+            hookLists[mask] = reachedFrom
+            for (number, rule) in chain.rules.enumerated() {
+                try checkRule(rule, at: .chain(chain.name, number: number + 1), in: id, reachedFrom: reachedFrom)
             }
         }
     }
 
-    /// Each jump: from a built-in chain of this table, at most one per built-in chain,
-    /// into a podnet chain of this table, with the comment podnet recognises it by.
-    private static func checkJumps(_ table: TableState) throws(CompileError) {
-        let chainNames = Set(table.chains.map(\.name))
+    private static func checkJumps(_ table: TableState, _ indexByName: [ChainName: Int]) throws(CompileError) {
         var jumpedFrom = Set<BuiltinChain>()
         for jump in table.jumps {
             func fail(_ problem: RuleProblem) -> CompileError {
@@ -66,47 +74,50 @@ public enum TableChecker {
             guard case .jump(let target) = jump.rule.target, target.isPodnetOwned else {
                 throw fail(.jumpNotToPodnetChain)
             }
-            guard chainNames.contains(target) else { throw fail(.unknownChain(target)) }
+            guard indexByName[target] != nil else { throw fail(.unknownChain(target)) }
         }
     }
 
-    /// Depth-first search over podnet's chains; a chain met again while still on the
-    /// path closes a cycle, reported from its first appearance.
-    private static func checkAcyclic(_ table: TableState) throws(CompileError) {
-        let successors = Dictionary(uniqueKeysWithValues: table.chains.map { chain in
-            (chain.name, chain.rules.compactMap(\.target.chainReference))
-        })
-        var finished = Set<ChainName>()
-        var path: [ChainName] = []
+    /// Depth first from each chain in table order; the first cycle found is reported
+    /// as the chains along it, back to where it closes.
+    private static func checkAcyclic(_ table: TableState, _ successors: [[Int]]) throws(CompileError) {
+        var finished = [Bool](repeating: false, count: successors.count)
+        var onPath = [Bool](repeating: false, count: successors.count)
+        var path: [Int] = []
 
-        func visit(_ chain: ChainName) -> [ChainName]? {
-            if let start = path.firstIndex(of: chain) { return Array(path[start...]) + [chain] }
-            if finished.contains(chain) { return nil }
+        func visit(_ chain: Int) -> [Int]? {
+            if onPath[chain], let start = path.firstIndex(of: chain) { return Array(path[start...]) + [chain] }
+            if finished[chain] { return nil }
             path.append(chain)
-            for next in successors[chain, default: []] {
+            onPath[chain] = true
+            for next in successors[chain] {
                 if let cycle = visit(next) { return cycle }
             }
             path.removeLast()
-            finished.insert(chain)
+            onPath[chain] = false
+            finished[chain] = true
             return nil
         }
 
-        for chain in table.chains {
-            if let cycle = visit(chain.name) { throw .jumpCycle(table: table.id, chains: cycle) }
+        for chain in successors.indices {
+            if let cycle = visit(chain) { throw .jumpCycle(table: table.id, chains: cycle.map { table.chains[$0].name }) }
         }
     }
 
-    /// The built-in chains (hooks) from which each podnet chain can be reached.
-    /// Called only on an acyclic table with known targets.
-    private static func reachingHooks(_ table: TableState) -> [ChainName: Set<BuiltinChain>] {
-        let rulesByChain = Dictionary(uniqueKeysWithValues: table.chains.map { ($0.name, $0.rules) })
-        var hooks: [ChainName: Set<BuiltinChain>] = [:]
+    /// For each chain, the built-in chains it is reached from, as a bit per
+    /// `BuiltinChain.allCases` position.
+    private static func reachingHooks(_ table: TableState, _ indexByName: [ChainName: Int],
+                                      _ successors: [[Int]]) -> [UInt8] {
+        var hooks = [UInt8](repeating: 0, count: successors.count)
         for jump in table.jumps {
-            guard let entry = jump.rule.target.chainReference else { continue }
+            guard let target = jump.rule.target.chainReference, let entry = indexByName[target],
+                  let position = BuiltinChain.allCases.firstIndex(of: jump.builtinChain) else { continue }
+            let bit = UInt8(1) << UInt8(position)
             var pending = [entry]
             while let chain = pending.popLast() {
-                guard hooks[chain, default: []].insert(jump.builtinChain).inserted else { continue }
-                pending += rulesByChain[chain, default: []].compactMap(\.target.chainReference)
+                guard hooks[chain] & bit == 0 else { continue }
+                hooks[chain] |= bit
+                pending += successors[chain]
             }
         }
         return hooks
