@@ -40,34 +40,26 @@ public enum IptablesSaveText {
             add(second)
         }
 
-        /// `!` before a negated option, as iptables-save puts it.
-        mutating func not(_ negated: Bool) {
+        /// An option with its words, `!` first when negated (iptables-save's place for it).
+        mutating func option(negated: Bool, _ name: String, _ value: String? = nil, _ second: String? = nil) {
             if negated { add("!") }
+            add(name)
+            if let value { add(value) }
+            if let second { add(second) }
         }
     }
 
     static func write(_ rule: Rule, to line: inout Line) {
         // iptables-save skips a header test that tests nothing: a zero mask not negated,
         // an interface mask starting with 0 (names "" and "+"), protocol 0 not negated.
-        if let source = rule.source, source.tests {
-            line.not(source.negated)
-            line.add("-s", address(source))
-        }
+        if let source = rule.source, source.tests { line.option(negated: source.negated, "-s", address(source)) }
         if let destination = rule.destination, destination.tests {
-            line.not(destination.negated)
-            line.add("-d", address(destination))
+            line.option(negated: destination.negated, "-d", address(destination))
         }
-        if let input = rule.inInterface, input.tests {
-            line.not(input.negated)
-            line.add("-i", input.name)
-        }
-        if let output = rule.outInterface, output.tests {
-            line.not(output.negated)
-            line.add("-o", output.name)
-        }
+        if let input = rule.inInterface, input.tests { line.option(negated: input.negated, "-i", input.name) }
+        if let output = rule.outInterface, output.tests { line.option(negated: output.negated, "-o", output.name) }
         if let proto = rule.proto, proto.proto.number != 0 || proto.negated {
-            line.not(proto.negated)
-            line.add("-p", proto.proto.description)
+            line.option(negated: proto.negated, "-p", proto.proto.description)
         }
         for match in rule.matches {
             line.add("-m", match.extensionName)
@@ -91,32 +83,25 @@ public enum IptablesSaveText {
             line.add("--comment", quoted(text))
         case .addressType(let m):
             if !m.sourceTypes.isEmpty {
-                line.not(m.sourceNegated)
-                line.add("--src-type", m.sourceTypes.names.joined(separator: ","))
+                line.option(negated: m.sourceNegated, "--src-type", m.sourceTypes.names.joined(separator: ","))
             }
             if !m.destinationTypes.isEmpty {
-                line.not(m.destinationNegated)
-                line.add("--dst-type", m.destinationTypes.names.joined(separator: ","))
+                line.option(negated: m.destinationNegated, "--dst-type", m.destinationTypes.names.joined(separator: ","))
             }
             if m.limitToInInterface { line.add("--limit-iface-in") }
             if m.limitToOutInterface { line.add("--limit-iface-out") }
         case .conntrack(let m):
             let names = ConntrackStates.printOrder.filter { m.states.contains($0.0) }.map(\.1)
-            line.not(m.negated)
-            line.add("--ctstate", names.joined(separator: ","))
+            line.option(negated: m.negated, "--ctstate", names.joined(separator: ","))
         case .mark(let m):
-            line.not(m.negated)
-            line.add("--mark", m.mask == .max ? hex(m.value) : hex(m.value) + "/" + hex(m.mask))
+            line.option(negated: m.negated, "--mark", m.mask == .max ? hex(m.value) : hex(m.value) + "/" + hex(m.mask))
         case .tcp(let m):
             writePorts(m.ports, printsAll: false, to: &line)
             if m.option != nil || m.optionNegated {
-                line.not(m.optionNegated)
-                line.add("--tcp-option", String(m.option ?? 0))
+                line.option(negated: m.optionNegated, "--tcp-option", String(m.option ?? 0))
             }
             if let flags = m.flags, flags.mask != 0 || flags.negated {
-                line.not(flags.negated)
-                line.add("--tcp-flags", tcpFlags(flags.mask))
-                line.add(tcpFlags(flags.comparison))
+                line.option(negated: flags.negated, "--tcp-flags", tcpFlags(flags.mask), tcpFlags(flags.comparison))
             }
         case .udp(let m):
             writePorts(m, printsAll: false, to: &line)
@@ -130,30 +115,14 @@ public enum IptablesSaveText {
             case .destination: option = "--dports"
             case .either: option = "--ports"
             }
-            line.not(m.negated)
-            line.add(option, m.ports.map(\.description).joined(separator: ","))
+            line.option(negated: m.negated, option, m.ports.map(\.description).joined(separator: ","))
         case .physdev(let m):
             // libxt_physdev's save order: is-in, in, is-out, out, is-bridged.
-            if let negated = m.isInNegated {
-                line.not(negated)
-                line.add("--physdev-is-in")
-            }
-            if let input = m.inInterface {
-                line.not(input.negated)
-                line.add("--physdev-in", input.name)
-            }
-            if let negated = m.isOutNegated {
-                line.not(negated)
-                line.add("--physdev-is-out")
-            }
-            if let output = m.outInterface {
-                line.not(output.negated)
-                line.add("--physdev-out", output.name)
-            }
-            if let negated = m.isBridgedNegated {
-                line.not(negated)
-                line.add("--physdev-is-bridged")
-            }
+            if let negated = m.isInNegated { line.option(negated: negated, "--physdev-is-in") }
+            if let input = m.inInterface { line.option(negated: input.negated, "--physdev-in", input.name) }
+            if let negated = m.isOutNegated { line.option(negated: negated, "--physdev-is-out") }
+            if let output = m.outInterface { line.option(negated: output.negated, "--physdev-out", output.name) }
+            if let negated = m.isBridgedNegated { line.option(negated: negated, "--physdev-is-bridged") }
         case .opaque(let ext):
             line.add(opaqueData(ext))
         }
@@ -204,12 +173,10 @@ public enum IptablesSaveText {
     /// tcp and udp keep "any port" as 0:65535 and do not print it (`printsAll` false).
     static func writePorts(_ m: PortMatch, printsAll: Bool, to line: inout Line) {
         if let range = m.sourcePorts, printsAll || range != .all {
-            line.not(m.sourceNegated)
-            line.add("--sport", range.description)
+            line.option(negated: m.sourceNegated, "--sport", range.description)
         }
         if let range = m.destinationPorts, printsAll || range != .all {
-            line.not(m.destinationNegated)
-            line.add("--dport", range.description)
+            line.option(negated: m.destinationNegated, "--dport", range.description)
         }
     }
 
