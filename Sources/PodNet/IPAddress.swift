@@ -143,13 +143,13 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// of two or more zero groups (the first on a tie) as "::", and the last 32 bits
     /// dotted for IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) addresses.
     private var ipv6Text: String {
-        let groups = (0..<8).map { index -> UInt16 in
-            let half = index < 4 ? high : low
-            return UInt16(truncatingIfNeeded: half >> (48 - 16 * UInt64(index % 4)))
+        let (high, low) = (self.high, self.low)
+        func group(_ index: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (index < 4 ? high : low) >> (48 - 16 * UInt64(index % 4)))
         }
         var bestStart = -1, bestLength = 0, runStart = -1
         for index in 0...8 {
-            if index < 8, groups[index] == 0 {
+            if index < 8, group(index) == 0 {
                 if runStart < 0 { runStart = index }
             } else if runStart >= 0 {
                 let length = index - runStart
@@ -158,7 +158,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             }
         }
         if bestLength < 2 { bestStart = -1 }
-        if bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xFFFF) {
+        if bestStart == 0, bestLength == 6 || (bestLength == 5 && group(5) == 0xFFFF) {
             return (bestLength == 6 ? "::" : "::ffff:") + Self.dottedQuad(UInt32(truncatingIfNeeded: low))
         }
         // Into one buffer (at most 39 characters), without a String per group.
@@ -168,7 +168,6 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                 buffer[count] = byte
                 count += 1
             }
-            let digits = Array("0123456789abcdef".utf8)
             var index = 0
             while index < 8 {
                 if index == bestStart {
@@ -177,12 +176,12 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                     index += bestLength
                     continue
                 }
-                let group = groups[index]
+                let value = group(index)
                 var started = false
                 for shift in stride(from: 12, through: 0, by: -4) {
-                    let digit = Int(group >> UInt16(shift) & 0xF)
+                    let digit = UInt8(truncatingIfNeeded: value >> UInt16(shift) & 0xF)
                     if digit != 0 || started || shift == 0 {
-                        put(digits[digit])
+                        put(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
                         started = true
                     }
                 }

@@ -18,8 +18,13 @@ public enum IpCommandText {
         // or a plan of 5,000 peers prints 10,000 of these.
         var line = "ip route "
         line.reserveCapacity(96)
-        for part in [verb, " ", route.destination.description, " via ", route.gateway.description,
-                     " proto ", String(route.proto)] { line += part }
+        line += verb
+        line += " "
+        line += route.destination.description
+        line += " via "
+        line += route.gateway.description
+        line += " proto "
+        line += String(route.proto)
         if route.table != NodeConfig.mainRouteTable { line += " table " + tableName(route.table) }
         return line
     }

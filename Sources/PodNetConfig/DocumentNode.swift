@@ -115,11 +115,17 @@ struct DocumentNode {
     func list<Element>(of elementDescription: String, _ diagnostics: inout Diagnostics,
                        _ read: (DocumentNode, inout Diagnostics) -> Element?) -> LocatedList<Element> {
         let before = diagnostics.errorCount
-        guard let nodes = elements(expected: "a list of \(elementDescription)", &diagnostics) else {
+        guard node.kind == .sequence else {
+            typeMismatch(expected: "a list of \(elementDescription)", &diagnostics)
             return LocatedList(items: [], place: place, isComplete: false)
         }
-        let items = nodes.compactMap { node in
-            read(node, &diagnostics).map { Located(value: $0, place: node.place) }
+        // Straight from the tree's links: 10,000 lists in a 5,000-peer config.
+        var items: [Located<Element>] = []
+        var next = node.firstChild
+        while next >= 0 {
+            let element = child(next)
+            if let value = read(element, &diagnostics) { items.append(Located(value: value, place: element.place)) }
+            next = tree[next].nextSibling
         }
         return LocatedList(items: items, place: place, isComplete: diagnostics.errorCount == before)
     }
