@@ -6,7 +6,7 @@ CONFIG       ?= debug
 DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables
 BIN          := .build/$(CONFIG)/podnet
 
-.PHONY: all deps build release test unit demo e2e clean bench fuzz
+.PHONY: all deps build release release-check test unit demo e2e clean bench fuzz
 
 all: build
 
@@ -31,12 +31,24 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product podnet
 
+# The node binary builds, starts without the Swift toolchain's libraries, and renders
+# every golden fixture byte for byte as rules/*.rules pins it.
+release-check: release
+	@! ldd .build/release/podnet | grep -q libswiftCore || { echo "release binary links libswiftCore"; exit 1; }
+	.build/release/podnet --version
+	@for config in fixtures/*.yaml; do \
+	  name=$$(basename $$config .yaml); args="-f $$config"; \
+	  [ -f fixtures/$$name.nodes.json ] && args="$$args --nodes fixtures/$$name.nodes.json"; \
+	  .build/release/podnet render $$args | diff -u rules/$$name.rules - || exit 1; \
+	done; echo "release binary: every fixture renders as its rules/*.rules"
+
 # Every test: unit tests without root, kernel tests in throwaway network namespaces.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) e2e
+	$(MAKE) release-check
 
 # libFuzzer on the iptables entry decoder, built straight from the codec's sources
 # (it needs no libiptc) with its own build directory; seeds are real kernel entries.
