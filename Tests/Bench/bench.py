@@ -541,8 +541,9 @@ def peak_heap_by_allocator(massif_text):
 # podnet's stages, each found by the name of the function that does it (inclusive count);
 # a stage whose function is not in the profile is left out.
 STAGES = [
+    ("parse the command line (swift-argument-parser)", "ParsableCommand.parseAsRoot("),
     ("read and check the config and NodeList", "InputOptions.load("),
-    ("- parse the config text (Yams, also for JSON)", "ConfigLoader.composeDocument("),
+    ("- parse the config text (JSON reader; Yams for YAML)", "ConfigLoader.composeDocument("),
     ("- read the NodeList (JSON scanner)", "NodeList.read("),
     ("- check each field (ConfigDocument)", "ConfigDocument.init("),
     ("- cross-field validation", "NodeConfigValidator.run("),
@@ -555,6 +556,7 @@ STAGES = [
     ("diff: iptables tables", "TableDiff.plan("),
     ("execute the plan (kernel writes)", "PlanExecutor.executeSteps("),
     ("- iptables: encode, libiptc commit", "Iptables.transact("),
+    ("  - encode the entries", "EntryCodec.encode("),
     ("print the plan (stdout)", "PlanText.render("),
     ("render the desired state as text", "StateRenderer.render("),
 ]
@@ -568,7 +570,7 @@ def stages(total, functions):
         counts.setdefault(bare, int(ir.replace(",", "")))
     found = []
     if "podnet_main" in counts:
-        found.append(("process start until main (dynamic loading, Swift runtime)", total - counts["podnet_main"]))
+        found.append(("process start until main (loader, Swift runtime start)", total - counts["podnet_main"]))
     for label, prefix in STAGES:
         match = next((ir for name, ir in counts.items() if name.startswith(prefix)), None)
         if match is not None:
@@ -822,6 +824,8 @@ def notes():
         "namespace, checked unchanged by a further apply at the end.",
         "- Peers that need the namespace enter it with `nsenter --net=` (one setns and exec); podnet enters it "
         "itself (`--netns`). The bare read is Tests/Bench/bare_read.c, compiled by the bench.",
+        "- podnet is the binary `make release` ships (`swift build -c release --static-swift-stdlib`: the Swift "
+        "runtime and Foundation linked in), built by `make bench` into .build-bench.",
         "- callgrind counts user-space instructions only: time in the kernel (libiptc's getsockopt copies of a "
         "table, its commit, netlink dumps and route inserts) is not in the counts; the median CPU time "
         "(user + sys) of each side is in the per-pair section. Wall time well above CPU time means the run "
