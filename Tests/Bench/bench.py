@@ -382,6 +382,28 @@ class Bench:
         finally:
             scenario.podnet.cleanup(context)
 
+    def peer_instructions(self, scenario):
+        """User-space instructions of one peer run (the whole process tree, through its execs), for
+        comparison with podnet's in the same scenario; None when the peer is no plain command."""
+        context = scenario.peer.prepare()
+        try:
+            argv, stdin = scenario.peer.command(context)
+            out = self.path("callgrind-peer-" + re.sub(r"\W+", "-", scenario.name) + ".%p.out")
+            run(["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}"] + argv,
+                stdin=stdin)
+        finally:
+            scenario.peer.cleanup(context)
+        total = 0
+        directory = os.path.dirname(out)
+        for name in os.listdir(directory):
+            if name.startswith("callgrind-peer-" + re.sub(r"\W+", "-", scenario.name) + "."):
+                with open(os.path.join(directory, name)) as f:
+                    for line in f:
+                        if line.startswith(("summary:", "totals:")):
+                            total += int(line.split()[1])
+                            break
+        return total or None
+
     def heap_profile(self, scenario):
         """massif of one podnet run of a scenario: the heap at its peak, by the function that allocated it."""
         context = scenario.podnet.prepare()
@@ -723,8 +745,8 @@ def main():
         for result in results:
             if not result.skipped and not result.verdict()[0]:
                 log(f"==> {result.scenario.name} missed its goal: callgrind of one podnet run")
-                profiles.append((result.scenario, bench.profile(result.scenario)))
-                log(f"    total Ir: {profiles[-1][1][0]:,}")
+                profiles.append((result.scenario, bench.profile(result.scenario), bench.peer_instructions(result.scenario)))
+                log(f"    total Ir: {profiles[-1][1][0]:,}; the peer's: {profiles[-1][2] or 0:,}")
             if not result.skipped and result.scenario.memory_rule and not result.scenario.memory_rule(
                     median_peak(result.podnet), median_peak(result.peer))[0]:
                 log(f"==> {result.scenario.name} missed its memory goal: massif of one podnet run")
@@ -774,9 +796,11 @@ def check_no_op(namespace, bench):
 
 def profile_sections(profiles):
     lines = []
-    for scenario, (total, functions, steps) in profiles:
+    for scenario, (total, functions, steps), peer_total in profiles:
+        peer = (f" The peer ({scenario.peer_label}), run the same way under callgrind, executes {peer_total:,}: "
+                f"podnet executes {total / peer_total:.2f} times as many." if peer_total else "")
         lines += [f"## Where podnet's instructions go in \"{scenario.name}\" (missed its goal)", "",
-                  f"One podnet run under callgrind, prepared as the measured runs: {total:,} instructions, by stage:", ""]
+                  f"One podnet run under callgrind, prepared as the measured runs: {total:,} instructions, by stage.{peer}", ""]
         lines += stage_table(total, steps)
         lines += ["", "The top functions by inclusive count:", "",
                   "| Ir (inclusive) | % | function | object |", "|---|---|---|---|"]
