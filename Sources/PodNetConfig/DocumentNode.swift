@@ -84,12 +84,9 @@ struct DocumentNode {
                 }
                 continue
             }
+            // (Both parsers refuse a duplicate key, so each key comes once.)
             let value = child(valueIndex)
-            if !value.isNull {
-                // A duplicate key was refused by the parser; keep the last as YAML would.
-                values.removeAll { $0.0 == key }
-                values.append((key, value))
-            }
+            if !value.isNull { values.append((key, value)) }
         }
         return Fields(node: self, values: values)
     }
@@ -100,13 +97,7 @@ struct DocumentNode {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        var elements: [DocumentNode] = []
-        var next = node.firstChild
-        while next >= 0 {
-            elements.append(child(next))
-            next = tree[next].nextSibling
-        }
-        return elements
+        return tree.children(of: index).map(child)
     }
 
     /// A list whose elements are read by `read`; `isComplete` is false when the list
