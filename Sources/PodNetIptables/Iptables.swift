@@ -46,8 +46,7 @@ public struct Iptables: Sendable {
                 let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
                 let list = try operations(snapshot)
                 guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
-                let applier = OperationApplier(handle: handle, table: id)
-                for operation in list { try applier.apply(operation) }
+                try OperationApplier(handle: handle, table: id).apply(list)
                 try preservePolicyCounters(snapshot, handle)
                 do {
                     try handle.commit()
