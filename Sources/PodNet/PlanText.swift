@@ -9,18 +9,12 @@ public enum PlanText {
     public static func render(_ plan: Plan, bridge: BridgeState?, style: Style = Style(colour: false)) -> String {
         var out: [String] = []
         func section(_ title: String, _ lines: [(Mark, String)]) {
-            section(title, painted: lines.map { style.line($0.0, $0.1) })
-        }
-        func section(_ title: String, painted lines: [String]) {
             guard !lines.isEmpty else { return }
             out.append("# \(title)")
-            out += lines
+            out += lines.map { style.paint($0.0, $0.0.rawValue + " " + $0.1) }
         }
-        // Tables and routes can hold thousands of lines: they are written on every core.
         for table in plan.tables {
-            section("\(table.id.family.rawValue) \(table.id.table.rawValue)", painted: table.operations.parallelMap {
-                tableLines($0).map { style.line($0.0, $0.1) }
-            }.flatMap { $0 })
+            section("\(table.id.family.rawValue) \(table.id.table.rawValue)", table.operations.flatMap(tableLines))
         }
         section("links", plan.links.flatMap(linkLines))
         section("addresses", plan.addresses.map { operation in
@@ -33,16 +27,14 @@ public enum PlanText {
             let was = operation.from.map { "   # was \($0)" } ?? "   # was unset"
             return (.change, IpCommandText.sysctl(operation.key, operation.to) + was)
         })
-        section("routes", painted: plan.routes.parallelMap { operation -> [String] in
-            let lines: [(Mark, String)]
+        section("routes", plan.routes.flatMap { operation -> [(Mark, String)] in
             switch operation {
-            case .add(let route): lines = [(.add, IpCommandText.route("add", route))]
+            case .add(let route): return [(.add, IpCommandText.route("add", route))]
             case .replace(let old, let new):
-                lines = [(.remove, IpCommandText.route("del", old)), (.add, IpCommandText.route("replace", new))]
-            case .delete(let route): lines = [(.remove, IpCommandText.route("del", route))]
+                return [(.remove, IpCommandText.route("del", old)), (.add, IpCommandText.route("replace", new))]
+            case .delete(let route): return [(.remove, IpCommandText.route("del", route))]
             }
-            return lines.map { style.line($0.0, $0.1) }
-        }.flatMap { $0 })
+        })
         section("pods", plan.pods.flatMap { operation -> [(Mark, String)] in
             switch operation {
             case .attach(let pod, let mtu):
@@ -122,11 +114,6 @@ public enum PlanText {
 }
 
 extension PlanText.Style {
-    /// A plan line: its mark, a space, the text, coloured by the mark.
-    fileprivate func line(_ mark: PlanText.Mark, _ text: String) -> String {
-        paint(mark, mark.rawValue + " " + text)
-    }
-
     fileprivate func paint(_ mark: PlanText.Mark, _ text: String) -> String {
         guard colour else { return text }
         let code: String

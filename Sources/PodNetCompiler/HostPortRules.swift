@@ -18,9 +18,9 @@ enum HostPortRules {
                             target: .jump(chain)),
                        to: hook)
         }
-        // Each mapping's name and comment once, on every core: with a thousand host
-        // ports they are most of the compile.
-        let named = mappings.parallelMap { (mapping: $0, chain: chainName(for: $0), comment: $0.comment) }
+        // Each mapping's name and comment once: with a thousand host ports they are
+        // most of the compile.
+        let named = mappings.map { (mapping: $0, chain: chainName(for: $0), comment: $0.comment) }
         nat.add(Chain(name: chain, rules: named.map { dispatchRule($0.mapping, to: $0.chain, comment: $0.comment) }))
         for (mapping, name, comment) in named {
             nat.add(Chain(name: name, rules: mappingRules(mapping, mark: config.masqueradeMark, comment: comment)))

@@ -46,7 +46,8 @@ public struct Iptables: Sendable {
                 let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
                 let list = try operations(snapshot)
                 guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
-                try OperationApplier(handle: handle, table: id).apply(list)
+                let applier = OperationApplier(handle: handle, table: id)
+                for operation in list { try applier.apply(operation) }
                 try preservePolicyCounters(snapshot, handle)
                 do {
                     try handle.commit()

@@ -7,19 +7,7 @@ struct OperationApplier {
     let handle: LibiptcHandle
     let table: TableID
 
-    /// Applies `operations` in order. Their entries are encoded first, on every core
-    /// (a thousand host ports are three thousand entries); a rule that cannot be
-    /// encoded is still reported when its turn comes, after the checks before it.
-    func apply(_ operations: [TableOperation]) throws(IptablesError) {
-        let family = table.family
-        let entries = operations.parallelMap { operation -> Result<[UInt8], RuleEncodingError>? in
-            guard let rule = operation.encodedRule else { return nil }
-            return Result { () throws(RuleEncodingError) in try EntryCodec.encode(rule, family: family) }
-        }
-        for (operation, entry) in zip(operations, entries) { try apply(operation, entry: entry) }
-    }
-
-    func apply(_ operation: TableOperation, entry: Result<[UInt8], RuleEncodingError>? = nil) throws(IptablesError) {
+    func apply(_ operation: TableOperation) throws(IptablesError) {
         switch operation {
         case .createChain(let chain):
             try requireOwnedChain(chain, operation)
@@ -35,13 +23,13 @@ struct OperationApplier {
             try requireOwnedChain(chain, operation)
             try call(operation) { () throws(LibiptcError) in try handle.deleteChain(chain.rawValue) }
         case .insertRule(let chain, let index, let rule):
-            let entry = try encode(rule, into: chain, operation, entry)
+            let entry = try encode(rule, into: chain, operation)
             try call(operation) { () throws(LibiptcError) in try handle.insert(entry, in: chain.rawValue, at: index) }
         case .appendRule(let chain, let rule):
-            let entry = try encode(rule, into: chain, operation, entry)
+            let entry = try encode(rule, into: chain, operation)
             try call(operation) { () throws(LibiptcError) in try handle.append(entry, in: chain.rawValue) }
         case .replaceRule(let chain, let index, let old, let new):
-            let entry = try encode(new, into: chain, operation, entry)
+            let entry = try encode(new, into: chain, operation)
             try requireRule(old, in: chain, at: index, operation)
             try call(operation) { () throws(LibiptcError) in try handle.replace(entry, in: chain.rawValue, at: index) }
         case .deleteRule(let chain, let index, let rule):
@@ -67,14 +55,11 @@ struct OperationApplier {
         }
     }
 
-    /// The rule's entry (`encoded` when done beforehand), once the rule may go into `chain`.
-    private func encode(_ rule: Rule, into chain: ChainName, _ operation: TableOperation,
-                        _ encoded: Result<[UInt8], RuleEncodingError>?) throws(IptablesError) -> [UInt8] {
+    private func encode(_ rule: Rule, into chain: ChainName,
+                        _ operation: TableOperation) throws(IptablesError) -> [UInt8] {
         try requireRuleChain(chain, rule, operation)
-        let family = table.family
         do {
-            return try (encoded ?? Result { () throws(RuleEncodingError) in try EntryCodec.encode(rule, family: family) })
-                .get()
+            return try EntryCodec.encode(rule, family: table.family)
         } catch {
             throw .encoding(table: table, operation: operation, reason: error)
         }
@@ -100,16 +85,6 @@ struct OperationApplier {
         } catch {
             throw .operationFailed(table: table, operation: operation, call: error.call, errno: error.errno,
                                    message: error.message)
-        }
-    }
-}
-
-extension TableOperation {
-    /// The rule an operation writes into the kernel (nil for chain operations and deletes).
-    var encodedRule: Rule? {
-        switch self {
-        case .insertRule(_, _, let rule), .appendRule(_, let rule), .replaceRule(_, _, _, let rule): return rule
-        case .createChain, .flushChain, .deleteChain, .deleteRule: return nil
         }
     }
 }
