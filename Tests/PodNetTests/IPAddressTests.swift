@@ -58,7 +58,7 @@ import PodNetTestSupport
         var buffer = [CChar](repeating: 0, count: 64)
         let raw = address.bytes
         _ = raw.withUnsafeBytes { inet_ntop(address.family == .ipv4 ? AF_INET : AF_INET6, $0.baseAddress, &buffer, 64) }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// inet_pton, the reference the byte parser must agree with.
