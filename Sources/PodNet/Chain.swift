@@ -16,7 +16,7 @@ public struct ChainName: Sendable, Hashable, Comparable, CustomStringConvertible
     public static let output: ChainName = "OUTPUT"
     public static let postrouting: ChainName = "POSTROUTING"
 
-    public var isBuiltin: Bool { BuiltinChain(rawValue: rawValue) != nil }
+    public var isBuiltin: Bool { BuiltinChain(chainName: rawValue) != nil }
     public var isPodnetOwned: Bool { rawValue.hasPrefix(ChainName.podnetPrefix) }
 
     public var description: String { rawValue }
@@ -43,6 +43,18 @@ public enum BuiltinChain: String, Sendable, Hashable, CaseIterable {
     case postrouting = "POSTROUTING"
 
     public var name: ChainName { ChainName(rawValue) }
+
+    /// The built-in chain of this name, if it is one. Tables read beside kube-proxy
+    /// name twenty thousand chains (KUBE-SEP-...): the names that cannot be one of the
+    /// five (longer than POSTROUTING, or holding anything but capitals) are passed over
+    /// before the string comparisons.
+    public init?(chainName name: String) {
+        let utf8 = name.utf8
+        guard utf8.count <= 11, utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+            return nil
+        }
+        self.init(rawValue: name)
+    }
 }
 
 /// The iptables tables podnet may write.

@@ -13,7 +13,7 @@ extension TableSnapshot {
         foreignChains = []
         for name in handle.chainNames() {
             let chain = ChainName(name)
-            if let builtin = BuiltinChain(rawValue: name), handle.isBuiltin(name) {
+            if let builtin = BuiltinChain(chainName: name), handle.isBuiltin(name) {
                 builtinChains.append(try BuiltinChainSnapshot(reading: handle, chain: builtin, table: id))
             } else if chain.isPodnetOwned {
                 var rules: [CountedRule] = [], index = 0
