@@ -57,15 +57,26 @@ final class DocumentTree: Sendable {
 
     subscript(index: Int32) -> Node { nodes[Int(index)] }
 
-    /// A node's children in order: for a mapping, key and value alternate.
-    func children(of index: Int32) -> [Int32] {
-        var result: [Int32] = []
-        var child = self[index].firstChild
-        while child >= 0 {
-            result.append(child)
-            child = self[child].nextSibling
+    /// A node's children in order, along the sibling links (no array is built): for
+    /// a mapping, key and value alternate.
+    func children(of index: Int32) -> Children {
+        Children(tree: self, first: self[index].firstChild)
+    }
+
+    struct Children: Sequence, IteratorProtocol {
+        let tree: DocumentTree
+        var upcoming: Int32
+
+        init(tree: DocumentTree, first: Int32) {
+            self.tree = tree
+            upcoming = first
         }
-        return result
+
+        mutating func next() -> Int32? {
+            guard upcoming >= 0 else { return nil }
+            defer { upcoming = tree[upcoming].nextSibling }
+            return upcoming
+        }
     }
 
     /// The path from the root: a value under its key, an element by its index, and a

@@ -66,11 +66,7 @@ struct JSONScanner {
     /// The next member's key, positioned at its value (which must then be read or
     /// skipped); nil after the object's closing brace.
     mutating func nextKey() throws(SyntaxError) -> String? {
-        guard try nextEntry(closing: UInt8(ascii: "}")) else { return nil }
-        let key = try readString()
-        skipWhitespace()
-        try expect(UInt8(ascii: ":"))
-        return key
+        try nextKeyWithPosition()?.key
     }
 
     /// `nextKey`, with the 1-based line and column where the key starts, and whether

@@ -18,7 +18,7 @@ import PodNetTestSupport
             let node = tree[index]
             switch node.kind {
             case .mapping:
-                let children = tree.children(of: index)
+                let children = Array(tree.children(of: index))
                 let body = stride(from: 0, to: children.count, by: 2).map { at -> String in
                     space() + "\"\(tree[children[at]].text)\"" + inlineSpace() + ":" + space() + write(children[at + 1]) + space()
                 }
