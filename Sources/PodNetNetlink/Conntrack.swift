@@ -16,13 +16,14 @@ public final class Conntrack {
     /// The namespace the socket lives in (nil: the creator's).
     public var namespace: NetworkNamespace? { session.namespace }
 
-    public init(transport: any NetlinkTransport, namespace: NetworkNamespace? = nil) {
-        session = Netlink(transport: transport, namespace: namespace)
+    /// Over `session`, a NETLINK_NETFILTER session (tests give it a scripted transport).
+    public init(session: Netlink) {
+        self.session = session
     }
 
     /// The table of `namespace`, through a new NETLINK_NETFILTER socket opened there.
     public convenience init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
-        self.init(transport: try NetlinkSocket(namespace: namespace, protocol: NETLINK_NETFILTER), namespace: namespace)
+        self.init(session: try Netlink(namespace: namespace, protocol: NETLINK_NETFILTER))
     }
 
     /// `conntrack -D -f FAMILY -p PROTO --dport PORT`: deletes every flow of

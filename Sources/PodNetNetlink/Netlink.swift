@@ -40,9 +40,10 @@ public final class Netlink {
         self.chunkBytes = chunkBytes
     }
 
-    /// A session on a new NETLINK_ROUTE socket inside `namespace`.
-    public convenience init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
-        self.init(transport: try NetlinkSocket(namespace: namespace), namespace: namespace)
+    /// A session on a new socket of `netlinkProtocol` (rtnetlink unless said) inside `namespace`.
+    public convenience init(namespace: NetworkNamespace? = nil,
+                            protocol netlinkProtocol: Int32 = NETLINK_ROUTE) throws(NetlinkError) {
+        self.init(transport: try NetlinkSocket(namespace: namespace, protocol: netlinkProtocol), namespace: namespace)
     }
 
     private func numbered(_ message: NetlinkMessage) -> NetlinkMessage {

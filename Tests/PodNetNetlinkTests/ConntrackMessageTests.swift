@@ -105,7 +105,7 @@ import PodNet
         kernel.refuse = { message in
             message.bytes.suffix(4) == [0, 0, 0, 4] ? KernelReason(errno: 2) : nil
         }
-        let deleted = try Conntrack(transport: kernel).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
+        let deleted = try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
         #expect(deleted == 1)
         #expect(try Self.deletedIDs(kernel) == [1, 4])
     }
@@ -115,7 +115,7 @@ import PodNet
         kernel.dumpAnswers = [Self.table()]
         kernel.refuse = { _ in KernelReason(errno: 1) }
         #expect {
-            try Conntrack(transport: kernel).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
+            try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
         } throws: { error in
             guard case .failed(let command, nil, let cause) = error as? NetlinkOperationError else { return false }
             return command == "conntrack -D -f ipv4 -p udp --dport 5353" && cause.kernelReason == KernelReason(errno: 1)
