@@ -26,6 +26,8 @@ let package = Package(
         // Thread-scoped network namespace entry, shared by both backends.
         .target(name: "PodNetSystem", dependencies: ["CNamespace"]),
         .systemLibrary(name: "CNamespace"),
+        // mallopt: the command keeps the memory it frees (see Allocator.swift).
+        .systemLibrary(name: "CMalloc"),
 
         .systemLibrary(name: "CIPTC", pkgConfig: "libip4tc",
                        providers: [.apt(["libiptc-dev"])]),
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "PodNetDataplane", dependencies: ["PodNet", "PodNetIptables", "PodNetNetlink", "PodNetSystem"]),
 
         .executableTarget(name: "podnet", dependencies: [
-            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetSystem",
+            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetSystem", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

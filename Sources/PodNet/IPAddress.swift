@@ -198,6 +198,12 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return IPAddress(family: family, high: high & mask.high, low: low & mask.low)
     }
 
+    /// The address under an arbitrary (not necessarily contiguous) mask of its family.
+    public func masked(by mask: IPAddress) -> IPAddress {
+        precondition(mask.family == family, "mask family does not match the address")
+        return IPAddress(family: family, high: high & mask.high, low: low & mask.low)
+    }
+
     /// The address plus `offset` (wrapping within the family's width).
     public func adding(_ offset: UInt64) -> IPAddress {
         switch family {

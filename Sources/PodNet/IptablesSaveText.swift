@@ -3,36 +3,62 @@
 public enum IptablesSaveText {
     /// `-A CHAIN <rule>`.
     public static func appendLine(_ rule: Rule, chain: ChainName) -> String {
-        var line = Line("-A")
+        var text: [UInt8] = []
+        appendLine(rule, chain: chain, to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// `-A CHAIN <rule>` appended to `text`, without a newline: plans and renders
+    /// print thousands of rules into one buffer rather than a String each.
+    public static func appendLine(_ rule: Rule, chain: ChainName, to text: inout [UInt8]) {
+        var line = Line(continuing: &text)
+        line.add("-A")
         line.add(chain.rawValue)
         write(rule, to: &line)
-        return line.text
+        line.finish(into: &text)
     }
 
     /// The rule's text without the `-A CHAIN` head.
     public static func render(_ rule: Rule) -> String {
-        var line = Line()
-        write(rule, to: &line)
-        return line.text
+        var text: [UInt8] = []
+        render(rule, to: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 
-    /// Words joined by single spaces, appended in place: plans and renders print
-    /// thousands of rules, and building arrays of words for each cost more than the
-    /// rest of the rendering.
-    struct Line {
-        /// UTF-8 bytes: appending to a byte array is several times cheaper than to a String.
-        private var bytes: [UInt8] = []
+    /// The rule's text without the `-A CHAIN` head, appended to `text`.
+    public static func render(_ rule: Rule, to text: inout [UInt8]) {
+        var line = Line(continuing: &text)
+        write(rule, to: &line)
+        line.finish(into: &text)
+    }
 
-        init(_ first: String = "") {
-            bytes.reserveCapacity(192)
-            bytes.append(contentsOf: first.utf8)
+    /// Words joined by single spaces, appended in place to the caller's UTF-8 bytes:
+    /// plans and renders print thousands of rules, and a String or an array of words
+    /// per rule cost more than the rest of the rendering.
+    struct Line {
+        private var bytes: [UInt8] = []
+        /// Where this line starts in `bytes`: the first word gets no space before it.
+        private let start: Int
+
+        /// Takes over `text` (no copy: the caller's array is left empty until `finish`).
+        init(continuing text: inout [UInt8]) {
+            swap(&bytes, &text)
+            start = bytes.count
+            bytes.reserveCapacity(start + 192)
         }
 
-        var text: String { String(decoding: bytes, as: UTF8.self) }
+        /// Hands the bytes, this line included, back to the caller.
+        mutating func finish(into text: inout [UInt8]) {
+            swap(&bytes, &text)
+        }
+
+        private mutating func space() {
+            if bytes.count > start { bytes.append(UInt8(ascii: " ")) }
+        }
 
         mutating func add(_ word: String) {
-            if !bytes.isEmpty { bytes.append(UInt8(ascii: " ")) }
-            bytes.append(contentsOf: word.utf8)
+            space()
+            bytes.appendUTF8(word)
         }
 
         mutating func add(_ first: String, _ second: String) {
@@ -40,11 +66,119 @@ public enum IptablesSaveText {
             add(second)
         }
 
-        /// An option with its words, `!` first when negated (iptables-save's place for it).
-        mutating func option(negated: Bool, _ name: String, _ value: String? = nil, _ second: String? = nil) {
+        /// A decimal number as a word.
+        mutating func add<T: BinaryInteger>(decimal value: T) {
+            space()
+            bytes.appendDecimal(value)
+        }
+
+        /// `FIRST` or `FIRST<separator>LAST` as a word (ports: `80`, `8000:8080`, `80-90`).
+        mutating func add(_ range: PortRange, separator: UInt8) {
+            space()
+            bytes.appendDecimal(range.first)
+            if range.last != range.first {
+                bytes.append(separator)
+                bytes.appendDecimal(range.last)
+            }
+        }
+
+        /// `0x` and lower-case hex digits, as iptables prints marks.
+        mutating func add(hex value: UInt32) {
+            space()
+            appendHex(value)
+        }
+
+        /// `0xVALUE/0xMASK`.
+        mutating func add(hex value: UInt32, mask: UInt32) {
+            space()
+            appendHex(value)
+            bytes.append(UInt8(ascii: "/"))
+            appendHex(mask)
+        }
+
+        private mutating func appendHex(_ value: UInt32) {
+            bytes.append(UInt8(ascii: "0"))
+            bytes.append(UInt8(ascii: "x"))
+            var shift = max(0, (32 - value.leadingZeroBitCount + 3) / 4 * 4 - 4)
+            while true {
+                let digit = UInt8(truncatingIfNeeded: value >> UInt32(shift) & 0xF)
+                bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+                if shift == 0 { break }
+                shift -= 4
+            }
+        }
+
+        /// `address/length`, or `address/mask` for a mask with holes (IPv4 dotted).
+        mutating func add(_ match: AddressMatch) {
+            space()
+            bytes.appendUTF8(match.address.masked(by: match.mask).description)
+            bytes.append(UInt8(ascii: "/"))
+            if let length = match.mask.contiguousPrefixLength {
+                bytes.appendDecimal(length)
+            } else {
+                bytes.appendUTF8(match.mask.description)
+            }
+        }
+
+        /// Bare when every character is in [A-Za-z0-9_-]; otherwise double-quoted with
+        /// `"`, `\` and `'` escaped (libxtables' xtables_save_string).
+        mutating func add(quoted text: String) {
+            space()
+            let copied: Void? = text.utf8.withContiguousStorageIfAvailable { appendQuoted($0) }
+            if copied == nil {
+                let utf8 = Array(text.utf8)
+                utf8.withUnsafeBufferPointer { appendQuoted($0) }
+            }
+        }
+
+        private mutating func appendQuoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+            if !utf8.isEmpty, utf8.allSatisfy(IptablesSaveText.isBare) {
+                bytes.append(contentsOf: utf8)
+                return
+            }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
+                    bytes.append(UInt8(ascii: "\\"))
+                }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+
+        /// `ADDR[-ADDR][:PORT[-PORT]]`, IPv6 addresses in brackets when ports follow.
+        mutating func addNATRange(_ t: NATTarget) {
+            space()
+            if let min = t.minAddress {
+                let bracketed = min.family == .ipv6 && t.ports != nil
+                if bracketed { bytes.append(UInt8(ascii: "[")) }
+                bytes.appendUTF8(min.description)
+                if let max = t.maxAddress, max != min {
+                    bytes.append(UInt8(ascii: "-"))
+                    bytes.appendUTF8(max.description)
+                }
+                if bracketed { bytes.append(UInt8(ascii: "]")) }
+            }
+            if let ports = t.ports {
+                bytes.append(UInt8(ascii: ":"))
+                bytes.appendDecimal(ports.first)
+                if ports.last != ports.first {
+                    bytes.append(UInt8(ascii: "-"))
+                    bytes.appendDecimal(ports.last)
+                }
+            }
+        }
+
+        /// An option, `!` first when negated (iptables-save's place for it).
+        mutating func option(negated: Bool, _ name: String) {
             if negated { add("!") }
             add(name)
-            if let value { add(value) }
+        }
+
+        /// An option with its words, `!` first when negated.
+        mutating func option(negated: Bool, _ name: String, _ value: String, _ second: String? = nil) {
+            option(negated: negated, name)
+            add(value)
             if let second { add(second) }
         }
     }
@@ -52,9 +186,13 @@ public enum IptablesSaveText {
     static func write(_ rule: Rule, to line: inout Line) {
         // iptables-save skips a header test that tests nothing: a zero mask not negated,
         // an interface mask starting with 0 (names "" and "+"), protocol 0 not negated.
-        if let source = rule.source, source.tests { line.option(negated: source.negated, "-s", address(source)) }
+        if let source = rule.source, source.tests {
+            line.option(negated: source.negated, "-s")
+            line.add(source)
+        }
         if let destination = rule.destination, destination.tests {
-            line.option(negated: destination.negated, "-d", address(destination))
+            line.option(negated: destination.negated, "-d")
+            line.add(destination)
         }
         if let input = rule.inInterface, input.tests { line.option(negated: input.negated, "-i", input.name) }
         if let output = rule.outInterface, output.tests { line.option(negated: output.negated, "-o", output.name) }
@@ -68,19 +206,11 @@ public enum IptablesSaveText {
         write(rule.target, to: &line)
     }
 
-    /// `10.0.0.0/8`; a mask with holes prints in dotted form (IPv4) as iptables does.
-    static func address(_ match: AddressMatch) -> String {
-        let base = match.address.masked(by: match.mask)
-        // Concatenated, not interpolated: interpolating a value casts it dynamically,
-        // which costs more than the printing when plans hold thousands of rules.
-        if let length = match.mask.contiguousPrefixLength { return base.description + "/" + String(length) }
-        return base.description + "/" + match.mask.description
-    }
-
     static func write(_ match: Match, to line: inout Line) {
         switch match {
         case .comment(let text):
-            line.add("--comment", quoted(text))
+            line.add("--comment")
+            line.add(quoted: text)
         case .addressType(let m):
             if !m.sourceTypes.isEmpty {
                 line.option(negated: m.sourceNegated, "--src-type", m.sourceTypes.names.joined(separator: ","))
@@ -94,11 +224,13 @@ public enum IptablesSaveText {
             let names = ConntrackStates.printOrder.filter { m.states.contains($0.0) }.map(\.1)
             line.option(negated: m.negated, "--ctstate", names.joined(separator: ","))
         case .mark(let m):
-            line.option(negated: m.negated, "--mark", m.mask == .max ? hex(m.value) : hex(m.value) + "/" + hex(m.mask))
+            line.option(negated: m.negated, "--mark")
+            if m.mask == .max { line.add(hex: m.value) } else { line.add(hex: m.value, mask: m.mask) }
         case .tcp(let m):
             writePorts(m.ports, printsAll: false, to: &line)
             if m.option != nil || m.optionNegated {
-                line.option(negated: m.optionNegated, "--tcp-option", String(m.option ?? 0))
+                line.option(negated: m.optionNegated, "--tcp-option")
+                line.add(decimal: m.option ?? 0)
             }
             if let flags = m.flags, flags.mask != 0 || flags.negated {
                 line.option(negated: flags.negated, "--tcp-flags", tcpFlags(flags.mask), tcpFlags(flags.comparison))
@@ -139,7 +271,10 @@ public enum IptablesSaveText {
         case .goto(let chain): line.add("-g", chain.rawValue)
         case .masquerade(let t):
             line.add("-j", "MASQUERADE")
-            if let ports = t.ports { line.add("--to-ports", portsWithDash(ports)) }
+            if let ports = t.ports {
+                line.add("--to-ports")
+                line.add(ports, separator: UInt8(ascii: "-"))
+            }
             if t.random { line.add("--random") }
             if t.randomFully { line.add("--random-fully") }
         case .dnat(let t):
@@ -150,7 +285,8 @@ public enum IptablesSaveText {
             writeNAT(t, option: "--to-source", to: &line)
         case .mark(let t):
             line.add("-j", "MARK")
-            line.add("--set-xmark", hex(t.value) + "/" + hex(t.mask))
+            line.add("--set-xmark")
+            line.add(hex: t.value, mask: t.mask)
         case .reject(let kind):
             line.add("-j", "REJECT")
             line.add("--reject-with", kind.name)
@@ -173,28 +309,22 @@ public enum IptablesSaveText {
     /// tcp and udp keep "any port" as 0:65535 and do not print it (`printsAll` false).
     static func writePorts(_ m: PortMatch, printsAll: Bool, to line: inout Line) {
         if let range = m.sourcePorts, printsAll || range != .all {
-            line.option(negated: m.sourceNegated, "--sport", range.description)
+            line.option(negated: m.sourceNegated, "--sport")
+            line.add(range, separator: UInt8(ascii: ":"))
         }
         if let range = m.destinationPorts, printsAll || range != .all {
-            line.option(negated: m.destinationNegated, "--dport", range.description)
+            line.option(negated: m.destinationNegated, "--dport")
+            line.add(range, separator: UInt8(ascii: ":"))
         }
-    }
-
-    static func portsWithDash(_ range: PortRange) -> String {
-        range.first == range.last ? String(range.first) : String(range.first) + "-" + String(range.last)
     }
 
     /// libxt_DNAT's sprint_range: IPv6 addresses are bracketed (as one range) only when
     /// ports follow; with neither addresses nor ports the option is left out.
     static func writeNAT(_ t: NATTarget, option: String, to line: inout Line) {
-        var text = ""
-        if let min = t.minAddress {
-            let max = t.maxAddress ?? min
-            text = max != min ? min.description + "-" + max.description : min.description
-            if min.family == .ipv6, t.ports != nil { text = "[" + text + "]" }
+        if t.minAddress != nil || t.ports != nil {
+            line.add(option)
+            line.addNATRange(t)
         }
-        if let ports = t.ports { text += ":" + portsWithDash(ports) }
-        if !text.isEmpty { line.add(option, text) }
         if t.random { line.add("--random") }
         if t.randomFully { line.add("--random-fully") }
         if t.persistent { line.add("--persistent") }
@@ -208,31 +338,13 @@ public enum IptablesSaveText {
         return names.filter { bits & $0.0 != 0 }.map(\.1).joined(separator: ",")
     }
 
-    static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
-
-    /// Bare when every character is in [A-Za-z0-9_-]; otherwise double-quoted with
-    /// `"`, `\` and `'` escaped (libxtables' xtables_save_string).
-    public static func quoted(_ text: String) -> String {
-        // Byte by byte: every podnet rule carries a comment, and plans print thousands.
-        let utf8 = text.utf8
-        func isBare(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"): return true
-            default: return false
-            }
+    /// [A-Za-z0-9_-]: the characters iptables-save prints without quotes.
+    static func isBare(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"): return true
+        default: return false
         }
-        if !utf8.isEmpty, utf8.allSatisfy(isBare) { return text }
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        out.reserveCapacity(utf8.count + 8)
-        for byte in utf8 {
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
-                out.append(UInt8(ascii: "\\"))
-            }
-            out.append(byte)
-        }
-        out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -244,12 +356,4 @@ extension AddressMatch {
 extension InterfaceMatch {
     /// False for "" and "+": their mask is empty, iptables-save does not print them.
     var tests: Bool { !name.isEmpty && name != "+" }
-}
-
-extension IPAddress {
-    /// The address under an arbitrary (not necessarily contiguous) mask.
-    public func masked(by mask: IPAddress) -> IPAddress {
-        let raw = zip(bytes, mask.bytes).map { $0 & $1 }
-        return IPAddress(bytes: raw, family: family)
-    }
 }

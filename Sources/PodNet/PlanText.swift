@@ -7,27 +7,25 @@ public enum PlanText {
     }
 
     public static func render(_ plan: Plan, bridge: BridgeState?, style: Style = Style(colour: false)) -> String {
-        var out: [String] = []
-        func section(_ title: String, _ lines: [(Mark, String)]) {
-            guard !lines.isEmpty else { return }
-            out.append("# \(title)")
-            out += lines.map { style.paint($0.0, $0.0.rawValue + " " + $0.1) }
-        }
+        var out = Writer(style: style)
+        out.text.reserveCapacity(4096 + 160 * plan.tables.reduce(0) { $0 + $1.operations.count })
         for table in plan.tables {
-            section("\(table.id.family.rawValue) \(table.id.table.rawValue)", table.operations.flatMap(tableLines))
+            out.section(table.id.family.rawValue + " " + table.id.table.rawValue) { out in
+                for operation in table.operations { writeTableLines(operation, to: &out) }
+            }
         }
-        section("links", plan.links.flatMap(linkLines))
-        section("addresses", plan.addresses.map { operation in
+        out.section("links", plan.links.flatMap(linkLines))
+        out.section("addresses", plan.addresses.map { operation in
             switch operation {
             case .add(let address): return (.add, IpCommandText.address("add", address))
             case .delete(let address): return (.remove, IpCommandText.address("del", address))
             }
         })
-        section("sysctls", plan.sysctls.map { operation in
+        out.section("sysctls", plan.sysctls.map { operation in
             let was = operation.from.map { "   # was \($0)" } ?? "   # was unset"
             return (.change, IpCommandText.sysctl(operation.key, operation.to) + was)
         })
-        section("routes", plan.routes.flatMap { operation -> [(Mark, String)] in
+        out.section("routes", plan.routes.flatMap { operation -> [(Mark, String)] in
             switch operation {
             case .add(let route): return [(.add, IpCommandText.route("add", route))]
             case .replace(let old, let new):
@@ -35,7 +33,7 @@ public enum PlanText {
             case .delete(let route): return [(.remove, IpCommandText.route("del", route))]
             }
         })
-        section("pods", plan.pods.flatMap { operation -> [(Mark, String)] in
+        out.section("pods", plan.pods.flatMap { operation -> [(Mark, String)] in
             switch operation {
             case .attach(let pod, let mtu):
                 return IpCommandText.attachPod(pod, bridge: bridge, mtu: String(mtu)).map { (.add, $0) }
@@ -44,11 +42,54 @@ public enum PlanText {
             }
         })
         if !plan.conflicts.isEmpty {
-            out.append("# conflicts (podnet will not touch these)")
-            out += plan.conflicts.map { style.paint(.conflict, "! \($0)") }
+            out.section("conflicts (podnet will not touch these)") { out in
+                for conflict in plan.conflicts { out.line(.conflict, conflict.description) }
+            }
         }
-        out.append(summary(plan))
-        return out.joined(separator: "\n") + "\n"
+        out.text.appendUTF8(summary(plan))
+        out.text.append(UInt8(ascii: "\n"))
+        return String(decoding: out.text, as: UTF8.self)
+    }
+
+    /// The plan's text, one buffer for every line: plans of thousands of rules are
+    /// printed by every apply.
+    struct Writer {
+        let style: Style
+        var text: [UInt8] = []
+
+        /// `# title` and the lines `body` writes; nothing at all when it writes none.
+        mutating func section(_ title: String, _ body: (inout Writer) -> Void) {
+            let start = text.count
+            text.append(UInt8(ascii: "#"))
+            text.append(UInt8(ascii: " "))
+            text.appendUTF8(title)
+            text.append(UInt8(ascii: "\n"))
+            let linesStart = text.count
+            body(&self)
+            if text.count == linesStart { text.removeSubrange(start...) }
+        }
+
+        mutating func section(_ title: String, _ lines: [(Mark, String)]) {
+            section(title) { out in
+                for (mark, line) in lines { out.line(mark, line) }
+            }
+        }
+
+        mutating func line(_ mark: Mark, _ content: String) {
+            line(mark) { $0.appendUTF8(content) }
+        }
+
+        /// `MARK content`, painted when the style has colour, and a newline.
+        mutating func line(_ mark: Mark, _ content: (inout [UInt8]) -> Void) {
+            if style.colour {
+                text.appendUTF8("\u{1B}[" + mark.colourCode + "m")
+            }
+            text.appendUTF8(mark.rawValue)
+            text.append(UInt8(ascii: " "))
+            content(&text)
+            if style.colour { text.appendUTF8("\u{1B}[0m") }
+            text.append(UInt8(ascii: "\n"))
+        }
     }
 
     public static func summary(_ plan: Plan) -> String {
@@ -72,24 +113,54 @@ public enum PlanText {
         case conflict = "!"
     }
 
+    /// The operation's lines as separate strings (the JSON plan's `text`).
     static func tableLines(_ operation: TableOperation) -> [(Mark, String)] {
+        var out = Writer(style: Style(colour: false))
+        writeTableLines(operation, to: &out)
+        var lines: [(Mark, String)] = []
+        for line in out.text.split(separator: UInt8(ascii: "\n")) {
+            // Each line starts with its mark and a space.
+            lines.append((Mark(rawValue: String(UnicodeScalar(line[line.startIndex])))!,
+                          String(decoding: line.dropFirst(2), as: UTF8.self)))
+        }
+        return lines
+    }
+
+    static func writeTableLines(_ operation: TableOperation, to out: inout Writer) {
+        func chainLine(_ mark: Mark, _ chain: ChainName) {
+            out.line(mark) { text in
+                text.append(UInt8(ascii: ":"))
+                text.appendUTF8(chain.rawValue)
+                text.appendUTF8(" - [0:0]")
+            }
+        }
+        func ruleLine(_ mark: Mark, _ rule: Rule, _ chain: ChainName) {
+            out.line(mark) { IptablesSaveText.appendLine(rule, chain: chain, to: &$0) }
+        }
         switch operation {
         case .createChain(let chain):
-            return [(.add, ":" + chain.rawValue + " - [0:0]")]
+            chainLine(.add, chain)
         case .flushChain(let chain, let rules):
-            return rules.map { (.remove, IptablesSaveText.appendLine($0, chain: chain)) }
+            for rule in rules { ruleLine(.remove, rule, chain) }
         case .deleteChain(let chain):
-            return [(.remove, ":" + chain.rawValue + " - [0:0]")]
+            chainLine(.remove, chain)
         case .insertRule(let chain, let index, let rule):
-            return [(.add, chain.isBuiltin ? "-I \(chain) \(index + 1) \(IptablesSaveText.render(rule))"
-                                            : IptablesSaveText.appendLine(rule, chain: chain))]
+            guard chain.isBuiltin else { return ruleLine(.add, rule, chain) }
+            out.line(.add) { text in
+                text.appendUTF8("-I ")
+                text.appendUTF8(chain.rawValue)
+                text.append(UInt8(ascii: " "))
+                text.appendDecimal(index + 1)
+                text.append(UInt8(ascii: " "))
+                IptablesSaveText.render(rule, to: &text)
+            }
         case .appendRule(let chain, let rule):
-            return [(.add, IptablesSaveText.appendLine(rule, chain: chain))]
+            ruleLine(.add, rule, chain)
         case .replaceRule(let chain, _, let old, let new):
-            return [(.remove, IptablesSaveText.appendLine(old, chain: chain)),
-                    (.add, IptablesSaveText.appendLine(new, chain: chain))]
+            ruleLine(.remove, old, chain)
+            ruleLine(.add, new, chain)
         case .deleteRule(let chain, _, let rule):
-            return [(.remove, IptablesSaveText.appendLine(rule, chain: chain))]
+            ruleLine(.remove, rule, chain)
         }
     }
 
@@ -113,16 +184,14 @@ public enum PlanText {
     }
 }
 
-extension PlanText.Style {
-    fileprivate func paint(_ mark: PlanText.Mark, _ text: String) -> String {
-        guard colour else { return text }
-        let code: String
-        switch mark {
-        case .add: code = "32"
-        case .remove: code = "31"
-        case .change: code = "33"
-        case .conflict: code = "1;31"
+extension PlanText.Mark {
+    /// The ANSI colour of the mark's lines.
+    fileprivate var colourCode: String {
+        switch self {
+        case .add: return "32"
+        case .remove: return "31"
+        case .change: return "33"
+        case .conflict: return "1;31"
         }
-        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 }

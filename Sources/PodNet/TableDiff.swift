@@ -9,20 +9,27 @@ public enum TableDiff {
         guard let id = desired?.id ?? observed?.id else { return nil }
         let wanted = desired?.chains ?? []
         let found = observed?.chains ?? []
-        let foundNames = Set(found.map(\.name))
+        // Found chains by name: a node with a thousand host ports has a thousand chains.
+        var foundIndex: [ChainName: Int] = [:]
+        foundIndex.reserveCapacity(found.count)
+        for (index, chain) in found.enumerated() { foundIndex[chain.name] = index }
         let wantedNames = Set(wanted.map(\.name))
+        let missing = wanted.filter { foundIndex[$0.name] == nil }
         var operations: [TableOperation] = []
+        // Room for every operation of the missing chains up front: growing an array of
+        // operations copies (and retains) every rule in it.
+        operations.reserveCapacity(missing.reduce(missing.count + 16) { $0 + $1.rules.count })
 
         // Chains first, so every jump below has its target.
-        for chain in wanted where !foundNames.contains(chain.name) {
+        for chain in missing {
             operations.append(.createChain(chain.name))
         }
-        for chain in wanted where !foundNames.contains(chain.name) {
-            operations += chain.rules.map { .appendRule(chain.name, $0) }
+        for chain in missing {
+            for rule in chain.rules { operations.append(.appendRule(chain.name, rule)) }
         }
         for chain in wanted {
-            guard let current = found.first(where: { $0.name == chain.name }) else { continue }
-            operations += ruleEdits(chain: chain.name, from: current.rules, to: chain.rules)
+            guard let index = foundIndex[chain.name] else { continue }
+            operations += ruleEdits(chain: chain.name, from: found[index].rules, to: chain.rules)
         }
 
         operations += jumpEdits(desired: desired?.jumps ?? [], observed: observed)

@@ -2,6 +2,11 @@ import ArgumentParser
 
 @main
 struct PodNetCommand: ParsableCommand {
+    static func main() {
+        Allocator.keepFreedMemory()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "podnet",
         abstract: "Node-level pod networking for Kubernetes: kubenet's bridge, masquerade, host ports and routes, declared in one file.",
