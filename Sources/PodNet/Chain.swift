@@ -90,7 +90,8 @@ public struct TableID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.table = table
     }
 
-    public var description: String { "\(family)/\(table.rawValue)" }
+    /// Raw values concatenated: interpolating the family would reflect on the enum.
+    public var description: String { family.rawValue + "/" + table.rawValue }
 
     public static func < (lhs: TableID, rhs: TableID) -> Bool {
         (lhs.family, lhs.table) < (rhs.family, rhs.table)

@@ -187,10 +187,24 @@ public struct HostPortMapping: Sendable, Hashable {
 
     /// The comment on this mapping's rules. Validation checks it against the kernel's
     /// 255-byte comment limit, so the compiler can use it as it is.
+    /// Built as bytes: a thousand host ports name a thousand comments, twice (validation
+    /// and compile), and interpolating the port casts it dynamically.
     public var comment: String {
-        let pod = podName.map { " " + $0 } ?? ""
-        let host = hostIP.map { " on " + $0.description } ?? ""
-        return "podnet: hostport\(pod) \(transport.rawValue)/\(hostPort)\(host)"
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        text.appendUTF8("podnet: hostport ")
+        if let podName {
+            text.appendUTF8(podName)
+            text.append(UInt8(ascii: " "))
+        }
+        text.appendUTF8(transport.rawValue)
+        text.append(UInt8(ascii: "/"))
+        text.appendDecimal(hostPort)
+        if let hostIP {
+            text.appendUTF8(" on ")
+            text.appendUTF8(hostIP.description)
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The kernel's comment limit (XT_MAX_COMMENT_LEN - 1).

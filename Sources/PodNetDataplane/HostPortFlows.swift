@@ -7,23 +7,39 @@ enum HostPortFlows {
     static let hostPortsChain: ChainName = "PODNET-HOSTPORTS"
 
     static func addedUDPPorts(_ table: TablePlan) -> [UInt16] {
-        let rules = table.operations.compactMap { operation -> Rule? in
+        var ports = Set<UInt16>()
+        // Chain first, rule second: a thousand TCP host ports add four thousand rules,
+        // none of which needs to be copied out to be passed over.
+        for operation in table.operations {
             switch operation {
-            case .insertRule(let chain, _, let rule), .appendRule(let chain, let rule), .replaceRule(let chain, _, _, let rule):
-                return chain == hostPortsChain ? rule : nil
+            case .insertRule(let chain, _, _), .appendRule(let chain, _), .replaceRule(let chain, _, _, _):
+                guard chain == hostPortsChain, let rule = operation.addedRule, let port = udpDestinationPort(rule)
+                else { continue }
+                ports.insert(port)
             default:
-                return nil
+                continue
             }
         }
-        let ports = rules.compactMap { rule -> UInt16? in
-            guard rule.proto?.proto == .udp, rule.proto?.negated == false else { return nil }
-            for case .udp(let ports) in rule.matches {
-                if let range = ports.destinationPorts, range.first == range.last, !ports.destinationNegated {
-                    return range.first
-                }
+        return ports.sorted()
+    }
+
+    private static func udpDestinationPort(_ rule: Rule) -> UInt16? {
+        guard rule.proto?.proto == .udp, rule.proto?.negated == false else { return nil }
+        for case .udp(let ports) in rule.matches {
+            if let range = ports.destinationPorts, range.first == range.last, !ports.destinationNegated {
+                return range.first
             }
-            return nil
         }
-        return Array(Set(ports)).sorted()
+        return nil
+    }
+}
+
+extension TableOperation {
+    /// The rule an insert, append or replace puts in place.
+    fileprivate var addedRule: Rule? {
+        switch self {
+        case .insertRule(_, _, let rule), .appendRule(_, let rule), .replaceRule(_, _, _, let rule): return rule
+        default: return nil
+        }
     }
 }

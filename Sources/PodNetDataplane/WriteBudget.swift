@@ -9,8 +9,10 @@ final class WriteBudget {
     init(failAt: Int?) { self.failAt = failAt }
 
     /// Called before each kernel write (a table commit, a netlink request or batch, a sysctl).
-    func spend(_ operation: String) throws(DataplaneError) {
+    /// The description is built only for the write that fails: describing an enum by
+    /// interpolation reflects on it, which cost more than creating the bridge.
+    func spend(_ operation: @autoclosure () -> String) throws(DataplaneError) {
         count += 1
-        if count == failAt { throw .injectedFault(write: count, operation: operation) }
+        if count == failAt { throw .injectedFault(write: count, operation: operation()) }
     }
 }
