@@ -35,54 +35,65 @@ public struct DecodedEntry: Sendable, Hashable {
 /// are kept opaque, so a decoded rule re-encodes to the bytes it came from (apart from
 /// the kernel's bookkeeping: nfcache, comefrom and the standard target's verdict).
 public enum EntryCodec {
+    /// Sizes the entry from the extensions' heads, then writes header, matches and
+    /// target in place into one zeroed array: a plan can encode thousands of rules, and
+    /// an array per extension (then copied into the entry) was most of the cost.
     public static func encode(_ rule: Rule, family: IPFamily,
                               counters: PacketCounters = .zero) throws(RuleEncodingError) -> [UInt8] {
         let layout = EntryLayout.of(family)
-        let matches = try rule.matches.map { match throws(RuleEncodingError) in
-            try MatchCodec.encode(match, family: family)
+        let target = TargetCodec.head(rule.target, family: family)
+        var targetOffset = layout.headerSize
+        for match in rule.matches { targetOffset += ExtensionHeader.size + MatchCodec.head(match).dataSize }
+        let nextOffset = targetOffset + ExtensionHeader.size + target.dataSize
+
+        var entry = FieldWriter(zeros: nextOffset)
+        var offset = layout.headerSize
+        for match in rule.matches {
+            let head = MatchCodec.head(match)
+            entry.base = offset + ExtensionHeader.size
+            try MatchCodec.writeData(match, into: &entry)
+            try setExtensionHeader(head, at: offset, in: &entry.bytes)
+            offset += ExtensionHeader.size + head.dataSize
         }
-        let target = try TargetCodec.encode(rule.target, family: family)
-        let targetOffset = layout.headerSize + matches.reduce(0) { $0 + ExtensionHeader.size + $1.data.count }
-        let nextOffset = targetOffset + ExtensionHeader.size + target.data.count
+        entry.base = targetOffset + ExtensionHeader.size
+        try TargetCodec.writeData(rule.target, family: family, into: &entry)
+        try setExtensionHeader(target, at: targetOffset, in: &entry.bytes)
         guard nextOffset <= Int(UInt16.max) else { throw .entryTooLarge(nextOffset) }
 
-        var bytes = [UInt8](zeros: layout.headerSize)
-        bytes.reserveCapacity(nextOffset)
+        entry.base = 0
         var invert: UInt8 = 0, flags: UInt8 = 0
         if let source = rule.source {
-            try setAddress(source, address: layout.source, mask: layout.sourceMask, layout: layout, into: &bytes,
+            try setAddress(source, address: layout.source, mask: layout.sourceMask, layout: layout, into: &entry,
                            place: "-s")
             if source.negated { invert |= InvertFlag.source }
         }
         if let destination = rule.destination {
             try setAddress(destination, address: layout.destination, mask: layout.destinationMask, layout: layout,
-                           into: &bytes, place: "-d")
+                           into: &entry, place: "-d")
             if destination.negated { invert |= InvertFlag.destination }
         }
         if let input = rule.inInterface {
-            try InterfaceField.encode(input.name, into: &bytes, name: layout.inInterface, mask: layout.inInterfaceMask)
+            try InterfaceField.encode(input.name, into: &entry, name: layout.inInterface, mask: layout.inInterfaceMask)
             if input.negated { invert |= InvertFlag.inInterface }
         }
         if let output = rule.outInterface {
-            try InterfaceField.encode(output.name, into: &bytes, name: layout.outInterface,
+            try InterfaceField.encode(output.name, into: &entry, name: layout.outInterface,
                                       mask: layout.outInterfaceMask)
             if output.negated { invert |= InvertFlag.outInterface }
         }
         if let proto = rule.proto {
-            bytes.setHost(UInt16(proto.proto.number), at: layout.proto)
+            entry.setHost(UInt16(proto.proto.number), at: layout.proto)
             flags |= layout.protoFlag ?? 0
             if proto.negated { invert |= InvertFlag.proto }
         }
         if case .goto = rule.target { flags |= layout.gotoFlag }
-        bytes[layout.flags] = flags
-        bytes[layout.invertFlags] = invert
-        bytes.setHost(UInt16(targetOffset), at: layout.targetOffset)
-        bytes.setHost(UInt16(nextOffset), at: layout.nextOffset)
-        bytes.setHost(counters.packets, at: layout.counters)
-        bytes.setHost(counters.bytes, at: layout.counters + 8)
-        for ext in matches { try appendExtension(ext, to: &bytes) }
-        try appendExtension(target, to: &bytes)
-        return bytes
+        entry[layout.flags] = flags
+        entry[layout.invertFlags] = invert
+        entry.setHost(UInt16(targetOffset), at: layout.targetOffset)
+        entry.setHost(UInt16(nextOffset), at: layout.nextOffset)
+        entry.setHost(counters.packets, at: layout.counters)
+        entry.setHost(counters.bytes, at: layout.counters + 8)
+        return entry.bytes
     }
 
     /// Decodes one entry of exactly `next_offset` bytes.
@@ -140,13 +151,13 @@ public enum EntryCodec {
     // MARK: header fields
 
     private static func setAddress(_ match: AddressMatch, address: Int, mask: Int, layout: EntryLayout,
-                                   into bytes: inout [UInt8], place: String) throws(RuleEncodingError) {
+                                   into entry: inout FieldWriter, place: String) throws(RuleEncodingError) {
         guard match.address.family == layout.family, match.mask.family == layout.family else {
             throw .familyMismatch(expected: layout.family, in: "\(place) \(match.address)")
         }
         // iptables stores the address masked; so does podnet, or rules would not compare equal.
-        bytes.set(match.address.masked(by: match.mask).bytes, at: address)
-        bytes.set(match.mask.bytes, at: mask)
+        entry.setAddress(match.address.bitwiseMasked(by: match.mask), at: address)
+        entry.setAddress(match.mask, at: mask)
     }
 
     private static func address(_ bytes: [UInt8], _ addressOffset: Int, _ maskOffset: Int, negated: Bool,
@@ -185,18 +196,15 @@ public enum EntryCodec {
 
     // MARK: extensions
 
-    /// The extension's header and data, appended in place (no array per extension:
-    /// a plan can encode thousands of rules).
-    private static func appendExtension(_ ext: OpaqueExtension, to bytes: inout [UInt8]) throws(RuleEncodingError) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: ExtensionHeader.size))
-        guard ext.data.count % 8 == 0,
-              bytes.setFixedString(ext.name, at: start + 2, length: ExtensionHeader.nameLength) else {
-            throw .invalidExtension(name: ext.name, dataSize: ext.data.count)
+    /// An extension's header (u16 size, NUL-padded name, revision) before its data.
+    private static func setExtensionHeader(_ head: ExtensionHead, at offset: Int,
+                                           in bytes: inout [UInt8]) throws(RuleEncodingError) {
+        guard head.dataSize % 8 == 0,
+              bytes.setFixedString(head.name, at: offset + 2, length: ExtensionHeader.nameLength) else {
+            throw .invalidExtension(name: head.name, dataSize: head.dataSize)
         }
-        bytes.setHost(UInt16(ExtensionHeader.size + ext.data.count), at: start)
-        bytes[start + ExtensionHeader.revisionOffset] = ext.revision
-        bytes.append(contentsOf: ext.data)
+        bytes.setHost(UInt16(ExtensionHeader.size + head.dataSize), at: offset)
+        bytes[offset + ExtensionHeader.revisionOffset] = head.revision
     }
 
     private static func extensionAt(_ bytes: [UInt8], offset: Int,

@@ -70,6 +70,25 @@ enum ExtensionHeader {
     static let revisionOffset = 31
 }
 
+/// What an extension's header holds: known before its data is written, so that an
+/// entry is sized, allocated and zeroed once and each extension's data written in place.
+struct ExtensionHead {
+    let name: String
+    let revision: UInt8
+    let dataSize: Int
+}
+
+extension OpaqueExtension {
+    /// A typed extension on its own, its data written by its codec into zeros of
+    /// `head.dataSize` bytes (decoding compares these with the bytes it read).
+    init(_ head: ExtensionHead,
+         data write: (inout FieldWriter) throws(RuleEncodingError) -> Void) throws(RuleEncodingError) {
+        var data = FieldWriter(zeros: head.dataSize)
+        try write(&data)
+        self.init(name: head.name, revision: head.revision, data: data.bytes)
+    }
+}
+
 /// XT_ALIGN: extension data is padded to 8 bytes.
 func xtAlign(_ size: Int) -> Int { (size + 7) & ~7 }
 

@@ -4,19 +4,26 @@
 enum InterfaceField {
     static let size = 16
 
-    static func mask(for name: String) -> [UInt8] {
+    /// How many leading mask bytes are 0xFF; the rest are zero.
+    static func maskLength(for name: String) -> Int {
         let length = name.utf8.count
-        let covered = name.hasSuffix("+") ? length - 1 : (length == 0 ? 0 : length + 1)
+        return name.hasSuffix("+") ? length - 1 : (length == 0 ? 0 : length + 1)
+    }
+
+    static func mask(for name: String) -> [UInt8] {
+        let covered = maskLength(for: name)
         return [UInt8](repeating: 0xFF, count: covered) + [UInt8](zeros: size - covered)
     }
 
-    /// Writes name and mask into their 16-byte fields.
-    static func encode(_ name: String, into bytes: inout [UInt8], name nameOffset: Int,
+    /// Writes name and mask into their 16-byte fields (the mask without building it as an array).
+    static func encode(_ name: String, into fields: inout FieldWriter, name nameOffset: Int,
                        mask maskOffset: Int) throws(RuleEncodingError) {
-        guard bytes.setFixedString(name, at: nameOffset, length: size) else {
+        guard fields.setFixedString(name, at: nameOffset, length: size) else {
             throw .interfaceNameTooLong(name)
         }
-        bytes.set(mask(for: name), at: maskOffset)
+        let covered = maskLength(for: name)
+        fields.fill(0xFF, at: maskOffset, count: covered)
+        fields.fill(0, at: maskOffset + covered, count: size - covered)
     }
 
     /// The name, when name and mask are exactly what `encode` writes for it.

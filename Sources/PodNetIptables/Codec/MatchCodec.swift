@@ -8,15 +8,32 @@ import PodNet
 /// round-trips byte for byte, and a typed match always means "iptables would print
 /// exactly this".
 enum MatchCodec {
-    static func encode(_ match: Match, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
+    /// The match's extension header; its data is `head.dataSize` bytes.
+    static func head(_ match: Match) -> ExtensionHead {
+        switch match {
+        case .comment: return ExtensionHead(name: "comment", revision: 0, dataSize: commentSize)
+        case .addressType: return ExtensionHead(name: "addrtype", revision: 1, dataSize: 8)
+        case .conntrack: return ExtensionHead(name: "conntrack", revision: 3, dataSize: 168)
+        case .mark: return ExtensionHead(name: "mark", revision: 1, dataSize: 16)
+        case .tcp: return ExtensionHead(name: "tcp", revision: 0, dataSize: 16)
+        case .udp: return ExtensionHead(name: "udp", revision: 0, dataSize: 16)
+        case .sctp: return ExtensionHead(name: "sctp", revision: 0, dataSize: SCTP.size)
+        case .multiport: return ExtensionHead(name: "multiport", revision: 1, dataSize: 48)
+        case .physdev: return ExtensionHead(name: "physdev", revision: 0, dataSize: 72)
+        case .opaque(let ext): return ExtensionHead(name: ext.name, revision: ext.revision, dataSize: ext.data.count)
+        }
+    }
+
+    /// struct xt_comment_info: the text, NUL-padded.
+    private static let commentSize = 256
+
+    /// Writes the match's data at `data.base`, into `head(match).dataSize` zeroed bytes.
+    static func writeData(_ match: Match, into data: inout FieldWriter) throws(RuleEncodingError) {
         switch match {
         case .comment(let text):
-            var data = [UInt8](zeros: 256)
-            guard data.setFixedString(text, at: 0, length: 256) else { throw .invalidComment(text) }
-            return OpaqueExtension(name: "comment", revision: 0, data: data)
+            guard data.setFixedString(text, at: 0, length: commentSize) else { throw .invalidComment(text) }
         case .addressType(let m):
             // struct xt_addrtype_info_v1
-            var data = [UInt8](zeros: 8)
             data.setHost(m.sourceTypes.rawValue, at: 0)
             data.setHost(m.destinationTypes.rawValue, at: 2)
             var flags: UInt32 = 0
@@ -25,24 +42,18 @@ enum MatchCodec {
             if m.limitToInInterface { flags |= 0x4 }
             if m.limitToOutInterface { flags |= 0x8 }
             data.setHost(flags, at: 4)
-            return OpaqueExtension(name: "addrtype", revision: 1, data: data)
         case .conntrack(let m):
             // struct xt_conntrack_mtinfo3: only match_flags, invert_flags and state_mask.
-            var data = [UInt8](zeros: 168)
             data.setHost(Conntrack.stateFlag, at: Conntrack.matchFlags)
             data.setHost(m.negated ? Conntrack.stateFlag : 0, at: Conntrack.invertFlags)
             data.setHost(m.states.rawValue, at: Conntrack.stateMask)
-            return OpaqueExtension(name: "conntrack", revision: 3, data: data)
         case .mark(let m):
             // struct xt_mark_mtinfo1
-            var data = [UInt8](zeros: 16)
             data.setHost(m.value, at: 0)
             data.setHost(m.mask, at: 4)
             data[8] = m.negated ? 1 : 0
-            return OpaqueExtension(name: "mark", revision: 1, data: data)
         case .tcp(let m):
             // struct xt_tcp
-            var data = [UInt8](zeros: 16)
             var invert = setPorts(m.ports, into: &data, source: 0, destination: 4)
             data[8] = m.option ?? 0
             data[9] = m.flags?.mask ?? 0
@@ -50,21 +61,24 @@ enum MatchCodec {
             if m.flags?.negated == true { invert |= 0x04 }
             if m.optionNegated { invert |= 0x08 }
             data[11] = invert
-            return OpaqueExtension(name: "tcp", revision: 0, data: data)
         case .udp(let m):
             // struct xt_udp
-            var data = [UInt8](zeros: 16)
             data[8] = setPorts(m, into: &data, source: 0, destination: 4)
-            return OpaqueExtension(name: "udp", revision: 0, data: data)
         case .sctp(let m):
-            return OpaqueExtension(name: "sctp", revision: 0, data: SCTP.encode(m))
+            SCTP.write(m, into: &data)
         case .multiport(let m):
-            return OpaqueExtension(name: "multiport", revision: 1, data: try Multiport.encode(m))
+            try Multiport.write(m, into: &data)
         case .physdev(let m):
-            return OpaqueExtension(name: "physdev", revision: 0, data: try Physdev.encode(m))
+            try Physdev.write(m, into: &data)
         case .opaque(let ext):
-            return ext
+            data.set(ext.data, at: 0)
         }
+    }
+
+    /// The match as an extension on its own.
+    static func encode(_ match: Match, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
+        if case .opaque(let ext) = match { return ext }
+        return try OpaqueExtension(head(match)) { data throws(RuleEncodingError) in try writeData(match, into: &data) }
     }
 
     static func decode(_ raw: OpaqueExtension, family: IPFamily) -> Match {
@@ -78,8 +92,8 @@ enum MatchCodec {
     private static func typed(_ raw: OpaqueExtension) -> Match? {
         let data = raw.data
         switch (raw.name, raw.revision, data.count) {
-        case ("comment", 0, 256):
-            return data.fixedString(at: 0, length: 256).map(Match.comment)
+        case ("comment", 0, commentSize):
+            return data.fixedString(at: 0, length: commentSize).map(Match.comment)
         case ("addrtype", 1, 8):
             let flags = data.host(UInt32.self, at: 4)
             return .addressType(AddressTypeMatch(
@@ -115,7 +129,8 @@ enum MatchCodec {
     }
 
     /// tcp and udp keep "any port" as the range 0:65535; returns the invert bits.
-    private static func setPorts(_ m: PortMatch, into data: inout [UInt8], source: Int, destination: Int) -> UInt8 {
+    private static func setPorts(_ m: PortMatch, into data: inout FieldWriter, source: Int,
+                                 destination: Int) -> UInt8 {
         let sourceRange = m.sourcePorts ?? .all, destinationRange = m.destinationPorts ?? .all
         data.setHost(sourceRange.first, at: source)
         data.setHost(sourceRange.last, at: source + 2)
@@ -151,8 +166,7 @@ private enum SCTP {
     static let flagInfo = 268, flags = 284, invertFlags = 288
     static let sourceFlag: UInt32 = 0x01, destinationFlag: UInt32 = 0x02
 
-    static func encode(_ m: PortMatch) -> [UInt8] {
-        var data = [UInt8](zeros: size)
+    static func write(_ m: PortMatch, into data: inout FieldWriter) {
         var flags: UInt32 = 0, invert: UInt32 = 0
         if let range = m.sourcePorts {
             data.setHost(range.first, at: sourcePorts)
@@ -170,7 +184,6 @@ private enum SCTP {
         for slot in 0..<4 { data[flagInfo + 3 * slot] = 0xFF }
         data.setHost(flags, at: SCTP.flags)
         data.setHost(invert, at: invertFlags)
-        return data
     }
 
     static func decode(_ data: [UInt8]) -> PortMatch? {
@@ -190,8 +203,7 @@ private enum Multiport {
     static let slots = 15
     static let portsOffset = 2, rangeFlags = 32, invert = 47
 
-    static func encode(_ m: MultiportMatch) throws(RuleEncodingError) -> [UInt8] {
-        var data = [UInt8](zeros: 48)
+    static func write(_ m: MultiportMatch, into data: inout FieldWriter) throws(RuleEncodingError) {
         var slot = 0
         for range in m.ports {
             let needed = range.first == range.last ? 1 : 2
@@ -212,7 +224,6 @@ private enum Multiport {
         }
         data[1] = UInt8(slot)
         data[invert] = m.negated ? 1 : 0
-        return data
     }
 
     static func decode(_ data: [UInt8]) -> MultiportMatch? {
@@ -247,8 +258,7 @@ private enum Physdev {
     static let opIn: UInt8 = 0x01, opOut: UInt8 = 0x02, opBridged: UInt8 = 0x04
     static let opIsIn: UInt8 = 0x08, opIsOut: UInt8 = 0x10
 
-    static func encode(_ m: PhysdevMatch) throws(RuleEncodingError) -> [UInt8] {
-        var data = [UInt8](zeros: 72)
+    static func write(_ m: PhysdevMatch, into data: inout FieldWriter) throws(RuleEncodingError) {
         var bits: UInt8 = 0, inverted: UInt8 = 0
         func test(_ negated: Bool?, _ op: UInt8) {
             guard let negated else { return }
@@ -268,7 +278,6 @@ private enum Physdev {
         test(m.isBridgedNegated, opBridged)
         data[invert] = inverted
         data[bitmask] = bits
-        return data
     }
 
     static func decode(_ data: [UInt8]) -> PhysdevMatch? {

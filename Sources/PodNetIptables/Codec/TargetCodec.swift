@@ -8,9 +8,10 @@ import PodNet
 /// a jump's destination named by `iptc_get_target`). Module targets follow the same
 /// total, round-trip-checked decoding as matches.
 enum TargetCodec {
-    static func encode(_ target: Target, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
-        func standard(_ name: String) -> OpaqueExtension {
-            OpaqueExtension(name: name, revision: 0, data: [UInt8](zeros: StandardVerdict.targetSize - ExtensionHeader.size))
+    /// The target's extension header; its data is `head.dataSize` bytes.
+    static func head(_ target: Target, family: IPFamily) -> ExtensionHead {
+        func standard(_ name: String) -> ExtensionHead {
+            ExtensionHead(name: name, revision: 0, dataSize: StandardVerdict.targetSize - ExtensionHeader.size)
         }
         switch target {
         case .fallThrough: return standard("")
@@ -18,38 +19,58 @@ enum TargetCodec {
         case .drop: return standard("DROP")
         case .queue: return standard("QUEUE")
         case .returnFromChain: return standard("RETURN")
+        case .jump(let chain), .goto(let chain): return standard(chain.rawValue)
+        case .masquerade:
+            return ExtensionHead(name: "MASQUERADE", revision: 0, dataSize: family == .ipv4 ? 24 : 40)
+        case .dnat: return ExtensionHead(name: "DNAT", revision: 2, dataSize: 48)
+        case .snat:
+            // iptables 1.8.9 writes SNAT at revision 0 (IPv4) and 1 (IPv6), unlike DNAT.
+            return family == .ipv4 ? ExtensionHead(name: "SNAT", revision: 0, dataSize: 24)
+                                   : ExtensionHead(name: "SNAT", revision: 1, dataSize: 40)
+        case .mark: return ExtensionHead(name: "MARK", revision: 2, dataSize: 8)
+        case .reject: return ExtensionHead(name: "REJECT", revision: 0, dataSize: 8)
+        case .opaque(let ext): return ExtensionHead(name: ext.name, revision: ext.revision, dataSize: ext.data.count)
+        }
+    }
+
+    /// Writes the target's data at `data.base`, into `head(target).dataSize` zeroed bytes.
+    static func writeData(_ target: Target, family: IPFamily,
+                          into data: inout FieldWriter) throws(RuleEncodingError) {
+        switch target {
+        case .fallThrough, .accept, .drop, .queue, .returnFromChain:
+            break  // libiptc fills in the verdict
         case .jump(let chain), .goto(let chain):
             guard !chain.rawValue.isEmpty, chain.rawValue.utf8.count <= ChainName.maxLength else {
                 throw .invalidChainName(chain)
             }
-            return standard(chain.rawValue)
         case .masquerade(let t):
             let range = NATRange(addresses: nil, ports: t.ports, random: t.random, randomFully: t.randomFully,
                                  persistent: false)
-            return family == .ipv4
-                ? OpaqueExtension(name: "MASQUERADE", revision: 0, data: try range.compat(family: family))
-                : OpaqueExtension(name: "MASQUERADE", revision: 0, data: try range.range(family: family, size: 40))
+            try family == .ipv4 ? range.writeCompat(family: family, into: &data)
+                                : range.writeRange(family: family, into: &data)
         case .dnat(let t):
-            return OpaqueExtension(name: "DNAT", revision: 2, data: try NATRange(t).range(family: family, size: 48))
+            try NATRange(t).writeRange(family: family, into: &data)
         case .snat(let t):
-            // iptables 1.8.9 writes SNAT at revision 0 (IPv4) and 1 (IPv6), unlike DNAT.
-            return family == .ipv4
-                ? OpaqueExtension(name: "SNAT", revision: 0, data: try NATRange(t).compat(family: family))
-                : OpaqueExtension(name: "SNAT", revision: 1, data: try NATRange(t).range(family: family, size: 40))
+            try family == .ipv4 ? NATRange(t).writeCompat(family: family, into: &data)
+                                : NATRange(t).writeRange(family: family, into: &data)
         case .mark(let t):
-            var data = [UInt8](zeros: 8)
             data.setHost(t.value, at: 0)
             data.setHost(t.mask, at: 4)
-            return OpaqueExtension(name: "MARK", revision: 2, data: data)
         case .reject(let kind):
-            var data = [UInt8](zeros: 8)
             switch (kind, family) {
             case (.ipv4(let code), .ipv4), (.ipv6(let code), .ipv6): data.setHost(code, at: 0)
             default: throw .familyMismatch(expected: family, in: "REJECT --reject-with \(kind.name)")
             }
-            return OpaqueExtension(name: "REJECT", revision: 0, data: data)
         case .opaque(let ext):
-            return ext
+            data.set(ext.data, at: 0)
+        }
+    }
+
+    /// The target as an extension on its own, in the form libiptc takes from its callers.
+    static func encode(_ target: Target, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
+        if case .opaque(let ext) = target { return ext }
+        return try OpaqueExtension(head(target, family: family)) { data throws(RuleEncodingError) in
+            try writeData(target, family: family, into: &data)
         }
     }
 
@@ -140,19 +161,18 @@ private struct NATRange {
         return addresses
     }
 
-    func compat(family: IPFamily) throws(RuleEncodingError) -> [UInt8] {
-        var data = [UInt8](zeros: 24)
+    /// nf_nat_ipv4_multi_range_compat, 24 bytes.
+    func writeCompat(family: IPFamily, into data: inout FieldWriter) throws(RuleEncodingError) {
         data.setHost(UInt32(1), at: 0)
         data.setHost(flags, at: 4)
         if let addresses = try checkedAddresses(family) {
-            data.set(addresses.min.bytes, at: 8)
-            data.set(addresses.max.bytes, at: 12)
+            data.setAddress(addresses.min, at: 8)
+            data.setAddress(addresses.max, at: 12)
         }
         if let ports {
             data.setNetwork16(ports.first, at: 16)
             data.setNetwork16(ports.last, at: 18)
         }
-        return data
     }
 
     init?(compat data: [UInt8]) {
@@ -163,18 +183,17 @@ private struct NATRange {
                   ports: PortRange(first: data.network16(at: 16), last: data.network16(at: 18)))
     }
 
-    func range(family: IPFamily, size: Int) throws(RuleEncodingError) -> [UInt8] {
-        var data = [UInt8](zeros: size)
+    /// nf_nat_range (40 bytes) or nf_nat_range2 (48, base_proto left zero).
+    func writeRange(family: IPFamily, into data: inout FieldWriter) throws(RuleEncodingError) {
         data.setHost(flags, at: 0)
         if let addresses = try checkedAddresses(family) {
-            data.set(addresses.min.bytes, at: 4)
-            data.set(addresses.max.bytes, at: 20)
+            data.setAddress(addresses.min, at: 4)
+            data.setAddress(addresses.max, at: 20)
         }
         if let ports {
             data.setNetwork16(ports.first, at: 36)
             data.setNetwork16(ports.last, at: 38)
         }
-        return data
     }
 
     init?(range data: [UInt8], family: IPFamily) {

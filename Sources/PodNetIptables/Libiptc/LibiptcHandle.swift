@@ -134,48 +134,55 @@ final class LibiptcHandle {
     }
 
     // MARK: editing (in memory until commit)
+    // Chain names go to C through withCString (see withEntry): the editing calls run
+    // once per operation, thousands of times in a plan.
 
     func createChain(_ chain: String) throws(LibiptcError) {
-        try check(family == .ipv4 ? iptc_create_chain(chain, handle) : ip6tc_create_chain(chain, handle),
-                  "create_chain")
+        try check(chain.withCString {
+            family == .ipv4 ? iptc_create_chain($0, handle) : ip6tc_create_chain($0, handle)
+        }, "create_chain")
     }
 
     func deleteChain(_ chain: String) throws(LibiptcError) {
-        try check(family == .ipv4 ? iptc_delete_chain(chain, handle) : ip6tc_delete_chain(chain, handle),
-                  "delete_chain")
+        try check(chain.withCString {
+            family == .ipv4 ? iptc_delete_chain($0, handle) : ip6tc_delete_chain($0, handle)
+        }, "delete_chain")
     }
 
     func flush(_ chain: String) throws(LibiptcError) {
-        try check(family == .ipv4 ? iptc_flush_entries(chain, handle) : ip6tc_flush_entries(chain, handle),
-                  "flush_entries")
+        try check(chain.withCString {
+            family == .ipv4 ? iptc_flush_entries($0, handle) : ip6tc_flush_entries($0, handle)
+        }, "flush_entries")
     }
 
     /// Inserts at a 0-based index (the chain's length appends).
     func insert(_ entry: [UInt8], in chain: String, at index: Int) throws(LibiptcError) {
-        try check(withEntry(entry) { ipv4, ipv6 in
-            ipv4.map { iptc_insert_entry(chain, $0, UInt32(index), handle) }
-                ?? ip6tc_insert_entry(chain, ipv6!, UInt32(index), handle)
+        try check(withEntry(entry, chain) { ipv4, ipv6, name in
+            ipv4.map { iptc_insert_entry(name, $0, UInt32(index), handle) }
+                ?? ip6tc_insert_entry(name, ipv6!, UInt32(index), handle)
         }, "insert_entry")
     }
 
     /// Replaces the rule at a 0-based index.
     func replace(_ entry: [UInt8], in chain: String, at index: Int) throws(LibiptcError) {
-        try check(withEntry(entry) { ipv4, ipv6 in
-            ipv4.map { iptc_replace_entry(chain, $0, UInt32(index), handle) }
-                ?? ip6tc_replace_entry(chain, ipv6!, UInt32(index), handle)
+        try check(withEntry(entry, chain) { ipv4, ipv6, name in
+            ipv4.map { iptc_replace_entry(name, $0, UInt32(index), handle) }
+                ?? ip6tc_replace_entry(name, ipv6!, UInt32(index), handle)
         }, "replace_entry")
     }
 
     func append(_ entry: [UInt8], in chain: String) throws(LibiptcError) {
-        try check(withEntry(entry) { ipv4, ipv6 in
-            ipv4.map { iptc_append_entry(chain, $0, handle) } ?? ip6tc_append_entry(chain, ipv6!, handle)
+        try check(withEntry(entry, chain) { ipv4, ipv6, name in
+            ipv4.map { iptc_append_entry(name, $0, handle) } ?? ip6tc_append_entry(name, ipv6!, handle)
         }, "append_entry")
     }
 
     /// Deletes the rule at a 0-based index.
     func delete(in chain: String, at index: Int) throws(LibiptcError) {
-        try check(family == .ipv4 ? iptc_delete_num_entry(chain, UInt32(index), handle)
-                                  : ip6tc_delete_num_entry(chain, UInt32(index), handle), "delete_num_entry")
+        try check(chain.withCString {
+            family == .ipv4 ? iptc_delete_num_entry($0, UInt32(index), handle)
+                            : ip6tc_delete_num_entry($0, UInt32(index), handle)
+        }, "delete_num_entry")
     }
 
     /// Sets a built-in chain's policy and the counters the commit gives it.
@@ -194,12 +201,17 @@ final class LibiptcHandle {
     }
 
     /// libiptc copies the entry it is given; the bytes only need to live for the call.
-    private func withEntry(_ entry: [UInt8],
-                           _ body: (UnsafePointer<ipt_entry>?, UnsafePointer<ip6t_entry>?) -> Int32) -> Int32 {
+    /// The chain goes through withCString, which lends a native string's bytes: the
+    /// implicit String-to-pointer conversion copies the name into a fresh array per call.
+    private func withEntry(_ entry: [UInt8], _ chain: String,
+                           _ body: (UnsafePointer<ipt_entry>?, UnsafePointer<ip6t_entry>?,
+                                    UnsafePointer<CChar>) -> Int32) -> Int32 {
         errno = 0
-        return entry.withUnsafeBytes { raw in
-            family == .ipv4 ? body(raw.baseAddress!.assumingMemoryBound(to: ipt_entry.self), nil)
-                            : body(nil, raw.baseAddress!.assumingMemoryBound(to: ip6t_entry.self))
+        return chain.withCString { name in
+            entry.withUnsafeBytes { raw in
+                family == .ipv4 ? body(raw.baseAddress!.assumingMemoryBound(to: ipt_entry.self), nil, name)
+                                : body(nil, raw.baseAddress!.assumingMemoryBound(to: ip6t_entry.self), name)
+            }
         }
     }
 }
