@@ -66,7 +66,7 @@ enum HostPortRules {
     /// written as digits in place: a thousand host ports are named at every compile.
     static func chainKey(for mapping: HostPortMapping) -> [UInt8] {
         var key: [UInt8] = []
-        key.reserveCapacity(96)
+        key.reserveCapacity(128)  // the longest, IPv6 with a host IP, is 101 bytes
         key.append(contentsOf: mapping.family.rawValue.utf8)
         key.append(UInt8(ascii: "/"))
         key.append(contentsOf: mapping.transport.rawValue.utf8)

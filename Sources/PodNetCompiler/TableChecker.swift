@@ -48,15 +48,16 @@ public enum TableChecker {
             throw .invalidChain(table: id, chain: chain.name, problem: .unreachable)
         }
         for jump in table.jumps {
-            try checkRule(jump.rule, at: .jump(from: jump.builtinChain), in: id,
-                          reachedFrom: BuiltinChainSet(jump.builtinChain))
+            try withUnsafePointer(to: jump.rule) { rule throws(CompileError) in
+                try checkRule(rule, at: .jump(from: jump.builtinChain), in: id,
+                              reachedFrom: BuiltinChainSet(jump.builtinChain))
+            }
         }
-        // Rules read in place, not copied out of their chains: four thousand of them.
         for index in table.chains.indices {
             let chain = table.chains[index]
             try chain.rules.withUnsafeBufferPointer { rules throws(CompileError) in
                 for number in rules.indices {
-                    try checkRule(rules[number], at: .chain(chain.name, number: number + 1), in: id,
+                    try checkRule(rules.baseAddress! + number, at: .chain(chain.name, number: number + 1), in: id,
                                   reachedFrom: hooks[index])
                 }
             }
@@ -124,17 +125,19 @@ public enum TableChecker {
         return hooks
     }
 
-    private static func checkRule(_ rule: Rule, at location: RuleLocation, in table: TableID,
+    /// `rule` points into its chain's buffer: passed by value, each of the thousands of
+    /// rules was copied (its arrays and strings retained and released) to be checked.
+    private static func checkRule(_ rule: UnsafePointer<Rule>, at location: RuleLocation, in table: TableID,
                                   reachedFrom hooks: BuiltinChainSet) throws(CompileError) {
         func fail(_ problem: RuleProblem) -> CompileError {
-            .invalidRule(table: table, location: location, rule: rule, problem: problem)
+            .invalidRule(table: table, location: location, rule: rule.pointee, problem: problem)
         }
-        for match in rule.matches {
+        for match in rule.pointee.matches {
             if case .comment(let text) = match, text.utf8.count > HostPortMapping.maxCommentBytes {
                 throw fail(.commentTooLong(bytes: text.utf8.count))
             }
             if let needed = portMatchProtocol(match),
-               rule.proto?.proto != needed || rule.proto?.negated == true {
+               rule.pointee.proto?.proto != needed || rule.pointee.proto?.negated == true {
                 throw fail(.portMatchWithoutProtocol(needed))
             }
         }
@@ -142,18 +145,19 @@ public enum TableChecker {
         func checkFamily(_ address: IPAddress?) throws(CompileError) {
             if let address, address.family != table.family { throw fail(.wrongFamily(address)) }
         }
-        try checkFamily(rule.source?.address)
-        try checkFamily(rule.destination?.address)
-        switch rule.target {
+        try checkFamily(rule.pointee.source?.address)
+        try checkFamily(rule.pointee.destination?.address)
+        switch rule.pointee.target {
         case .dnat(let nat), .snat(let nat):
             try checkFamily(nat.minAddress)
             try checkFamily(nat.maxAddress)
+        case .opaque(let ext):
+            throw fail(.opaqueTarget(ext.name))
         default: break
         }
-        if let restricted = RestrictedTarget(rule.target), !restricted.permits(table.table, reachedFrom: hooks) {
+        if let restricted = RestrictedTarget(rule.pointee.target), !restricted.permits(table.table, reachedFrom: hooks) {
             throw fail(.targetNotAllowed(restricted, table: table.table, reachedFrom: hooks.chains))
         }
-        if case .opaque(let ext) = rule.target { throw fail(.opaqueTarget(ext.name)) }
     }
 
     /// The protocol whose own match this is (the kernel refuses `-m tcp` without `-p tcp`).
