@@ -3,24 +3,36 @@
 /// KUBE-HP-<16 chars>.
 enum Base32 {
     static func encode(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 4) / 5 * 8)
-        var groupStart = 0
-        while groupStart < bytes.count {
-            let count = min(5, bytes.count - groupStart)
-            var value: UInt64 = 0
-            for index in 0..<5 {
-                value = value << 8 | UInt64(index < count ? bytes[groupStart + index] : 0)
+        let groups = (bytes.count + 4) / 5
+        return String(unsafeUninitializedCapacity: groups * 8) { output in
+            for group in 0..<groups {
+                let groupStart = group * 5
+                let count = min(5, bytes.count - groupStart)
+                var value: UInt64 = 0
+                for index in 0..<5 {
+                    value = value << 8 | UInt64(index < count ? bytes[groupStart + index] : 0)
+                }
+                // Each input byte contributes 8 bits; a partial group yields ceil(8n/5) symbols.
+                let symbols = (count * 8 + 4) / 5
+                let groupOutput = output.baseAddress! + group * 8
+                writeGroup(value, to: groupOutput)
+                for index in symbols..<8 { groupOutput[index] = UInt8(ascii: "=") }
             }
-            // Each input byte contributes 8 bits; a partial group yields ceil(8n/5) symbols.
-            let symbols = (count * 8 + 4) / 5
-            for index in 0..<8 {
-                output.append(index < symbols ? alphabet[Int(value >> UInt64(35 - 5 * index) & 0x1F)] : UInt8(ascii: "="))
-            }
-            groupStart += 5
+            return groups * 8
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+    /// The eight symbols of a 5-byte group (the low 40 bits of `value`, its first byte
+    /// highest), at `output`. Hashed chain names take their 16 symbols straight from
+    /// the digest this way, with no byte array or string in between.
+    @inline(__always)
+    static func writeGroup(_ value: UInt64, to output: UnsafeMutablePointer<UInt8>) {
+        let symbols = alphabet.utf8Start
+        for index in 0..<8 {
+            output[index] = symbols[Int(value >> UInt64(35 - 5 * index) & 0x1F)]
+        }
+    }
+
+    /// A StaticString, not an array: read in place, without a lazy global's check per symbol.
+    private static var alphabet: StaticString { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" }
 }

@@ -19,11 +19,16 @@ enum HostPortRules {
                        to: hook)
         }
         // Each mapping's name and comment once: with a thousand host ports they are
-        // most of the compile.
-        let named = mappings.map { (mapping: $0, chain: chainName(for: $0), comment: $0.comment) }
-        nat.add(Chain(name: chain, rules: named.map { dispatchRule($0.mapping, to: $0.chain, comment: $0.comment) }))
-        for (mapping, name, comment) in named {
-            nat.add(Chain(name: name, rules: mappingRules(mapping, mark: config.masqueradeMark, comment: comment)))
+        // most of the compile. Side by side and by index: a tuple of the three would be
+        // copied (three strings retained and released) at every step.
+        let names = mappings.map(chainName(for:))
+        let comments = mappings.map(\.comment)
+        nat.add(Chain(name: chain, rules: mappings.indices.map { index in
+            dispatchRule(mappings[index], to: names[index], comment: comments[index])
+        }))
+        for index in mappings.indices {
+            nat.add(Chain(name: names[index],
+                          rules: mappingRules(mappings[index], mark: config.masqueradeMark, comment: comments[index])))
         }
 
         // The pod's hairpin packets carry the mark; they leave with the gateway's address
@@ -53,16 +58,54 @@ enum HostPortRules {
     /// `PODNET-HP-` and the first 16 characters of base32(sha256(key)), as kubelet names
     /// KUBE-HP chains: stable for the mapping, and 26 characters, within the kernel's 28.
     static func chainName(for mapping: HostPortMapping) -> ChainName {
-        // The key's bytes gathered in one buffer (no string per piece): a thousand
-        // host ports are named at every compile.
+        chainName(key: chainKey(for: mapping))
+    }
+
+    /// `family/transport/hostPort/hostIP/podIP/containerPort`, hostIP empty when the
+    /// mapping is on every address. Its bytes are gathered in one buffer, the ports
+    /// written as digits in place: a thousand host ports are named at every compile.
+    static func chainKey(for mapping: HostPortMapping) -> [UInt8] {
         var key: [UInt8] = []
-        key.reserveCapacity(96)
-        for part in [mapping.family.rawValue, mapping.transport.rawValue, String(mapping.hostPort),
-                     mapping.hostIP?.description ?? "", mapping.podIP.description, String(mapping.containerPort)] {
-            if !key.isEmpty { key.append(UInt8(ascii: "/")) }
-            key.append(contentsOf: part.utf8)
-        }
-        return ChainName(mappingChainPrefix + Base32.encode(SHA256.digest(key)).prefix(16))
+        key.reserveCapacity(128)  // the longest, IPv6 with a host IP, is 101 bytes
+        key.append(contentsOf: mapping.family.rawValue.utf8)
+        key.append(UInt8(ascii: "/"))
+        key.append(contentsOf: mapping.transport.rawValue.utf8)
+        key.append(UInt8(ascii: "/"))
+        appendDecimal(mapping.hostPort, to: &key)
+        key.append(UInt8(ascii: "/"))
+        if let hostIP = mapping.hostIP { key.append(contentsOf: hostIP.description.utf8) }
+        key.append(UInt8(ascii: "/"))
+        key.append(contentsOf: mapping.podIP.description.utf8)
+        key.append(UInt8(ascii: "/"))
+        appendDecimal(mapping.containerPort, to: &key)
+        return key
+    }
+
+    /// The chain name of a key. Base32's first 16 symbols are exactly the digest's
+    /// first 10 bytes (two whole 5-byte groups, no padding), so they are written
+    /// straight from the digest's words into the name.
+    static func chainName(key: [UInt8]) -> ChainName {
+        let digest = key.withUnsafeBytes { SHA256.hash($0) }
+        let firstGroup = UInt64(digest.0) << 8 | UInt64(digest.1 >> 24)                   // bytes 0-4
+        let secondGroup = UInt64(digest.1 & 0xFF_FFFF) << 16 | UInt64(digest.2 >> 16)     // bytes 5-9
+        let prefix = mappingChainPrefix.utf8
+        return ChainName(String(unsafeUninitializedCapacity: prefix.count + 16) { name in
+            let hashStart = name.initialize(fromContentsOf: prefix)
+            Base32.writeGroup(firstGroup, to: name.baseAddress! + hashStart)
+            Base32.writeGroup(secondGroup, to: name.baseAddress! + hashStart + 8)
+            return hashStart + 16
+        })
+    }
+
+    /// `value` in decimal, as `String(value)` would write it: most significant digit
+    /// first, so that nothing is reversed (a slice of `bytes` would be a copy).
+    private static func appendDecimal(_ value: UInt16, to bytes: inout [UInt8]) {
+        var place: UInt16 = 1
+        while value / place >= 10 { place *= 10 }
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / place % 10))
+            place /= 10
+        } while place > 0
     }
 
     /// Selects the mapping: `[-d hostIP] -p proto -m proto --dport hostPort`.

@@ -2,65 +2,106 @@
 /// are derived from it and swift-crypto is not a dependency. Names only: no
 /// secrecy rests on it.
 enum SHA256 {
+    /// The eight state words after the last block: the digest, each word big-endian.
+    typealias Words = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+
     /// The 32-byte digest of `message`.
     static func digest(_ message: some Sequence<UInt8>) -> [UInt8] {
-        var padded = Array(message)
-        let bitLength = UInt64(padded.count) &* 8
-        padded.reserveCapacity((padded.count + 9 + 63) / 64 * 64)
-        padded.append(0x80)
-        padded.append(contentsOf: repeatElement(0, count: (56 - padded.count % 64 + 64) % 64))
-        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        bytes(of: Array(message).withUnsafeBytes { hash($0) })
+    }
 
-        // A 1,000-host-port node hashes thousands of names: the loops below work on
-        // unchecked buffers and locals, without an allocation per block.
+    static func digest(_ text: String) -> [UInt8] {
+        var text = text
+        return bytes(of: text.withUTF8 { hash(UnsafeRawBufferPointer($0)) })
+    }
+
+    /// The digest of `message` as its eight words. A 1,000-host-port node names a
+    /// thousand chains at every compile: the message is read in place, the padded
+    /// tail and the schedule live on the stack, and nothing is allocated.
+    static func hash(_ message: UnsafeRawBufferPointer) -> Words {
         var state = initialState
-        var schedule = [UInt32](repeating: 0, count: 64)
-        padded.withUnsafeBufferPointer { bytes in
-            schedule.withUnsafeMutableBufferPointer { w in
-                roundConstants.withUnsafeBufferPointer { k in
-                    for blockStart in stride(from: 0, to: bytes.count, by: 64) {
-                        for t in 0..<16 {
-                            let offset = blockStart + 4 * t
-                            w[t] = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16
-                                | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
-                        }
-                        for t in 16..<64 {
-                            let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                            let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                            w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-                        }
-                        var (a, b, c, d, e, f, g, h) = state
-                        for t in 0..<64 {
-                            let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                            let choice = (e & f) ^ (~e & g)
-                            let temp1 = h &+ sum1 &+ choice &+ k[t] &+ w[t]
-                            let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                            let majority = (a & b) ^ (a & c) ^ (b & c)
-                            let temp2 = sum0 &+ majority
-                            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ temp1, c, b, a, temp1 &+ temp2)
-                        }
-                        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
-                                 state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+        let fullBlocks = message.count / 64
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { schedule in
+            roundConstants.withUnsafeBufferPointer { k in
+                for block in 0..<fullBlocks {
+                    compress(&state, UnsafeRawBufferPointer(rebasing: message[block * 64 ..< block * 64 + 64]),
+                             schedule, k)
+                }
+                // The rest of the message, 0x80, zeros and the bit length: one block,
+                // or two when fewer than 9 bytes are left after the rest.
+                withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { tail in
+                    tail.initializeMemory(as: UInt8.self, repeating: 0)
+                    let rest = UnsafeRawBufferPointer(rebasing: message[(fullBlocks * 64)...])
+                    tail.copyMemory(from: rest)
+                    tail[rest.count] = 0x80
+                    let tailLength = rest.count < 56 ? 64 : 128
+                    tail.storeBytes(of: (UInt64(message.count) &* 8).bigEndian, toByteOffset: tailLength - 8,
+                                    as: UInt64.self)
+                    for start in stride(from: 0, to: tailLength, by: 64) {
+                        compress(&state, UnsafeRawBufferPointer(rebasing: tail[start ..< start + 64]), schedule, k)
                     }
                 }
             }
         }
-        var digest: [UInt8] = []
-        digest.reserveCapacity(32)
-        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            digest += [UInt8(truncatingIfNeeded: word >> 24), UInt8(truncatingIfNeeded: word >> 16),
-                       UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
-        }
-        return digest
+        return state
     }
 
-    static func digest(_ text: String) -> [UInt8] { digest(Array(text.utf8)) }
+    /// The digest's 32 bytes, word by word, most significant byte first.
+    private static func bytes(of words: Words) -> [UInt8] {
+        let bigEndian = (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian,
+                         words.4.bigEndian, words.5.bigEndian, words.6.bigEndian, words.7.bigEndian)
+        return withUnsafeBytes(of: bigEndian) { Array($0) }
+    }
+
+    /// One 64-byte block into `state`; `w` is the 64-word message schedule's storage.
+    @inline(__always)
+    private static func compress(_ state: inout Words, _ block: UnsafeRawBufferPointer,
+                                 _ w: UnsafeMutableBufferPointer<UInt32>, _ k: UnsafeBufferPointer<UInt32>) {
+        for t in 0..<16 {
+            w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self))
+        }
+        for t in 16..<64 {
+            let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
+            let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+            w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+        }
+        // Eight rounds per pass, the variables' roles rotating through the calls rather
+        // than their values through eight moves a round.
+        var (a, b, c, d, e, f, g, h) = state
+        for t in stride(from: 0, to: 64, by: 8) {
+            round(a, b, c, &d, e, f, g, &h, k[t] &+ w[t])
+            round(h, a, b, &c, d, e, f, &g, k[t + 1] &+ w[t + 1])
+            round(g, h, a, &b, c, d, e, &f, k[t + 2] &+ w[t + 2])
+            round(f, g, h, &a, b, c, d, &e, k[t + 3] &+ w[t + 3])
+            round(e, f, g, &h, a, b, c, &d, k[t + 4] &+ w[t + 4])
+            round(d, e, f, &g, h, a, b, &c, k[t + 5] &+ w[t + 5])
+            round(c, d, e, &f, g, h, a, &b, k[t + 6] &+ w[t + 6])
+            round(b, c, d, &e, f, g, h, &a, k[t + 7] &+ w[t + 7])
+        }
+        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
+                 state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+    }
+
+    /// One round, in place: `d` becomes the next round's e and `h` its a; the other
+    /// six shift one place, which the caller does by naming them in rotated order.
+    @inline(__always)
+    private static func round(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+                              _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ constantAndWord: UInt32) {
+        let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+        let choice = (e & f) ^ (~e & g)
+        let temp1 = h &+ sum1 &+ choice &+ constantAndWord
+        let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+        let majority = (a & b) ^ (a & c) ^ (b & c)
+        d = d &+ temp1
+        h = temp1 &+ sum0 &+ majority
+    }
 
     private static func rotr(_ value: UInt32, _ count: UInt32) -> UInt32 {
-        value >> count | value << (32 - count)
+        // Masking shifts: the counts are constants below 32, so no overshift test is needed.
+        value &>> count | value &<< (32 &- count)
     }
 
-    private static let initialState: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
+    private static let initialState: Words = (
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
     )
 

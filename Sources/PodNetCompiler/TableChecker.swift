@@ -11,7 +11,8 @@ public enum TableChecker {
         let id = table.id
         // Chains by index from here on: a table with a thousand host ports has two
         // thousand chains, and hashing their names at every step cost more than the rest.
-        var indexByName: [ChainName: Int] = [:]
+        // Keyed by packed names, which hash and compare in a few instructions.
+        var indexByName = ChainIndex()
         indexByName.reserveCapacity(table.chains.count)
         for (index, chain) in table.chains.enumerated() {
             let length = chain.name.rawValue.utf8.count
@@ -21,7 +22,7 @@ public enum TableChecker {
             guard chain.name.isPodnetOwned else {
                 throw .invalidChain(table: id, chain: chain.name, problem: .notPodnetOwned)
             }
-            guard indexByName.updateValue(index, forKey: chain.name) == nil else {
+            guard indexByName.insert(chain.name, at: index) else {
                 throw .invalidChain(table: id, chain: chain.name, problem: .declaredTwice)
             }
         }
@@ -29,45 +30,50 @@ public enum TableChecker {
         try checkJumps(table, indexByName)
         var successors = [[Int]](repeating: [], count: table.chains.count)
         for (index, chain) in table.chains.enumerated() {
-            for (number, rule) in chain.rules.enumerated() {
-                guard let target = rule.target.chainReference else { continue }
-                guard let next = indexByName[target] else {
-                    throw .invalidRule(table: id, location: .chain(chain.name, number: number + 1), rule: rule,
-                                       problem: .unknownChain(target))
+            try chain.rules.withUnsafeBufferPointer { rules throws(CompileError) in
+                for number in rules.indices {
+                    guard let target = rules[number].target.chainReference else { continue }
+                    guard let next = indexByName[target] else {
+                        throw .invalidRule(table: id, location: .chain(chain.name, number: number + 1),
+                                           rule: rules[number], problem: .unknownChain(target))
+                    }
+                    successors[index].append(next)
                 }
-                successors[index].append(next)
             }
         }
         try checkAcyclic(table, successors)
 
         let hooks = reachingHooks(table, indexByName, successors)
-        for (index, chain) in table.chains.enumerated() where hooks[index] == 0 {
+        for (index, chain) in table.chains.enumerated() where hooks[index].isEmpty {
             throw .invalidChain(table: id, chain: chain.name, problem: .unreachable)
         }
         for jump in table.jumps {
-            try checkRule(jump.rule, at: .jump(from: jump.builtinChain), in: id, reachedFrom: [jump.builtinChain])
+            try withUnsafePointer(to: jump.rule) { rule throws(CompileError) in
+                try checkRule(rule, at: .jump(from: jump.builtinChain), in: id,
+                              reachedFrom: BuiltinChainSet(jump.builtinChain))
+            }
         }
-        // The hooks a chain is reached from, as a list, once per distinct set.
-        var hookLists: [UInt8: [BuiltinChain]] = [:]
-        for (index, chain) in table.chains.enumerated() {
-            let mask = hooks[index]
-            let reachedFrom = hookLists[mask] ?? BuiltinChain.allCases.enumerated()
-                .filter { mask & (1 << $0.offset) != 0 }.map(\.element)
-            hookLists[mask] = reachedFrom
-            for (number, rule) in chain.rules.enumerated() {
-                try checkRule(rule, at: .chain(chain.name, number: number + 1), in: id, reachedFrom: reachedFrom)
+        for index in table.chains.indices {
+            let chain = table.chains[index]
+            try chain.rules.withUnsafeBufferPointer { rules throws(CompileError) in
+                for number in rules.indices {
+                    try checkRule(rules.baseAddress! + number, at: .chain(chain.name, number: number + 1), in: id,
+                                  reachedFrom: hooks[index])
+                }
             }
         }
     }
 
-    private static func checkJumps(_ table: TableState, _ indexByName: [ChainName: Int]) throws(CompileError) {
-        var jumpedFrom = Set<BuiltinChain>()
+    private static func checkJumps(_ table: TableState, _ indexByName: ChainIndex) throws(CompileError) {
+        // A bit set, not a Set<BuiltinChain>: the Set's generic type alone cost ~0.4 M
+        // instructions of runtime metadata lookups, more than checking the table.
+        var jumpedFrom: BuiltinChainSet = []
         for jump in table.jumps {
             func fail(_ problem: RuleProblem) -> CompileError {
                 .invalidRule(table: table.id, location: .jump(from: jump.builtinChain), rule: jump.rule, problem: problem)
             }
             guard table.id.table.builtinChains.contains(jump.builtinChain) else { throw fail(.builtinChainNotInTable) }
-            guard jumpedFrom.insert(jump.builtinChain).inserted else { throw fail(.duplicateJump) }
+            guard jumpedFrom.insert(BuiltinChainSet(jump.builtinChain)).inserted else { throw fail(.duplicateJump) }
             guard case .comment(let text) = jump.rule.matches.first, text.hasPrefix(JumpRule.commentPrefix) else {
                 throw fail(.jumpWithoutPodnetComment)
             }
@@ -104,47 +110,56 @@ public enum TableChecker {
         }
     }
 
-    /// For each chain, the built-in chains it is reached from, as a bit per
-    /// `BuiltinChain.allCases` position.
-    private static func reachingHooks(_ table: TableState, _ indexByName: [ChainName: Int],
-                                      _ successors: [[Int]]) -> [UInt8] {
-        var hooks = [UInt8](repeating: 0, count: successors.count)
+    /// For each chain, the built-in chains it is reached from.
+    private static func reachingHooks(_ table: TableState, _ indexByName: ChainIndex,
+                                      _ successors: [[Int]]) -> [BuiltinChainSet] {
+        var hooks = [BuiltinChainSet](repeating: [], count: successors.count)
         for jump in table.jumps {
-            guard let target = jump.rule.target.chainReference, let entry = indexByName[target],
-                  let position = BuiltinChain.allCases.firstIndex(of: jump.builtinChain) else { continue }
-            let bit = UInt8(1) << UInt8(position)
+            guard let target = jump.rule.target.chainReference, let entry = indexByName[target] else { continue }
+            let hook = BuiltinChainSet(jump.builtinChain)
             var pending = [entry]
             while let chain = pending.popLast() {
-                guard hooks[chain] & bit == 0 else { continue }
-                hooks[chain] |= bit
+                guard !hooks[chain].contains(hook) else { continue }
+                hooks[chain].insert(hook)
                 pending += successors[chain]
             }
         }
         return hooks
     }
 
-    private static func checkRule(_ rule: Rule, at location: RuleLocation, in table: TableID,
-                                  reachedFrom hooks: [BuiltinChain]) throws(CompileError) {
+    /// `rule` points into its chain's buffer: passed by value, each of the thousands of
+    /// rules was copied (its arrays and strings retained and released) to be checked.
+    private static func checkRule(_ rule: UnsafePointer<Rule>, at location: RuleLocation, in table: TableID,
+                                  reachedFrom hooks: BuiltinChainSet) throws(CompileError) {
         func fail(_ problem: RuleProblem) -> CompileError {
-            .invalidRule(table: table, location: location, rule: rule, problem: problem)
+            .invalidRule(table: table, location: location, rule: rule.pointee, problem: problem)
         }
-        for match in rule.matches {
+        for match in rule.pointee.matches {
             if case .comment(let text) = match, text.utf8.count > HostPortMapping.maxCommentBytes {
                 throw fail(.commentTooLong(bytes: text.utf8.count))
             }
             if let needed = portMatchProtocol(match),
-               rule.proto?.proto != needed || rule.proto?.negated == true {
+               rule.pointee.proto?.proto != needed || rule.pointee.proto?.negated == true {
                 throw fail(.portMatchWithoutProtocol(needed))
             }
         }
-        let addresses = [rule.source?.address, rule.destination?.address] + natAddresses(rule.target)
-        for case let address? in addresses where address.family != table.family {
-            throw fail(.wrongFamily(address))
+        // Address by address rather than gathered in an array: one allocation per rule.
+        func checkFamily(_ address: IPAddress?) throws(CompileError) {
+            if let address, address.family != table.family { throw fail(.wrongFamily(address)) }
         }
-        if let restricted = RestrictedTarget(rule.target), !restricted.permits(table.table, reachedFrom: Set(hooks)) {
-            throw fail(.targetNotAllowed(restricted, table: table.table, reachedFrom: hooks))
+        try checkFamily(rule.pointee.source?.address)
+        try checkFamily(rule.pointee.destination?.address)
+        switch rule.pointee.target {
+        case .dnat(let nat), .snat(let nat):
+            try checkFamily(nat.minAddress)
+            try checkFamily(nat.maxAddress)
+        case .opaque(let ext):
+            throw fail(.opaqueTarget(ext.name))
+        default: break
         }
-        if case .opaque(let ext) = rule.target { throw fail(.opaqueTarget(ext.name)) }
+        if let restricted = RestrictedTarget(rule.pointee.target), !restricted.permits(table.table, reachedFrom: hooks) {
+            throw fail(.targetNotAllowed(restricted, table: table.table, reachedFrom: hooks.chains))
+        }
     }
 
     /// The protocol whose own match this is (the kernel refuses `-m tcp` without `-p tcp`).
@@ -157,11 +172,29 @@ public enum TableChecker {
         }
     }
 
-    private static func natAddresses(_ target: Target) -> [IPAddress?] {
-        switch target {
-        case .dnat(let nat), .snat(let nat): return [nat.minAddress, nat.maxAddress]
-        default: return []
+}
+
+/// Built-in chains as bits, one per `BuiltinChain.allCases` position: the hooks
+/// reaching each of thousands of rules, tested without building a Set per rule.
+struct BuiltinChainSet: OptionSet, Hashable, Sendable {
+    let rawValue: UInt8
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// A switch rather than a search of `allCases` (an array built at each call).
+    init(_ chain: BuiltinChain) {
+        switch chain {
+        case .prerouting: rawValue = 1 << 0
+        case .input: rawValue = 1 << 1
+        case .forward: rawValue = 1 << 2
+        case .output: rawValue = 1 << 3
+        case .postrouting: rawValue = 1 << 4
         }
+    }
+
+    /// The chains, in `BuiltinChain.allCases` order.
+    var chains: [BuiltinChain] {
+        BuiltinChain.allCases.filter { contains(BuiltinChainSet($0)) }
     }
 }
 
@@ -189,11 +222,11 @@ public enum RestrictedTarget: String, Hashable, Sendable {
     }
 
     /// Whether a rule in `table`, reached from `hooks`, may use this target.
-    func permits(_ table: TableName, reachedFrom hooks: Set<BuiltinChain>) -> Bool {
+    func permits(_ table: TableName, reachedFrom hooks: BuiltinChainSet) -> Bool {
         switch self {
-        case .dnat: return table == .nat && hooks.isSubset(of: [.prerouting, .output])
-        case .masquerade: return table == .nat && hooks.isSubset(of: [.postrouting])
-        case .snat: return table == .nat && hooks.isSubset(of: [.postrouting, .input])
+        case .dnat: return table == .nat && hooks.isSubset(of: [BuiltinChainSet(.prerouting), BuiltinChainSet(.output)])
+        case .masquerade: return table == .nat && hooks.isSubset(of: BuiltinChainSet(.postrouting))
+        case .snat: return table == .nat && hooks.isSubset(of: [BuiltinChainSet(.postrouting), BuiltinChainSet(.input)])
         case .reject: return table == .filter
         case .drop: return table != .nat
         }
@@ -208,5 +241,22 @@ public enum RestrictedTarget: String, Hashable, Sendable {
         case .reject: return "in the filter table"
         case .drop: return "outside the nat table"
         }
+    }
+}
+
+/// The table's chains by name, keyed by packed name. Every name is within the
+/// kernel's limit once checked, so a name too long to pack is in no table.
+private struct ChainIndex {
+    private var indexes: [PackedChainName: Int] = [:]
+
+    mutating func reserveCapacity(_ count: Int) { indexes.reserveCapacity(count) }
+
+    /// False when the name was already there. `name` fits: checked before.
+    mutating func insert(_ name: ChainName, at index: Int) -> Bool {
+        indexes.updateValue(index, forKey: PackedChainName(name)!) == nil
+    }
+
+    subscript(name: ChainName) -> Int? {
+        PackedChainName(name).flatMap { indexes[$0] }
     }
 }

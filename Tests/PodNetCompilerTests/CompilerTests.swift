@@ -154,6 +154,29 @@ import PodNet
                 "the pod's name is a comment, not part of the key")
     }
 
+    /// The key written byte by byte, and the name taken from the digest's words, are what
+    /// joining the parts' text and base32-encoding the whole digest give, for ports at the
+    /// edges of their digit counts and for both families, with and without a host IP.
+    @Test func mappingChainNamesMatchTheTextKeyAndWholeDigest() {
+        let pods = [TestConfigs.ip("10.244.1.10"), TestConfigs.ip("fd00:10:244:1::a")]
+        let hostIPs: [IPAddress?] = [nil, TestConfigs.ip("198.18.0.10"), TestConfigs.ip("2001:db8::1")]
+        for podIP in pods {
+            for hostIP in hostIPs where hostIP == nil || hostIP!.family == podIP.family {
+                for transport in TransportProtocol.allCases {
+                    for port: UInt16 in [0, 1, 9, 10, 99, 100, 999, 1000, 8080, 9999, 10000, 30000, 65535] {
+                        let mapping = HostPortMapping(podIP: podIP, transport: transport, hostPort: port,
+                                                      containerPort: 65535 - port, hostIP: hostIP)
+                        let text = [podIP.family.rawValue, transport.rawValue, String(port), hostIP?.description ?? "",
+                                    podIP.description, String(65535 - port)].joined(separator: "/")
+                        #expect(HostPortRules.chainKey(for: mapping) == Array(text.utf8))
+                        #expect(HostPortRules.chainName(for: mapping).rawValue
+                                == "PODNET-HP-" + Base32.encode(SHA256.digest(text)).prefix(16))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func customMasqueradeMarkIsUsedForHairpin() throws {
         var config = TestConfigs.node([.ipv4], hostPorts: [Self.webV4])
         config.masqueradeMark = 0x200
