@@ -1,6 +1,10 @@
 /// One edit of one iptables table. A table's operations apply in order, within
 /// a single libiptc commit, with indexes meant for the state left by the ones before.
-public enum TableOperation: Sendable, Hashable {
+///
+/// Indirect: a rule is some 250 bytes inline and a replace holds two, so a plan of
+/// thousands of operations would be megabytes of array (copied as it grows, and faulted
+/// in page by page); boxed, an operation is one reference.
+public indirect enum TableOperation: Sendable, Hashable {
     case createChain(ChainName)
     /// Empties a chain (so that chains referring to each other can all go).
     case flushChain(ChainName, rules: [Rule])

@@ -19,8 +19,9 @@ enum JSONDocumentReader {
         return text.withUTF8 { bytes in
             guard isInSubset(bytes) else { return nil }
             var scanner = JSONScanner(bytes)
-            // About one node per 10 bytes in a config's JSON.
-            var builder = DocumentTreeBuilder(capacity: bytes.count / 10)
+            // A config's JSON holds about one node per 9 to 12 bytes: room for one per 8,
+            // so that the node array is never regrown (and copied, and faulted in twice).
+            var builder = DocumentTreeBuilder(capacity: bytes.count / 8)
             do {
                 guard try scanner.peekKind() == .object else { return nil }
                 let start = scanner.offset

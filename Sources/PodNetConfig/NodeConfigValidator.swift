@@ -275,6 +275,8 @@ struct NodeConfigValidator {
         }
         var taken: [HostPortKey: [(hostIP: IPAddress?, place: SourcePlace)]] = [:]
         var mappings: [HostPortMapping] = []
+        taken.reserveCapacity(document.hostPorts.count)
+        mappings.reserveCapacity(document.hostPorts.count)
         for entry in document.hostPorts {
             guard let podIP = entry.podIP else { continue }
             checkPodAddress(podIP)
