@@ -61,6 +61,7 @@ struct DocumentNode {
             return nil
         }
         var values: [(Key, DocumentNode)] = []
+        values.reserveCapacity(8)  // a mapping of the config has a handful of keys: no regrowth
         // Keys and values alternate; a key's location is its own, at the path of the
         // value it names.
         var children = tree.children(of: index)

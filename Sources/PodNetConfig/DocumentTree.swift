@@ -154,6 +154,17 @@ struct DocumentTreeBuilder {
         return index
     }
 
+    /// Whether the mapping at `index` already holds `key` (its keys are the children
+    /// with no key slot of their own).
+    func mapping(_ index: Int32, hasKey key: String) -> Bool {
+        var child = nodes[Int(index)].firstChild
+        while child >= 0 {
+            if nodes[Int(child)].slot < 0, nodes[Int(child)].text == key { return true }
+            child = nodes[Int(child)].nextSibling
+        }
+        return false
+    }
+
     /// Ends the innermost open mapping or sequence.
     mutating func close() {
         open.removeLast()

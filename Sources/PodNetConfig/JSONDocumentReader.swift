@@ -62,14 +62,17 @@ enum JSONDocumentReader {
         switch kind {
         case .object:
             try scanner.beginObject()
-            builder.add(.mapping, line: line, column: column)
-            var keys: [String] = []
+            let mapping = builder.add(.mapping, line: line, column: column)
+            var keyCount = 0
             while let (key, keyLine, keyColumn, isSimpleKey) = try scanner.nextKeyWithPosition() {
                 // YAML refuses a key on another line than its colon, and reports
                 // duplicate keys where JSON keeps the last: Yams says so. (A config's
-                // mappings have a dozen keys at most: a scan is cheaper than a set.)
-                guard isSimpleKey, keys.count < maxKeys, !keys.contains(key) else { throw OutsideSubset() }
-                keys.append(key)
+                // mappings have a dozen keys at most: a scan of the keys read so far is
+                // cheaper than a set, or an array of them per mapping.)
+                guard isSimpleKey, keyCount < maxKeys, !builder.mapping(mapping, hasKey: key) else {
+                    throw OutsideSubset()
+                }
+                keyCount += 1
                 builder.add(.scalar(.string), text: key, line: keyLine, column: keyColumn)
                 try readValue(&scanner, into: &builder, depth: depth + 1)
             }
