@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-DEB_PACKAGES := libiptc-dev libmnl-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables
+DEB_PACKAGES := libiptc-dev libmnl-dev libyaml-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables
 BIN          := .build/$(CONFIG)/podnet
 
 .PHONY: all deps build release release-check test unit demo e2e clean bench fuzz
@@ -24,9 +24,10 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
-# The binary to put on nodes: optimized, with the Swift runtime and Foundation linked
-# in, so a node needs only libip4tc, libip6tc and libmnl (and it starts in half the
-# time: no dozen Swift libraries to load and bind). Written to .build/release/podnet.
+# The binary to put on nodes: optimized, with the Swift runtime (and FoundationEssentials)
+# linked in, so a node needs only libip4tc, libip6tc, libmnl and libyaml (and it starts
+# in a fraction of the time: no dozen Swift libraries to load and bind). Written to
+# .build/release/podnet.
 RELEASE_FLAGS := -c release --static-swift-stdlib
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product podnet
@@ -35,6 +36,10 @@ release: deps
 # every golden fixture byte for byte as rules/*.rules pins it.
 release-check: release
 	@! ldd .build/release/podnet | grep -q libswiftCore || { echo "release binary links libswiftCore"; exit 1; }
+	@# Full Foundation (ICU, thousands of conformances scanned at every first dynamic cast)
+	@# doubles the start-up of every command: only FoundationEssentials belongs in it.
+	@! nm .build/release/podnet | grep -q 'FoundationInternationalization' \
+	  || { echo "release binary links the full Foundation (import FoundationEssentials instead)"; exit 1; }
 	.build/release/podnet --version
 	@for config in fixtures/*.yaml; do \
 	  name=$$(basename $$config .yaml); args="-f $$config"; \

@@ -17,10 +17,9 @@ let package = Package(
         // iptables-save rendering, desired/observed state. No C types, no I/O.
         .target(name: "PodNet"),
         // YAML/JSON config and NodeList loading with field-path validation.
-        .target(name: "PodNetConfig", dependencies: [
-            "PodNet",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "PodNetConfig", dependencies: ["PodNet", "CYAML"]),
+        // libyaml's event parser: YAML configs without Foundation in the binary.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // NodeConfig -> DesiredState, and the full-state rendering.
         .target(name: "PodNetCompiler", dependencies: ["PodNet"]),
         // Thread-scoped network namespace entry, shared by both backends.
@@ -50,7 +49,10 @@ let package = Package(
         .testTarget(name: "PodNetTests", dependencies: ["PodNet", "PodNetTestSupport"]),
         // Runs the built podnet binary: exit statuses, messages, output.
         .testTarget(name: "PodNetCLITests", dependencies: ["PodNetTestSupport"]),
-        .testTarget(name: "PodNetConfigTests", dependencies: ["PodNetConfig", "PodNetTestSupport"]),
+        // Yams (on the same libyaml) is the oracle the YAML reader is compared with.
+        .testTarget(name: "PodNetConfigTests", dependencies: [
+            "PodNetConfig", "PodNetTestSupport", .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "PodNetCompilerTests", dependencies: [
             "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
         ]),

@@ -1,10 +1,8 @@
-import Yams
-
 /// A composed config document as the field readers see it: mappings, lists and
 /// scalars with the type YAML resolves for each scalar, and the line and column
 /// where each node starts. It does not depend on the parser that built it: YAML is
-/// composed by Yams and converted, while JSON (the form of configs with thousands of
-/// peers) is read directly by `JSONDocumentReader`, which yields the same tree.
+/// read by `YAMLDocumentReader` (libyaml's events), while JSON (the form of configs with
+/// thousands of peers) is read directly by `JSONDocumentReader`, which yields the same tree.
 ///
 /// The nodes live in one flat array, in document order (a mapping's key before its
 /// value), linked to their parent and siblings: reading a 5,000-peer config makes no
@@ -173,42 +171,5 @@ struct DocumentTreeBuilder {
 
     func build(file: String) -> DocumentTree {
         DocumentTree(file: file, nodes: nodes)
-    }
-}
-
-extension DocumentTree {
-    /// The tree of a node composed by Yams.
-    convenience init(_ root: Yams.Node, file: String) {
-        var builder = DocumentTreeBuilder()
-        func add(_ node: Yams.Node) {
-            let line = node.mark?.line ?? 0, column = node.mark?.column ?? 0
-            switch node {
-            case .mapping(let mapping):
-                builder.add(.mapping, line: line, column: column)
-                for (key, value) in mapping {
-                    add(key)
-                    add(value)
-                }
-                builder.close()
-            case .sequence(let sequence):
-                builder.add(.sequence, line: line, column: column)
-                sequence.forEach(add)
-                builder.close()
-            case .alias:
-                builder.add(.alias, line: line, column: column)
-            case .scalar(let scalar):
-                let type: ScalarType
-                switch Tag.Name(rawValue: node.tag.rawValue) {
-                case .null: type = .null
-                case .bool: type = .bool(node.bool)
-                case .int: type = .int
-                case .float: type = .float
-                default: type = .string
-                }
-                builder.add(.scalar(type), text: scalar.string, line: line, column: column)
-            }
-        }
-        add(root)
-        self.init(file: file, nodes: builder.nodes)
     }
 }

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+// Essentials only (JSONEncoder, ProcessInfo): the full Foundation would bring ICU and
+// thousands of protocol conformances the runtime scans at every dynamic cast.
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PodNet
 import PodNetDataplane

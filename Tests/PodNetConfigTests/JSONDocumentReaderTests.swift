@@ -58,7 +58,7 @@ import PodNetTestSupport
         #expect(names.count >= 10)
         return try names.flatMap { name -> [String] in
             let yaml = try String(contentsOfFile: Fixtures.path(name), encoding: .utf8)
-            let tree = try #require(try ConfigLoader.composeWithYams(yaml), "\(name)")
+            let tree = try #require(try YamsOracle.compose(yaml), "\(name)")
             return (0..<4).map { _ in json(tree, &generator) }
         }
     }
@@ -66,7 +66,7 @@ import PodNetTestSupport
     @Test func everyFixtureWrittenAsJSONReadsAsYamsComposesIt() throws {
         for text in try Self.fixtureTexts() {
             let read = try #require(JSONDocumentReader.read(text), "the reader refused plain JSON:\n\(text)")
-            let difference = Self.firstDifference(read, try ConfigLoader.composeWithYams(text))
+            let difference = Self.firstDifference(read, try YamsOracle.compose(text))
             #expect(difference == nil, "\(difference ?? ""):\n\(text)")
         }
     }
@@ -80,7 +80,7 @@ import PodNetTestSupport
     ])
     func edgeCasesReadAsYamsComposesThem(text: String) throws {
         let read = try #require(JSONDocumentReader.read(text), "plain JSON refused")
-        let difference = Self.firstDifference(read, try ConfigLoader.composeWithYams(text))
+        let difference = Self.firstDifference(read, try YamsOracle.compose(text))
         #expect(difference == nil, "\(difference ?? "")")
     }
 
@@ -102,7 +102,7 @@ import PodNetTestSupport
             let text = String(decoding: MutationTests.mutate(base, &generator), as: UTF8.self)
             guard let read = JSONDocumentReader.read(text) else { continue }
             accepted += 1
-            let yams = Result { try ConfigLoader.composeWithYams(text) }
+            let yams = Result { try YamsOracle.compose(text) }
             let difference = Self.firstDifference(read, try? yams.get())
             #expect(difference == nil, "\(difference ?? "") \(yams):\n\(text)")
         }
