@@ -1,16 +1,17 @@
-/// Reads a JSON config into the `DocumentTree` that Yams would compose from the same
-/// text, without Yams: a config with 5,000 peers is JSON, and composing it through
-/// libyaml and Yams' tag resolution took a third of a whole apply.
+/// Reads a JSON config into the `DocumentTree` the YAML reader would build from the same
+/// text, without libyaml: a config with 5,000 peers is JSON, and composing it through
+/// libyaml's events and YAML's tag resolution took a third of a whole apply.
 ///
 /// It reads only the JSON whose YAML reading it reproduces exactly, and returns nil
 /// for anything else (comments, non-ASCII text, escapes, lone CRs, tabs around the
 /// document, keys on another line than their colon, numbers that are not plain
-/// integers, duplicate keys, syntax errors), so that Yams reads those and
-/// reports their problems as it always did. `JSONDocumentReaderTests` checks the two agree.
+/// integers, duplicate keys, syntax errors), so that the YAML reader reads those and
+/// reports their problems. `JSONDocumentReaderTests` checks the reading agrees with Yams',
+/// the oracle `YAMLDocumentReader` is held to as well.
 enum JSONDocumentReader {
-    /// Deeper than any config; beyond it Yams decides.
+    /// Deeper than any config; beyond it the YAML reader decides.
     static let maxDepth = 64
-    /// More keys than any mapping of the schema has; beyond it Yams decides (and the
+    /// More keys than any mapping of the schema has; beyond it the YAML reader decides (and the
     /// duplicate-key scan stays short).
     static let maxKeys = 64
 
@@ -51,7 +52,7 @@ enum JSONDocumentReader {
         return previous != UInt8(ascii: "\r")
     }
 
-    /// Thrown for JSON outside the subset, to stop and let Yams read the text.
+    /// Thrown for JSON outside the subset, to stop and let the YAML reader read the text.
     private struct OutsideSubset: Error {}
 
     private static func readValue(_ scanner: inout JSONScanner, into builder: inout DocumentTreeBuilder,
@@ -66,7 +67,7 @@ enum JSONDocumentReader {
             var keyCount = 0
             while let (key, keyLine, keyColumn, isSimpleKey) = try scanner.nextKeyWithPosition() {
                 // YAML refuses a key on another line than its colon, and reports
-                // duplicate keys where JSON keeps the last: Yams says so. (A config's
+                // duplicate keys where JSON keeps the last: the YAML reader says so. (A config's
                 // mappings have a dozen keys at most: a scan of the keys read so far is
                 // cheaper than a set, or an array of them per mapping.)
                 guard isSimpleKey, keyCount < maxKeys, !builder.mapping(mapping, hasKey: key) else {

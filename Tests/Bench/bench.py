@@ -565,7 +565,7 @@ def peak_heap_by_allocator(massif_text):
 STAGES = [
     ("parse the command line (swift-argument-parser)", "ParsableCommand.parseAsRoot("),
     ("read and check the config and NodeList", "InputOptions.load("),
-    ("- parse the config text (JSON reader; Yams for YAML)", "ConfigLoader.composeDocument("),
+    ("- parse the config text (JSON reader; libyaml for YAML)", "ConfigLoader.composeDocument("),
     ("- read the NodeList (JSON scanner)", "NodeList.read("),
     ("- check each field (ConfigDocument)", "ConfigDocument.init("),
     ("- cross-field validation", "NodeConfigValidator.run("),
