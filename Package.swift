@@ -17,8 +17,10 @@ let package = Package(
         // iptables-save rendering, desired/observed state. No C types, no I/O.
         .target(name: "PodNet"),
         // YAML/JSON config and NodeList loading with field-path validation.
-        .target(name: "PodNetConfig", dependencies: ["PodNet", "CYAML"]),
-        // libyaml's event parser: YAML configs without Foundation in the binary.
+        .target(name: "PodNetConfig", dependencies: ["PodNet", "PodNetYAML"]),
+        // libyaml's event parser as Swift values: the one place libyaml's C types are
+        // known (YAML configs without Yams, and so without Foundation, in the binary).
+        .target(name: "PodNetYAML", dependencies: ["CYAML"]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // NodeConfig -> DesiredState, and the full-state rendering.
         .target(name: "PodNetCompiler", dependencies: ["PodNet"]),

@@ -1,4 +1,4 @@
-import CYAML
+import PodNetYAML
 
 /// Reads a YAML document into a `DocumentTree` with libyaml's event parser: the tree,
 /// the types of its scalars, its lines and columns, and its errors are those the
@@ -19,82 +19,36 @@ enum YAMLDocumentReader {
     static func read(_ text: String, file: String) throws(SyntaxError) -> DocumentTree? {
         var text = text
         let result = text.withUTF8 { bytes -> Result<DocumentTree?, SyntaxError> in
-            let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
-            defer { parser.deallocate() }
-            guard yaml_parser_initialize(parser) == 1 else {
-                return .failure(SyntaxError(message: "cannot parse: libyaml could not start"))
-            }
-            defer { yaml_parser_delete(parser) }
-            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
-            yaml_parser_set_input_string(parser, bytes.baseAddress, bytes.count)
-            var composer = Composer(parser: parser)
-            do throws(SyntaxError) {
-                return .success(try composer.document(file: file))
+            do throws(YAMLParseError) {
+                return try YAMLEventParser.parse(bytes) { parser throws(YAMLParseError) in
+                    var composer = Composer()
+                    do throws(SyntaxError) {
+                        return .success(try composer.document(&parser, file: file))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
             } catch {
-                return .failure(error)
+                return .failure(SyntaxError(error))
             }
         }
         return try result.get()
     }
 
-    /// One event, copied out of libyaml's (which is freed at once).
-    private struct Event {
-        let type: yaml_event_type_t
-        let line: Int
-        let column: Int
-        var anchor: String?
-        /// A scalar's explicit tag, or "tag:yaml.org,2002:str" for a quoted one without
-        /// a tag; nil when the scalar's type is resolved from its text.
-        var tag: String?
-        var value = ""
-
-        init(_ event: inout yaml_event_t) {
-            type = event.type
-            line = Int(event.start_mark.line) + 1
-            column = Int(event.start_mark.column) + 1
-            switch event.type {
-            case YAML_ALIAS_EVENT:
-                anchor = string(event.data.alias.anchor)
-            case YAML_SCALAR_EVENT:
-                let scalar = event.data.scalar
-                anchor = string(scalar.anchor)
-                tag = scalar.quoted_implicit == 1 ? "tag:yaml.org,2002:str" : string(scalar.tag)
-                // A scalar may hold NUL characters: by its length, not as a C string.
-                value = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
-            case YAML_SEQUENCE_START_EVENT:
-                anchor = string(event.data.sequence_start.anchor)
-            case YAML_MAPPING_START_EVENT:
-                anchor = string(event.data.mapping_start.anchor)
-            default:
-                break
-            }
-        }
-
-        private func string(_ pointer: UnsafePointer<UInt8>?) -> String? {
-            pointer.map { String(cString: $0) }
-        }
-    }
-
     private struct Composer {
-        let parser: UnsafeMutablePointer<yaml_parser_t>
         var builder = DocumentTreeBuilder()
         /// Each node's tag, by node index: keys are equal only with equal tags.
         var tags: [YAMLScalarTag?] = []
         /// The node each anchor names, once that node is complete.
         var anchors: [String: Int32] = [:]
 
-        init(parser: UnsafeMutablePointer<yaml_parser_t>) {
-            self.parser = parser
-        }
-
-        mutating func document(file: String) throws(SyntaxError) -> DocumentTree? {
-            _ = try next()  // stream start
-            let start = try next()
-            guard start.type != YAML_STREAM_END_EVENT else { return nil }
-            try node(try next())
-            _ = try next()  // document end
-            let after = try next()
-            guard after.type == YAML_STREAM_END_EVENT else {
+        mutating func document(_ parser: inout YAMLEventParser, file: String) throws(SyntaxError) -> DocumentTree? {
+            _ = try next(&parser)  // stream start
+            guard try next(&parser).kind != .streamEnd else { return nil }
+            try node(try next(&parser), &parser)
+            _ = try next(&parser)  // document end
+            let after = try next(&parser)
+            guard after.kind == .streamEnd else {
                 throw SyntaxError(line: after.line, column: after.column,
                                   message: "syntax error: but found another document "
                                       + "(expected a single document in the stream at line 1, column 1)")
@@ -102,41 +56,42 @@ enum YAMLDocumentReader {
             return builder.build(file: file)
         }
 
-        private func next() throws(SyntaxError) -> Event {
-            var raw = yaml_event_t()
-            guard yaml_parser_parse(parser, &raw) == 1 else { throw Self.error(parser.pointee) }
-            defer { yaml_event_delete(&raw) }
-            return Event(&raw)
+        private func next(_ parser: inout YAMLEventParser) throws(SyntaxError) -> YAMLEvent {
+            do throws(YAMLParseError) {
+                return try parser.next()
+            } catch {
+                throw SyntaxError(error)
+            }
         }
 
-        private mutating func node(_ event: Event) throws(SyntaxError) {
+        private mutating func node(_ event: YAMLEvent, _ parser: inout YAMLEventParser) throws(SyntaxError) {
             let index: Int32
-            switch event.type {
-            case YAML_ALIAS_EVENT:
+            switch event.kind {
+            case .alias:
                 guard let name = event.anchor, let target = anchors[name] else {
                     throw SyntaxError(line: event.line, column: event.column, message: "syntax error: found undefined alias")
                 }
                 replay(target)
                 return
-            case YAML_SCALAR_EVENT:
+            case .scalar:
                 let tag = event.tag.map(YAMLScalarTag.init(explicit:)) ?? YAMLScalarTag(resolving: event.value)
                 let type = tag == .bool ? .bool(YAMLScalarTag.boolValue(event.value)) : tag.scalarType
                 index = add(.scalar(type), text: event.value, event, tag: tag)
-            case YAML_SEQUENCE_START_EVENT:
+            case .sequenceStart:
                 index = add(.sequence, text: "", event, tag: nil)
-                var element = try next()
-                while element.type != YAML_SEQUENCE_END_EVENT {
-                    try node(element)
-                    element = try next()
+                var element = try next(&parser)
+                while element.kind != .sequenceEnd {
+                    try node(element, &parser)
+                    element = try next(&parser)
                 }
                 builder.close()
-            case YAML_MAPPING_START_EVENT:
+            case .mappingStart:
                 index = add(.mapping, text: "", event, tag: nil)
-                var key = try next()
-                while key.type != YAML_MAPPING_END_EVENT {
-                    try node(key)
-                    try node(try next())
-                    key = try next()
+                var key = try next(&parser)
+                while key.kind != .mappingEnd {
+                    try node(key, &parser)
+                    try node(try next(&parser), &parser)
+                    key = try next(&parser)
                 }
                 builder.close()
                 try checkDuplicateKeys(index)
@@ -146,7 +101,7 @@ enum YAMLDocumentReader {
             if let anchor = event.anchor { anchors[anchor] = index }
         }
 
-        private mutating func add(_ kind: DocumentTree.Kind, text: String, _ event: Event,
+        private mutating func add(_ kind: DocumentTree.Kind, text: String, _ event: YAMLEvent,
                                   tag: YAMLScalarTag?) -> Int32 {
             tags.append(tag)
             return builder.add(kind, text: text, line: event.line, column: event.column)
@@ -212,26 +167,23 @@ enum YAMLDocumentReader {
                 return false
             }
         }
+    }
+}
 
-        /// libyaml's error, in the words podnet's messages use.
-        private static func error(_ parser: yaml_parser_t) -> SyntaxError {
-            let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
-            switch parser.error {
-            case YAML_READER_ERROR:
-                return SyntaxError(message: "cannot read the text: \(problem)")
-            case YAML_SCANNER_ERROR, YAML_PARSER_ERROR:
-                var message = "syntax error: " + problem
-                if let context = parser.context {
-                    message += " (\(String(cString: context)) at line \(parser.context_mark.line + 1), "
-                        + "column \(parser.context_mark.column + 1))"
-                }
-                return SyntaxError(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1,
-                                   message: message)
-            case YAML_MEMORY_ERROR:
-                return SyntaxError(message: "cannot parse: out of memory")
-            default:
-                return SyntaxError(message: "cannot parse: \(problem)")
+extension YAMLDocumentReader.SyntaxError {
+    /// libyaml's error, in the words podnet's messages use.
+    init(_ error: YAMLParseError) {
+        switch error.stage {
+        case .reader:
+            self.init(message: "cannot read the text: \(error.problem)")
+        case .memory:
+            self.init(message: "cannot parse: Memory error")
+        case .scanner, .parser:
+            var message = "syntax error: " + error.problem
+            if let context = error.context {
+                message += " (\(context.text) at line \(context.line), column \(context.column))"
             }
+            self.init(line: error.line, column: error.column, message: message)
         }
     }
 }
