@@ -17,14 +17,14 @@ let package = Package(
         // iptables-save rendering, desired/observed state. No C types, no I/O.
         .target(name: "PodNet"),
         // YAML/JSON config and NodeList loading with field-path validation.
-        .target(name: "PodNetConfig", dependencies: ["PodNet", "PodNetYAML"]),
+        .target(name: "PodNetConfig", dependencies: ["PodNet", "PodNetYAML", "PodNetSystem"]),
         // libyaml's event parser as Swift values: the one place libyaml's C types are
         // known (YAML configs without Yams, and so without Foundation, in the binary).
         .target(name: "PodNetYAML", dependencies: ["CYAML"]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // NodeConfig -> DesiredState, and the full-state rendering.
         .target(name: "PodNetCompiler", dependencies: ["PodNet"]),
-        // Thread-scoped network namespace entry, shared by both backends.
+        // Thread-scoped network namespace entry, shared by both backends; file locks; input files.
         .target(name: "PodNetSystem", dependencies: ["CNamespace"]),
         .systemLibrary(name: "CNamespace"),
         // mallopt: the command keeps the memory it frees (see Allocator.swift).

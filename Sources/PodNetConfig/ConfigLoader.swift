@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import PodNet
+import PodNetSystem
 
 /// Reads a node's config file and, optionally, a Kubernetes NodeList, and returns the
 /// validated `NodeConfig`, or every problem found in either.
@@ -20,7 +14,7 @@ public enum ConfigLoader {
         let configData = read(configPath, &diagnostics)
         var nodeList: NodeListSource?
         if nodeListPath == standardInputPath {
-            nodeList = read(descriptor: STDIN_FILENO, name: "<stdin>", &diagnostics).map {
+            nodeList = read(InputFile.read(descriptor: 0), name: "<stdin>", &diagnostics).map {
                 NodeListSource(data: $0, name: "<stdin>")
             }
         } else if let nodeListPath, let data = read(nodeListPath, &diagnostics) {
@@ -75,28 +69,23 @@ public enum ConfigLoader {
     }
 
     private static func read(_ path: String, _ diagnostics: inout Diagnostics) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            diagnostics.error(SourceLocation(file: path, fieldPath: .root),
-                              "cannot read the file: \(String(cString: strerror(errno)))")
-            return nil
-        }
-        defer { close(descriptor) }
-        return read(descriptor: descriptor, name: path, &diagnostics)
+        read(InputFile.read(path: path), name: path, &diagnostics)
     }
 
-    /// Everything left to read from a file or pipe.
-    private static func read(descriptor: Int32, name: String, _ diagnostics: inout Diagnostics) -> [UInt8]? {
-        switch readAll(descriptor) {
+    private static func read(_ result: Result<[UInt8], InputFile.Failure>, name: String,
+                             _ diagnostics: inout Diagnostics) -> [UInt8]? {
+        switch result {
         case .success(let bytes):
             return bytes
-        case .failure(let error):
-            diagnostics.error(SourceLocation(file: name, fieldPath: .root),
-                              "cannot read the file: \(String(cString: strerror(error.code)))")
+        case .failure(let failure):
+            diagnostics.error(SourceLocation(file: name, fieldPath: .root), "cannot read the file: \(failure.reason)")
             return nil
         }
     }
 
+    /// The YAML (or JSON, which YAML reads too) document tree, with line and column on
+    /// every node; a syntax error is reported where the parser stopped. Plain JSON is
+    /// read by podnet's own reader, anything else by libyaml's parser, into the same tree.
     private static func composeDocument(_ text: String, file: String, _ diagnostics: inout Diagnostics) -> DocumentNode? {
         if let tree = JSONDocumentReader.read(text, file: file) {
             return DocumentNode(tree)
@@ -113,43 +102,5 @@ public enum ConfigLoader {
                               error.message)
             return nil
         }
-    }
-}
-
-/// An errno value.
-private struct SystemError: Error {
-    var code: Int32
-}
-
-/// Reads `descriptor` to its end: a regular file in one read of its size (a NodeList is
-/// 44 MB), a pipe in 64 KiB pieces. Outside `ConfigLoader`, whose `read` methods would
-/// hide the C function.
-private func readAll(_ descriptor: Int32) -> Result<[UInt8], SystemError> {
-    var status = stat()
-    let size = fstat(descriptor, &status) == 0 && status.st_size > 0 ? Int(status.st_size) : 0
-    var bytes: [UInt8] = []
-    var chunk = max(size + 1, 1 << 16)
-    while true {
-        var failure: Int32?
-        var reachedEnd = false
-        let piece = [UInt8](unsafeUninitializedCapacity: chunk) { buffer, initialized in
-            initialized = 0
-            while initialized < buffer.count {
-                let got = read(descriptor, buffer.baseAddress! + initialized, buffer.count - initialized)
-                if got > 0 {
-                    initialized += got
-                } else if got == 0 {
-                    reachedEnd = true
-                    return
-                } else if errno != EINTR {
-                    failure = errno
-                    return
-                }
-            }
-        }
-        if let failure { return .failure(SystemError(code: failure)) }
-        if bytes.isEmpty { bytes = piece } else { bytes.append(contentsOf: piece) }
-        if reachedEnd || piece.count < chunk { return .success(bytes) }
-        chunk = 1 << 16
     }
 }
