@@ -67,17 +67,17 @@ enum HostPortRules {
     static func chainKey(for mapping: HostPortMapping) -> [UInt8] {
         var key: [UInt8] = []
         key.reserveCapacity(128)  // the longest, IPv6 with a host IP, is 101 bytes
-        key.append(contentsOf: mapping.family.rawValue.utf8)
+        key.appendUTF8(mapping.family.rawValue)
         key.append(UInt8(ascii: "/"))
-        key.append(contentsOf: mapping.transport.rawValue.utf8)
+        key.appendUTF8(mapping.transport.rawValue)
         key.append(UInt8(ascii: "/"))
-        appendDecimal(mapping.hostPort, to: &key)
+        key.appendDecimal(mapping.hostPort)
         key.append(UInt8(ascii: "/"))
-        if let hostIP = mapping.hostIP { key.append(contentsOf: hostIP.description.utf8) }
+        if let hostIP = mapping.hostIP { key.appendUTF8(hostIP.description) }
         key.append(UInt8(ascii: "/"))
-        key.append(contentsOf: mapping.podIP.description.utf8)
+        key.appendUTF8(mapping.podIP.description)
         key.append(UInt8(ascii: "/"))
-        appendDecimal(mapping.containerPort, to: &key)
+        key.appendDecimal(mapping.containerPort)
         return key
     }
 
@@ -95,17 +95,6 @@ enum HostPortRules {
             Base32.writeGroup(secondGroup, to: name.baseAddress! + hashStart + 8)
             return hashStart + 16
         })
-    }
-
-    /// `value` in decimal, as `String(value)` would write it: most significant digit
-    /// first, so that nothing is reversed (a slice of `bytes` would be a copy).
-    private static func appendDecimal(_ value: UInt16, to bytes: inout [UInt8]) {
-        var place: UInt16 = 1
-        while value / place >= 10 { place *= 10 }
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / place % 10))
-            place /= 10
-        } while place > 0
     }
 
     /// Selects the mapping: `[-d hostIP] -p proto -m proto --dport hostPort`.

@@ -120,12 +120,3 @@ struct FieldWriter {
         bytes.setFixedString(text, at: base + offset, length: length)
     }
 }
-
-extension IPAddress {
-    /// PodNet's `masked(by:)` without its three byte arrays (the encoder masks every
-    /// address it writes). IPv4 addresses keep zero in `high`.
-    func bitwiseMasked(by mask: IPAddress) -> IPAddress {
-        family == .ipv4 ? IPAddress(ipv4: UInt32(truncatingIfNeeded: low & mask.low))
-                        : IPAddress(ipv6: high & mask.high, low & mask.low)
-    }
-}

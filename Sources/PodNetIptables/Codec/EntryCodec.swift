@@ -156,7 +156,7 @@ public enum EntryCodec {
             throw .familyMismatch(expected: layout.family, in: "\(place) \(match.address)")
         }
         // iptables stores the address masked; so does podnet, or rules would not compare equal.
-        entry.setAddress(match.address.bitwiseMasked(by: match.mask), at: address)
+        entry.setAddress(match.address.masked(by: match.mask), at: address)
         entry.setAddress(match.mask, at: mask)
     }
 
