@@ -75,6 +75,10 @@ public enum IptablesSaveText {
         /// `FIRST` or `FIRST<separator>LAST` as a word (ports: `80`, `8000:8080`, `80-90`).
         mutating func add(_ range: PortRange, separator: UInt8) {
             space()
+            appendRange(range, separator: separator)
+        }
+
+        private mutating func appendRange(_ range: PortRange, separator: UInt8) {
             bytes.appendDecimal(range.first)
             if range.last != range.first {
                 bytes.append(separator)
@@ -161,11 +165,7 @@ public enum IptablesSaveText {
             }
             if let ports = t.ports {
                 bytes.append(UInt8(ascii: ":"))
-                bytes.appendDecimal(ports.first)
-                if ports.last != ports.first {
-                    bytes.append(UInt8(ascii: "-"))
-                    bytes.appendDecimal(ports.last)
-                }
+                appendRange(ports, separator: UInt8(ascii: "-"))
             }
         }
 
