@@ -44,6 +44,18 @@ public enum BuiltinChain: String, Sendable, Hashable, CaseIterable {
 
     public var name: ChainName { ChainName(rawValue) }
 
+    /// The chain's place in `allCases` (hook order), by a switch: `allCases.firstIndex`
+    /// would build the array at each call.
+    public var position: Int {
+        switch self {
+        case .prerouting: return 0
+        case .input: return 1
+        case .forward: return 2
+        case .output: return 3
+        case .postrouting: return 4
+        }
+    }
+
     /// The built-in chain of this name, if it is one. Tables read beside kube-proxy
     /// name twenty thousand chains (KUBE-SEP-...): the names that cannot be one of the
     /// five (longer than POSTROUTING, or holding anything but capitals) are passed over

@@ -5,7 +5,7 @@ import PodNet
 /// hooked, reached by exactly one commented jump, with every other chain below those.
 struct TableBuilder {
     let id: TableID
-    /// Rules per built-in chain, by `BuiltinChain.allCases` position: an array rather
+    /// Rules per built-in chain, by its `position`: an array rather
     /// than a Dictionary, whose generic storage type alone took ~0.4 M instructions
     /// of runtime metadata lookups at the first table built.
     private var hookRules = [[Rule]](repeating: [], count: BuiltinChain.allCases.count)
@@ -28,11 +28,7 @@ struct TableBuilder {
     }
 
     mutating func append(_ rule: Rule, to hook: BuiltinChain) {
-        hookRules[TableBuilder.position(of: hook)].append(rule)
-    }
-
-    private static func position(of hook: BuiltinChain) -> Int {
-        BuiltinChain.allCases.firstIndex(of: hook)!
+        hookRules[hook.position].append(rule)
     }
 
     /// A chain below the hook chains; the caller adds the rules that jump to it.
@@ -43,10 +39,10 @@ struct TableBuilder {
     /// The table, or nil when podnet needs nothing in it: a chain that would be empty
     /// is not created and gets no jump.
     func build() -> TableState? {
-        let hooks = id.table.builtinChains.filter { !hookRules[TableBuilder.position(of: $0)].isEmpty }
+        let hooks = id.table.builtinChains.filter { !hookRules[$0.position].isEmpty }
         guard !hooks.isEmpty else { return nil }
         let hookChains = hooks.map { hook in
-            Chain(name: TableBuilder.hookChain(hook), rules: hookRules[TableBuilder.position(of: hook)])
+            Chain(name: TableBuilder.hookChain(hook), rules: hookRules[hook.position])
         }
         let jumps = hooks.map { hook in
             JumpRule(

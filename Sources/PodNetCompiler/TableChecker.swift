@@ -181,15 +181,8 @@ struct BuiltinChainSet: OptionSet, Hashable, Sendable {
 
     init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    /// A switch rather than a search of `allCases` (an array built at each call).
     init(_ chain: BuiltinChain) {
-        switch chain {
-        case .prerouting: rawValue = 1 << 0
-        case .input: rawValue = 1 << 1
-        case .forward: rawValue = 1 << 2
-        case .output: rawValue = 1 << 3
-        case .postrouting: rawValue = 1 << 4
-        }
+        rawValue = 1 << chain.position
     }
 
     /// The chains, in `BuiltinChain.allCases` order.
