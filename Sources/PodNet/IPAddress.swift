@@ -49,10 +49,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                 buffer.copyMemory(from: UnsafeRawBufferPointer(text))  // the rest stays zero: the NUL
                 var raw = in6_addr()
                 guard inet_pton(AF_INET6, buffer.baseAddress!, &raw) == 1 else { return nil }
-                return withUnsafeBytes(of: raw) { bytes in
-                    IPAddress(ipv6: bytes.loadUnaligned(as: UInt64.self).bigEndian,
-                              bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian)
-                }
+                return withUnsafeBytes(of: raw) { IPAddress(networkOrder: $0, family: .ipv6) }
             }
         }
         var value: UInt32 = 0
@@ -80,29 +77,33 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// From network-order bytes: 4 for IPv4, 16 for IPv6.
     public init(bytes: [UInt8], family: IPFamily) {
-        precondition(bytes.count == family.bitWidth / 8, "address byte count does not match family")
-        var value: (UInt64, UInt64) = (0, 0)
-        for (index, byte) in bytes.enumerated() {
-            if family == .ipv4 || index >= 8 {
-                value.1 = value.1 << 8 | UInt64(byte)
-            } else {
-                value.0 = value.0 << 8 | UInt64(byte)
-            }
+        self = bytes.withUnsafeBytes { IPAddress(networkOrder: $0, family: family) }
+    }
+
+    /// From network-order bytes read in place (a kernel struct, a netlink attribute):
+    /// 4 for IPv4, 16 for IPv6.
+    public init(networkOrder raw: UnsafeRawBufferPointer, family: IPFamily) {
+        precondition(raw.count == family.bitWidth / 8, "address byte count does not match family")
+        switch family {
+        case .ipv4:
+            self.init(ipv4: UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self)))
+        case .ipv6:
+            self.init(ipv6: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                      UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         }
-        self.family = family
-        high = value.0
-        low = value.1
     }
 
     /// Network-order bytes: 4 for IPv4, 16 for IPv6.
     public var bytes: [UInt8] {
+        withNetworkOrderBytes { Array($0) }
+    }
+
+    /// The network-order bytes (4 or 16) in place, for the duration of `body`: the
+    /// encoders write thousands of addresses, and an array per address cost more.
+    public func withNetworkOrderBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch family {
-        case .ipv4:
-            let v = UInt32(truncatingIfNeeded: low)
-            return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
-        case .ipv6:
-            return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        case .ipv4: return try withUnsafeBytes(of: UInt32(truncatingIfNeeded: low).bigEndian, body)
+        case .ipv6: return try withUnsafeBytes(of: (high.bigEndian, low.bigEndian), body)
         }
     }
 

@@ -53,12 +53,7 @@ struct MessageWriter {
 
     /// In network order, 4 or 16 bytes.
     func put(_ type: Int32, address: IPAddress) {
-        switch address.family {
-        case .ipv4:
-            withUnsafeBytes(of: UInt32(truncatingIfNeeded: address.low).bigEndian) { put(type, raw: $0) }
-        case .ipv6:
-            withUnsafeBytes(of: (address.high.bigEndian, address.low.bigEndian)) { put(type, raw: $0) }
-        }
+        address.withNetworkOrderBytes { put(type, raw: $0) }
     }
 
     /// A nested attribute (NLA_F_NESTED set by libmnl) holding what `body` writes.

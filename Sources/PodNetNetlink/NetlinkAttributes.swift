@@ -57,12 +57,7 @@ struct NetlinkAttributes {
         guard let payload = self[type], payload.count == family.bitWidth / 8 else { return nil }
         // Straight from the message (network order), without an array per address:
         // a route dump reads two per route.
-        return payload.withUnsafeBytes { raw in
-            family == .ipv4
-                ? IPAddress(ipv4: UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self)))
-                : IPAddress(ipv6: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
-                            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-        }
+        return payload.withUnsafeBytes { IPAddress(networkOrder: $0, family: family) }
     }
 
     func macAddress(_ type: UInt16) -> MACAddress? {

@@ -95,6 +95,9 @@ import PodNetTestSupport
         for text in texts {
             let reference = Self.referenceParse(text)
             #expect(IPAddress(text)?.bytes == reference, "\(text)")
+            if let reference, let parsed = IPAddress(text) {
+                #expect(IPAddress(bytes: reference, family: parsed.family) == parsed, "\(text)")
+            }
             if reference != nil { valid += 1 }
         }
         #expect(valid > 2_000)

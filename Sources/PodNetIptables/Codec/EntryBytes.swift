@@ -42,15 +42,12 @@ extension Array where Element == UInt8 {
         }
     }
 
-    /// A 4-byte (IPv4) or 16-byte (IPv6) address in network order, written from the
-    /// address's integers: `IPAddress.bytes` would allocate an array per address.
+    /// A 4-byte (IPv4) or 16-byte (IPv6) address in network order, copied in place:
+    /// `IPAddress.bytes` would allocate an array per address.
     mutating func setAddress(_ address: IPAddress, at offset: Int) {
-        switch address.family {
-        case .ipv4:
-            store(UInt32(truncatingIfNeeded: address.low).bigEndian, at: offset)
-        case .ipv6:
-            store(address.high.bigEndian, at: offset)
-            store(address.low.bigEndian, at: offset + 8)
+        address.withNetworkOrderBytes { raw in
+            precondition(offset >= 0 && offset + raw.count <= count, "field outside the bytes")
+            withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[offset...]).copyMemory(from: raw) }
         }
     }
 
