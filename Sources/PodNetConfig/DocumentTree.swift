@@ -58,21 +58,23 @@ final class DocumentTree: Sendable {
     /// A node's children in order, along the sibling links (no array is built): for
     /// a mapping, key and value alternate.
     func children(of index: Int32) -> Children {
-        Children(tree: self, first: self[index].firstChild)
+        Children(nodes, of: index)
     }
 
+    /// The children of one node of a node array (a tree's, or a builder's while it
+    /// reads): the one walk of the sibling links.
     struct Children: Sequence, IteratorProtocol {
-        let tree: DocumentTree
+        let nodes: [Node]
         var upcoming: Int32
 
-        init(tree: DocumentTree, first: Int32) {
-            self.tree = tree
-            upcoming = first
+        init(_ nodes: [Node], of index: Int32) {
+            self.nodes = nodes
+            upcoming = nodes[Int(index)].firstChild
         }
 
         mutating func next() -> Int32? {
             guard upcoming >= 0 else { return nil }
-            defer { upcoming = tree[upcoming].nextSibling }
+            defer { upcoming = nodes[Int(upcoming)].nextSibling }
             return upcoming
         }
     }
@@ -155,12 +157,13 @@ struct DocumentTreeBuilder {
     /// Whether the mapping at `index` already holds `key` (its keys are the children
     /// with no key slot of their own).
     func mapping(_ index: Int32, hasKey key: String) -> Bool {
-        var child = nodes[Int(index)].firstChild
-        while child >= 0 {
-            if nodes[Int(child)].slot < 0, nodes[Int(child)].text == key { return true }
-            child = nodes[Int(child)].nextSibling
-        }
-        return false
+        children(of: index).contains { nodes[Int($0)].slot < 0 && nodes[Int($0)].text == key }
+    }
+
+    /// The children added so far under `index` (not to be held while adding: it would
+    /// copy the node array on the next append).
+    func children(of index: Int32) -> DocumentTree.Children {
+        DocumentTree.Children(nodes, of: index)
     }
 
     /// Ends the innermost open mapping or sequence.

@@ -107,7 +107,8 @@ enum YAMLDocumentReader {
             return builder.add(kind, text: text, line: event.line, column: event.column)
         }
 
-        /// An alias: a copy of the node it names, with that node's positions.
+        /// An alias: a copy of the node it names, with that node's positions. (The sibling
+        /// links are followed by hand: each step appends, which `children(of:)` would not survive.)
         private mutating func replay(_ index: Int32) {
             let node = builder.nodes[Int(index)]
             tags.append(tags[Int(index)])
@@ -124,12 +125,7 @@ enum YAMLDocumentReader {
         /// Two equal keys (same text and tag, or equal collections) in one mapping: the
         /// keys that appear more than once, by text, reported at the first of them.
         private func checkDuplicateKeys(_ mapping: Int32) throws(SyntaxError) {
-            var keys: [Int32] = []
-            var child = builder.nodes[Int(mapping)].firstChild
-            while child >= 0 {
-                if builder.nodes[Int(child)].slot < 0 { keys.append(child) }
-                child = builder.nodes[Int(child)].nextSibling
-            }
+            let keys = builder.children(of: mapping).filter { builder.nodes[Int($0)].slot < 0 }
             guard keys.count > 1 else { return }
             var repeated: [Int32] = []  // the first of each key that comes again
             for (position, key) in keys.enumerated() where !repeated.contains(where: { equal($0, key) }) {
@@ -157,12 +153,14 @@ enum YAMLDocumentReader {
             case (.scalar, .scalar):
                 return x.text == y.text && tags[Int(a)] == tags[Int(b)]
             case (.mapping, .mapping), (.sequence, .sequence):
-                var (left, right) = (x.firstChild, y.firstChild)
-                while left >= 0, right >= 0 {
-                    guard equal(left, right) else { return false }
-                    (left, right) = (builder.nodes[Int(left)].nextSibling, builder.nodes[Int(right)].nextSibling)
+                var (left, right) = (builder.children(of: a), builder.children(of: b))
+                while true {
+                    switch (left.next(), right.next()) {
+                    case (nil, nil): return true
+                    case (let l?, let r?): guard equal(l, r) else { return false }
+                    default: return false
+                    }
                 }
-                return left < 0 && right < 0
             default:
                 return false
             }
