@@ -42,16 +42,13 @@ struct ConfigDocument {
         if let node = fields[.routeProtocol] { readRouteProtocol(node, &diagnostics) }
         if let node = fields[.routeTable] { readRouteTable(node, &diagnostics) }
         if let node = fields[.peers] {
-            peers = node.elements(expected: "a list of peers", &diagnostics)?
-                .readEach(&diagnostics) { PeerEntry(configNode: $0, &$1) } ?? []
+            peers = node.entries(expected: "a list of peers", &diagnostics) { PeerEntry(configNode: $0, &$1) } ?? []
         }
         if let node = fields[.hostPorts] {
-            hostPorts = node.elements(expected: "a list of host ports", &diagnostics)?
-                .readEach(&diagnostics) { HostPortEntry($0, &$1) } ?? []
+            hostPorts = node.entries(expected: "a list of host ports", &diagnostics) { HostPortEntry($0, &$1) } ?? []
         }
         if let node = fields[.pods] {
-            pods = node.elements(expected: "a list of pods", &diagnostics)?
-                .readEach(&diagnostics) { PodEntry($0, &$1) } ?? []
+            pods = node.entries(expected: "a list of pods", &diagnostics) { PodEntry($0, &$1) } ?? []
         }
     }
 
@@ -245,20 +242,5 @@ private extension DocumentNode {
             return nil
         }
         return mode
-    }
-}
-
-extension Array where Element == DocumentNode {
-    /// The entries `read` makes of the elements, the ones it refuses left out, with room
-    /// for all of them reserved: entries are large structs, and thousands of them in an
-    /// array regrown by doubling are copied (and faulted in) again and again.
-    func readEach<Entry>(_ diagnostics: inout Diagnostics,
-                         _ read: (DocumentNode, inout Diagnostics) -> Entry?) -> [Entry] {
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        for element in self {
-            if let entry = read(element, &diagnostics) { entries.append(entry) }
-        }
-        return entries
     }
 }
