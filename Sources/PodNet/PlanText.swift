@@ -56,6 +56,9 @@ public enum PlanText {
     struct Writer {
         let style: Style
         var text: [UInt8] = []
+        /// Each line's mark and where its content lies in `text`, when asked for (the
+        /// JSON plan takes the lines one by one).
+        var lines: [(mark: Mark, content: Range<Int>)]?
 
         /// `# title` and the lines `body` writes; nothing at all when it writes none.
         mutating func section(_ title: String, _ body: (inout Writer) -> Void) {
@@ -86,7 +89,9 @@ public enum PlanText {
             }
             text.appendUTF8(mark.rawValue)
             text.append(UInt8(ascii: " "))
+            let start = text.count
             content(&text)
+            lines?.append((mark, start..<text.count))
             if style.colour { text.appendUTF8("\u{1B}[0m") }
             text.append(UInt8(ascii: "\n"))
         }
@@ -115,15 +120,9 @@ public enum PlanText {
 
     /// The operation's lines as separate strings (the JSON plan's `text`).
     static func tableLines(_ operation: TableOperation) -> [(Mark, String)] {
-        var out = Writer(style: Style(colour: false))
+        var out = Writer(style: Style(colour: false), lines: [])
         writeTableLines(operation, to: &out)
-        var lines: [(Mark, String)] = []
-        for line in out.text.split(separator: UInt8(ascii: "\n")) {
-            // Each line starts with its mark and a space.
-            lines.append((Mark(rawValue: String(UnicodeScalar(line[line.startIndex])))!,
-                          String(decoding: line.dropFirst(2), as: UTF8.self)))
-        }
-        return lines
+        return (out.lines ?? []).map { ($0.mark, String(decoding: out.text[$0.content], as: UTF8.self)) }
     }
 
     static func writeTableLines(_ operation: TableOperation, to out: inout Writer) {
