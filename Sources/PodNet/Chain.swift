@@ -9,6 +9,9 @@ public struct ChainName: Sendable, Hashable, Comparable, CustomStringConvertible
     public static let maxLength = 28
     /// Every chain podnet creates starts with this; nothing else with it is foreign.
     public static let podnetPrefix = "PODNET-"
+    /// Where host ports are dispatched: the compiler fills it, the dataplane looks in it
+    /// for new UDP ports whose old conntrack flows must go.
+    public static let hostPorts = ChainName(podnetPrefix + "HOSTPORTS")
 
     public static let prerouting: ChainName = "PREROUTING"
     public static let input: ChainName = "INPUT"

@@ -186,9 +186,9 @@ public struct HostPortMapping: Sendable, Hashable {
     public var family: IPFamily { podIP.family }
 
     /// The comment on this mapping's rules. Validation checks it against the kernel's
-    /// 255-byte comment limit, so the compiler can use it as it is.
-    /// Built as bytes: a thousand host ports name a thousand comments, twice (validation
-    /// and compile), and interpolating the port casts it dynamically.
+    /// 255-byte comment limit, so the compiler can use it as it is. Built as bytes: a
+    /// thousand host ports make a thousand comments, in validation and again in compile,
+    /// and interpolating the port would cast it dynamically.
     public var comment: String {
         var text: [UInt8] = []
         text.reserveCapacity(64)

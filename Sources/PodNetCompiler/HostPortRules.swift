@@ -5,7 +5,7 @@ import PodNet
 /// mapping by port (and host IP); the mapping's own chain marks hairpin traffic for
 /// masquerade and DNATs to the pod.
 enum HostPortRules {
-    static let chain = ChainName("PODNET-HOSTPORTS")
+    static let chain = ChainName.hostPorts
     static let mappingChainPrefix = ChainName.podnetPrefix + "HP-"
     static let loopback = IPNetwork(network: IPAddress(ipv4: 0x7F00_0000), prefixLength: 8)
 

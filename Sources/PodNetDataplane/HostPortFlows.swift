@@ -4,21 +4,12 @@ import PodNet
 /// flows must go, or packets of those flows keep bypassing the new DNAT (as
 /// kubenet and the CNI portmap plugin clear them).
 enum HostPortFlows {
-    static let hostPortsChain: ChainName = "PODNET-HOSTPORTS"
-
     static func addedUDPPorts(_ table: TablePlan) -> [UInt16] {
         var ports = Set<UInt16>()
-        // Chain first, rule second: a thousand TCP host ports add four thousand rules,
-        // none of which needs to be copied out to be passed over.
         for operation in table.operations {
-            switch operation {
-            case .insertRule(let chain, _, _), .appendRule(let chain, _), .replaceRule(let chain, _, _, _):
-                guard chain == hostPortsChain, let rule = operation.addedRule, let port = udpDestinationPort(rule)
-                else { continue }
-                ports.insert(port)
-            default:
-                continue
-            }
+            guard operation.chain == .hostPorts, let rule = operation.addedRule,
+                  let port = udpDestinationPort(rule) else { continue }
+            ports.insert(port)
         }
         return ports.sorted()
     }
