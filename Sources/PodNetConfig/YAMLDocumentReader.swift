@@ -75,8 +75,7 @@ enum YAMLDocumentReader {
                 return
             case .scalar:
                 let tag = event.tag.map(YAMLScalarTag.init(explicit:)) ?? YAMLScalarTag(resolving: event.value)
-                let type = tag == .bool ? .bool(YAMLScalarTag.boolValue(event.value)) : tag.scalarType
-                index = add(.scalar(type), text: event.value, event, tag: tag)
+                index = add(.scalar(tag.scalarType(of: event.value)), text: event.value, event, tag: tag)
             case .sequenceStart:
                 index = add(.sequence, text: "", event, tag: nil)
                 var element = try next(&parser)

@@ -44,11 +44,12 @@ enum YAMLScalarTag: Equatable, Sendable {
         return .string
     }
 
-    /// The type a field reader sees; `bool` carries the value when the text constructs one.
-    var scalarType: DocumentTree.ScalarType {
+    /// The type a field reader sees for a scalar of this tag and `text`; a boolean
+    /// carries its value when the text constructs one (`!!bool maybe` does not).
+    func scalarType(of text: String) -> DocumentTree.ScalarType {
         switch self {
         case .null: return .null
-        case .bool: return .bool(nil)
+        case .bool: return .bool(Self.boolValue(text))
         case .int: return .int
         case .float: return .float
         case .string, .merge, .timestamp, .value, .other: return .string
@@ -56,7 +57,7 @@ enum YAMLScalarTag: Equatable, Sendable {
     }
 
     /// A boolean's value: true/yes/on or false/no/off in any letter case.
-    static func boolValue(_ text: String) -> Bool? {
+    private static func boolValue(_ text: String) -> Bool? {
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false

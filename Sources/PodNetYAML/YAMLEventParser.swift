@@ -21,7 +21,7 @@ public struct YAMLEvent: Sendable {
 }
 
 /// Why libyaml stopped: its own words, and where (1-based).
-public struct YAMLParseError: Error, Equatable, Sendable {
+public struct YAMLParseError: Error, Sendable {
     public enum Stage: Sendable { case reader, scanner, parser, memory }
     public var stage: Stage
     public var problem: String
@@ -29,12 +29,6 @@ public struct YAMLParseError: Error, Equatable, Sendable {
     public var column: Int
     /// What libyaml was reading when it stopped ("while parsing a block mapping"), and where.
     public var context: (text: String, line: Int, column: Int)?
-
-    public static func == (lhs: YAMLParseError, rhs: YAMLParseError) -> Bool {
-        lhs.stage == rhs.stage && lhs.problem == rhs.problem && lhs.line == rhs.line && lhs.column == rhs.column
-            && lhs.context?.text == rhs.context?.text && lhs.context?.line == rhs.context?.line
-            && lhs.context?.column == rhs.context?.column
-    }
 }
 
 /// libyaml's event parser over UTF-8 text: the only place podnet touches libyaml's C
