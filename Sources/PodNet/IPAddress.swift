@@ -100,6 +100,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The network-order bytes (4 or 16) in place, for the duration of `body`: the
     /// encoders write thousands of addresses, and an array per address cost more.
+    @inlinable
     public func withNetworkOrderBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch family {
         case .ipv4: return try withUnsafeBytes(of: UInt32(truncatingIfNeeded: low).bigEndian, body)
@@ -200,9 +201,11 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// The address under an arbitrary (not necessarily contiguous) mask of its family.
+    @inlinable  // the encoder masks every address it writes
     public func masked(by mask: IPAddress) -> IPAddress {
         precondition(mask.family == family, "mask family does not match the address")
-        return IPAddress(family: family, high: high & mask.high, low: low & mask.low)
+        return family == .ipv4 ? IPAddress(ipv4: UInt32(truncatingIfNeeded: low & mask.low))
+                               : IPAddress(ipv6: high & mask.high, low & mask.low)
     }
 
     /// The address plus `offset` (wrapping within the family's width).
