@@ -72,8 +72,14 @@ public struct NodeDataplane: Sendable {
 
     /// Warnings about the node that the plan cannot express: nftables tables act on
     /// the same packets as podnet's rules, and libiptc cannot see them (Debian's
-    /// default `iptables` writes there).
-    public func warnings() -> [String] {
+    /// default `iptables` writes there); and turning IPv6 forwarding on makes the
+    /// kernel drop router advertisements on interfaces with accept_ra=1, so a default
+    /// route the node learned from them expires.
+    public func warnings(for desired: DesiredState) -> [String] {
+        nftablesWarnings() + routerAdvertisementWarnings(for: desired)
+    }
+
+    private func nftablesWarnings() -> [String] {
         do {
             let tables = try NftablesProbe(namespace: namespace).tableNames()
             guard !tables.isEmpty else { return [] }
@@ -83,6 +89,16 @@ public struct NodeDataplane: Sendable {
                     + "tables with podnet)"]
         } catch {
             return ["could not check for nftables tables: \(error)"]
+        }
+    }
+
+    private func routerAdvertisementWarnings(for desired: DesiredState) -> [String] {
+        guard desired.sysctls.contains(SysctlSetting(.ipv6Forwarding, "1")) else { return [] }
+        do {
+            let netlink = try observer.session()
+            return try Sysctls(namespace: namespace).ipv6ForwardingWarnings(using: netlink).map(\.description)
+        } catch {
+            return ["could not check which interfaces accept router advertisements: \(error)"]
         }
     }
 

@@ -41,7 +41,7 @@ struct ApplyCommand: ParsableCommand {
         let config = try input.load()
         let desired = try compileOrExit(config)
         let dataplane = node.dataplane()
-        dataplane.warnings().forEach(Diagnostics.warn)
+        dataplane.warnings(for: desired).forEach(Diagnostics.warn)
         let result = try failing {
             try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
         }

@@ -34,7 +34,7 @@ struct DiffCommand: ParsableCommand {
         let plan = try failing {
             try timed(logger, "observe and plan") { try dataplane.plan(desired, ownership: Ownership(config)) }
         }
-        dataplane.warnings().forEach(Diagnostics.warn)
+        dataplane.warnings(for: desired).forEach(Diagnostics.warn)
         node.print(plan, bridge: desired.bridge)
         if !plan.conflicts.isEmpty { throw ExitStatus.failure }
         if !plan.isEmpty { throw ExitStatus.changesPending }

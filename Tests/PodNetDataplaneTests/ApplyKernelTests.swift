@@ -220,4 +220,32 @@ import PodNetTestSupport
         #expect(warned.status == 2)
         #expect(warned.stderr.contains("warning: this network namespace also holds nftables tables (ip filter)"), "\(warned.stderr)")
     }
+
+    /// IPv6 forwarding makes the kernel ignore router advertisements where accept_ra=1:
+    /// the node's default route learned from them would expire, so diff and apply say so.
+    @Test(.enabled(if: KernelTest.enabled))
+    func turningOnIPv6ForwardingWarnsAboutInterfacesLearningFromRouterAdvertisements() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        try lab.node.run(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0", "net.ipv6.conf.eth0.accept_ra=1"])
+        // What the kernel installs from a router advertisement: a default route of protocol ra.
+        try lab.node.run(["ip", "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0", "proto", "ra"])
+        let expected = "warning: turning on net.ipv6.conf.all.forwarding makes the kernel ignore router advertisements on eth0"
+        // An IPv4-only node does not turn IPv6 forwarding on: nothing to warn about.
+        let ipv4Only = try configFile(nodeConfig().replacingOccurrences(of: #", "fd00:10:244:1::/64""#, with: ""))
+        let quiet = try lab.podnet(["diff", "-f", ipv4Only])
+        #expect(quiet.status == 2)
+        #expect(!quiet.stderr.contains("router advertisements"), "\(quiet.stderr)")
+
+        let path = try configFile(nodeConfig())
+        let diff = try lab.podnet(["diff", "-f", path])
+        #expect(diff.status == 2)
+        #expect(diff.stderr.contains(expected), "\(diff.stderr)")
+        let apply = try lab.podnet(["apply", "-f", path])
+        #expect(apply.status == 0)
+        #expect(apply.stderr.contains(expected), "\(apply.stderr)")
+        // Forwarding is on now: nothing more changes, nothing to warn about.
+        let after = try lab.podnet(["diff", "-f", path])
+        #expect(!after.stderr.contains("router advertisements"), "\(after.stderr)")
+    }
 }
