@@ -8,13 +8,19 @@ enum HostPortRules {
     static let chain = ChainName.hostPorts
     static let mappingChainPrefix = ChainName.podnetPrefix + "HP-"
     static let loopback = IPNetwork(network: IPAddress(ipv4: 0x7F00_0000), prefixLength: 8)
+    static let ipv6Loopback = IPNetwork(host: IPAddress(ipv6: 0, 1))
 
     static func add(to nat: inout TableBuilder, filter: inout TableBuilder, config: NodeConfig, family: IPFamily) {
         let mappings = config.hostPorts.filter { $0.family == family }.sorted(by: precedes)
         guard !mappings.isEmpty else { return }
 
         for hook in [BuiltinChain.prerouting, .output] {
-            nat.append(Rule(matches: [.comment("podnet: host ports"), .addressType(.destination(.local))],
+            // IPv6 has no route_localnet: a packet from [::1] DNATed to a pod cannot leave
+            // the loopback device, so [::1]:hostPort stays the node's own port (as with
+            // kube-proxy, which has no IPv6 localhost node ports either).
+            let excludingLoopback = family == .ipv6 && hook == .output
+            nat.append(Rule(destination: excludingLoopback ? AddressMatch(ipv6Loopback, negated: true) : nil,
+                            matches: [.comment("podnet: host ports"), .addressType(.destination(.local))],
                             target: .jump(chain)),
                        to: hook)
         }

@@ -211,6 +211,8 @@ expect_answer "forward drop: flows again ipv6" "$(pod_ns 2b)" tcp "$(pod_v6 1a)"
 # ---------------------------------------------------------------- host ports
 
 section "host port $HOST_PORT on node-1 -> pod-1a:$ECHO_PORT"
+# node-1's own server on the same port: what is not DNATed reaches it.
+ECHO_PORT=$HOST_PORT start_servers "$(node_ns 1)" node-1
 for protocol in tcp udp; do
   expect_answer "hostport $protocol ipv4 from node-2" "$(node_ns 2)" "$protocol" "$(node_v4 1)" "$HOST_PORT" "pod-1a saw $(node_v4 2)"
   expect_answer "hostport $protocol ipv6 from node-2" "$(node_ns 2)" "$protocol" "$(node_v6 1)" "$HOST_PORT" "pod-1a saw $(node_v6 2)"
@@ -218,6 +220,9 @@ for protocol in tcp udp; do
   expect_answer "hostport $protocol ipv6 from node-1 itself" "$(node_ns 1)" "$protocol" "$(node_v6 1)" "$HOST_PORT" "pod-1a saw $(node_v6 1)"
   # Localhost: DNATed out of cbr0 and masqueraded to the bridge's address.
   expect_answer "hostport $protocol ipv4 from 127.0.0.1 on node-1" "$(node_ns 1)" "$protocol" 127.0.0.1 "$HOST_PORT" "pod-1a saw 10.244.1.1"
+  # IPv6 has no route_localnet: a packet from [::1] cannot leave the loopback device
+  # for a pod, so [::1]:hostPort is left un-DNATed and stays the node's own port.
+  expect_answer "hostport $protocol ipv6 at [::1] on node-1 is the node's own port" "$(node_ns 1)" "$protocol" ::1 "$HOST_PORT" "node-1 saw ::1"
   # Hairpin: the pod reaches itself through its node, masqueraded so that the answer
   # goes back through the node's conntrack entry.
   expect_answer "hostport $protocol ipv4 hairpin from pod-1a" "$(pod_ns 1a)" "$protocol" "$(node_v4 1)" "$HOST_PORT" "pod-1a saw 10.244.1.1"
