@@ -5,9 +5,8 @@ import PodNet
 /// hooked, reached by exactly one commented jump, with every other chain below those.
 struct TableBuilder {
     let id: TableID
-    /// Rules per built-in chain, by its `position`: an array rather
-    /// than a Dictionary, whose generic storage type alone took ~0.4 M instructions
-    /// of runtime metadata lookups at the first table built.
+    /// Rules per built-in chain, by its `position`: there are only five hooks, so an
+    /// array indexed by them, with no hashing and no generic dictionary storage.
     private var hookRules = [[Rule]](repeating: [], count: BuiltinChain.allCases.count)
     private var subchains: [Chain] = []
 
