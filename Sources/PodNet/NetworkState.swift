@@ -128,12 +128,17 @@ public enum SysctlKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The settings of the whole namespace podnet may write.
+    public static let global: [SysctlKey] = [.ipv4Forwarding, .ipv6Forwarding, .bridgeCallsIptables, .bridgeCallsIp6tables]
+
+    /// The settings podnet may write on its bridge `name` (deleting the bridge takes them with it).
+    public static func ofBridge(_ name: String) -> [SysctlKey] { [.routeLocalnet(interface: name)] }
+
     /// Every setting podnet may write on a node whose bridge is `bridge`: observation
     /// reads them all, whatever the config wants now, so that a setting podnet made and
     /// no longer wants is seen (and undone, for the bridge's own settings).
     public static func writable(bridge: String?) -> [SysctlKey] {
-        [.ipv4Forwarding, .ipv6Forwarding, .bridgeCallsIptables, .bridgeCallsIp6tables]
-            + (bridge.map { [.routeLocalnet(interface: $0)] } ?? [])
+        global + (bridge.map(ofBridge) ?? [])
     }
 
     public static func < (lhs: SysctlKey, rhs: SysctlKey) -> Bool { lhs.path < rhs.path }

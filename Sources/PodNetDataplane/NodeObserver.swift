@@ -77,7 +77,7 @@ public struct NodeObserver {
     public func openBridgeSysctls(of bridgeName: String) throws(DataplaneError) -> [SysctlOperation] {
         let sysctls = Sysctls(namespace: namespace)
         var operations: [SysctlOperation] = []
-        for key in SysctlKey.writable(bridge: bridgeName) where key.interface == bridgeName {
+        for key in SysctlKey.ofBridge(bridgeName) {
             let value: String?
             do {
                 value = try sysctls.valueIfPresent(of: key)
