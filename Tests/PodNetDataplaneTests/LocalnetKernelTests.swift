@@ -92,10 +92,14 @@ import PodNetTestSupport
         let routeLocalnet = try #require(trace.sysctlWrite("net/ipv4/conf/cbr0/route_localnet"))
         let ipv4Forwarding = try #require(trace.sysctlWrite("net/ipv4/ip_forward"))
         let ipv6Forwarding = try #require(trace.sysctlWrite("net/ipv6/conf/all/forwarding"))
-        // RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: the bridge, then the pod's veth pair.
-        let creates = trace.positions { $0.contains("nlmsg_type=0x10 ") && $0.contains("0x600") }
-        #expect(creates.count == 2, "\(creates)")
-        let podCreated = try #require(creates.last)
+        // RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL (strace decodes neither for a socket of
+        // another namespace): the bridge first, then the pod's veth pair.
+        let creates = trace.positions { line in
+            (line.contains("nlmsg_type=0x10 ") || line.contains("RTM_NEWLINK"))
+                && (line.contains("0x600") || line.contains("NLM_F_CREATE"))
+        }
+        #expect(creates.count >= 2, "\(creates)")
+        let podCreated = try #require(creates.dropFirst().first)
         #expect(ipv4FilterCommit < routeLocalnet, "the guard rule is in before route_localnet goes on")
         #expect(commits.allSatisfy { $0 < ipv4Forwarding && $0 < ipv6Forwarding }, "tables before forwarding")
         #expect([routeLocalnet, ipv4Forwarding, ipv6Forwarding].allSatisfy { $0 < podCreated }, "sysctls before the pod")
