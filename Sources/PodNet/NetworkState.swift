@@ -113,6 +113,34 @@ public enum SysctlKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The dotted name `sysctl` takes.
     public var description: String { path.replacingSlashes() }
 
+    /// The link a per-interface setting belongs to; nil for a setting of the whole namespace.
+    public var interface: String? {
+        if case .routeLocalnet(let interface) = self { return interface }
+        return nil
+    }
+
+    /// The same setting of the `default` conf, which the kernel copies into every link
+    /// it creates: what a bridge not made yet will start with.
+    public var ofNewLinks: SysctlKey {
+        switch self {
+        case .routeLocalnet: return .routeLocalnet(interface: "default")
+        case .ipv4Forwarding, .ipv6Forwarding, .bridgeCallsIptables, .bridgeCallsIp6tables: return self
+        }
+    }
+
+    /// The settings of the whole namespace podnet may write.
+    public static let global: [SysctlKey] = [.ipv4Forwarding, .ipv6Forwarding, .bridgeCallsIptables, .bridgeCallsIp6tables]
+
+    /// The settings podnet may write on its bridge `name` (deleting the bridge takes them with it).
+    public static func ofBridge(_ name: String) -> [SysctlKey] { [.routeLocalnet(interface: name)] }
+
+    /// Every setting podnet may write on a node whose bridge is `bridge`: observation
+    /// reads them all, whatever the config wants now, so that a setting podnet made and
+    /// no longer wants is seen (and undone, for the bridge's own settings).
+    public static func writable(bridge: String?) -> [SysctlKey] {
+        global + (bridge.map(ofBridge) ?? [])
+    }
+
     public static func < (lhs: SysctlKey, rhs: SysctlKey) -> Bool { lhs.path < rhs.path }
 }
 

@@ -11,6 +11,8 @@ public enum NodeDiff {
         var links: [LinkOperation] = []
         var addresses: [AddressOperation] = []
         var pods: [PodOperation] = []
+        // The bridge is podnet's or not there yet: what is on it (addresses, ports, its own sysctls) is podnet's.
+        let bridgeUsable = observed.bridge.map { $0.isBridge && $0.ownedByPodnet } ?? true
         if let bridge = desired.bridge {
             let mtu = resolvedMTU(bridge.mtu, observed: observed)
             if let found = observed.bridge {
@@ -24,7 +26,6 @@ public enum NodeDiff {
             } else {
                 links.append(.createBridge(bridge, mtu: mtu))
             }
-            let bridgeUsable = observed.bridge.map { $0.isBridge && $0.ownedByPodnet } ?? true
             if bridgeUsable {
                 addresses = addressEdits(desired: desired.addresses.filter { $0.interface == bridge.name },
                                          observed: observed.bridgeAddresses)
@@ -35,6 +36,7 @@ public enum NodeDiff {
         }
 
         let sysctls = desired.sysctls.compactMap { setting -> SysctlOperation? in
+            guard setting.key.interface == nil || bridgeUsable else { return nil }
             let current = observed.sysctls[setting.key]
             return current == setting.value ? nil : SysctlOperation(key: setting.key, from: current, to: setting.value)
         }

@@ -5,7 +5,8 @@ public struct ObservedNode: Sendable, Hashable {
     public var bridge: ObservedBridge?
     /// Addresses on podnet's bridge (link-local ones excluded).
     public var bridgeAddresses: [InterfaceAddress]
-    /// The current value of each sysctl podnet wants.
+    /// The current value of every sysctl podnet may write (SysctlKey.writable); for the
+    /// bridge's own settings while it does not exist, the value a new link gets.
     public var sysctls: [SysctlKey: String]
     public var routes: ObservedRoutes
     /// Host ends of the pods podnet attached, found by their marker.

@@ -60,10 +60,12 @@ public enum Compiler {
             }
         }
         // IPv4 host ports answer on 127.0.0.1 only if loopback sources may be routed
-        // out of the bridge (HostPortRules guards the reverse direction).
-        if config.families.contains(.ipv4), config.hostPorts.contains(where: { $0.family == .ipv4 }) {
-            settings.append(SysctlSetting(.routeLocalnet(interface: config.bridge.name), "1"))
-        }
+        // out of the bridge (HostPortRules guards the reverse direction). The bridge is
+        // podnet's, so without them route_localnet is wanted off: on where an earlier
+        // config had host ports, it would let pods reach the node's 127.0.0.1 unguarded.
+        let routeLocalnet = SysctlKey.routeLocalnet(interface: config.bridge.name)
+        let localhostHostPorts = config.families.contains(.ipv4) && config.hostPorts.contains { $0.family == .ipv4 }
+        settings.append(SysctlSetting(routeLocalnet, localhostHostPorts ? routeLocalnet.openValue : routeLocalnet.closedValue))
         return settings
     }
 

@@ -104,14 +104,19 @@ public struct NodeDataplane: Sendable {
 
     /// Everything podnet owns on the node, found by its marks: chains and jumps of
     /// both families, routes of its protocol, its pods' host ends and its bridge
-    /// (which takes its addresses with it). Sysctls stay as they are.
+    /// (which takes its addresses and its own sysctls with it). The bridge's
+    /// route_localnet is turned off first, since its guard rule goes with the tables
+    /// before the bridge does; the global sysctls stay as they are (other software on
+    /// the node may need forwarding).
     public func teardownPlan(ownership: Ownership) throws(DataplaneError) -> Plan {
         let observed = try observer.observe(DesiredState(), bridgeName: nil, routeProtocol: ownership.routeProtocol,
                                             routeTable: ownership.routeTable)
         let tables = observed.tables.compactMap { TableDiff.plan(desired: nil, observed: $0) }
         var bridges = try observer.ownedBridgeNames()
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
-        return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) },
+        var sysctls: [SysctlOperation] = []
+        for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
+        return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) }, sysctls: sysctls,
                     routes: observed.routes.owned.map { .delete($0) },
                     pods: observed.pods.map { .detach($0) })
     }

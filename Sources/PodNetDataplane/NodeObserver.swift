@@ -5,7 +5,7 @@ import PodNetSystem
 
 /// Reads what podnet owns on a node (and what it must not collide with) from the
 /// kernel: both families' nat and filter tables, the bridge, its addresses and
-/// ports, the sysctls podnet wants, podnet's routes and pods.
+/// ports, every sysctl podnet may write, podnet's routes and pods.
 public struct NodeObserver {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
@@ -21,7 +21,7 @@ public struct NodeObserver {
         self.iptables = iptables
     }
 
-    /// What the kernel holds for `desired`'s bridge, sysctls and routes
+    /// What the kernel holds for the bridge, podnet's sysctls and `desired`'s routes
     /// (podnet's routes are those of `routeProtocol` in `routeTable`).
     /// `includingTables: false` leaves the iptables tables unread, for an apply that
     /// reads each one under the xtables lock anyway.
@@ -40,17 +40,55 @@ public struct NodeObserver {
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")
         }
+        observed.sysctls = try observeSysctls(wanted: Set(desired.sysctls.map(\.key)), bridgeName: bridgeName,
+                                              bridge: observed.bridge)
+        return observed
+    }
+
+    /// Every sysctl podnet may have written, whatever is `wanted` now: a setting it
+    /// made and no longer wants is seen. The bridge's own settings are read from the
+    /// bridge when it is podnet's, from the `default` conf a new link copies when it
+    /// does not exist yet (so creating it needs no write unless that differs), and not
+    /// at all from a link that is not podnet's. A setting the kernel lacks (IPv6
+    /// disabled, br_netfilter not loaded) is an error only when it is wanted.
+    private func observeSysctls(wanted: Set<SysctlKey>, bridgeName: String?,
+                                bridge: ObservedBridge?) throws(DataplaneError) -> [SysctlKey: String] {
         let sysctls = Sysctls(namespace: namespace)
-        for setting in desired.sysctls {
-            // A per-interface setting of a bridge that does not exist yet has no value.
-            if case .routeLocalnet = setting.key, observed.bridge == nil { continue }
+        var values: [SysctlKey: String] = [:]
+        for key in SysctlKey.writable(bridge: bridgeName) {
+            let source: SysctlKey
+            switch (key.interface, bridge) {
+            case (nil, _): source = key
+            case (_?, nil): source = key.ofNewLinks
+            case (_?, let bridge?) where bridge.isBridge && bridge.ownedByPodnet: source = key
+            case (_?, _?): continue
+            }
             do {
-                observed.sysctls[setting.key] = try sysctls.value(of: setting.key)
+                values[key] = wanted.contains(key) ? try sysctls.value(of: source) : try sysctls.valueIfPresent(of: source)
             } catch {
                 throw .sysctl(error)
             }
         }
-        return observed
+        return values
+    }
+
+    /// The settings of a bridge of podnet's that differ from their closed value
+    /// (teardown closes them before the guard rules go; the bridge takes them with it).
+    public func openBridgeSysctls(of bridgeName: String) throws(DataplaneError) -> [SysctlOperation] {
+        let sysctls = Sysctls(namespace: namespace)
+        var operations: [SysctlOperation] = []
+        for key in SysctlKey.ofBridge(bridgeName) {
+            let value: String?
+            do {
+                value = try sysctls.valueIfPresent(of: key)
+            } catch {
+                throw .sysctl(error)
+            }
+            if let value, value != key.closedValue {
+                operations.append(SysctlOperation(key: key, from: value, to: key.closedValue))
+            }
+        }
+        return operations
     }
 
     /// The link under the bridge's name and, when it is podnet's bridge, its addresses.

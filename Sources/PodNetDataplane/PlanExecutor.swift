@@ -74,7 +74,15 @@ public final class PlanExecutor {
         let bridgeLinks = plan.links.filter { if case .setHairpin = $0 { return false }; if case .deleteBridge = $0 { return false }; return true }
         for operation in bridgeLinks { try link(operation) }
         for case .add(let address) in plan.addresses { try addAddress(address) }
-        for operation in plan.sysctls { try sysctl(operation) }
+        // A path for packets closes before the commits that may remove its guard
+        // (route_localnet off before the 127.0.0.0/8 guard goes) and opens only after
+        // the commits that put its guard in (route_localnet on after the guard,
+        // forwarding on after masquerade and forward-accept); pods attach after both,
+        // so none of their packets is forwarded un-NATed and kept so by conntrack.
+        for operation in plan.sysctls where operation.direction == .closes { try sysctl(operation) }
+        for id in tables { try commit(id, desired: desired.table(id)) }
+        try clearFlowsOfNewUDPHostPorts()
+        for operation in plan.sysctls where operation.direction == .opens { try sysctl(operation) }
         // A pod whose spec changed is made again under the same names (its host end,
         // eth0 in its namespace), so its old attachment has to go first.
         let remade = Set(plan.pods.compactMap { operation -> String? in
@@ -86,8 +94,6 @@ public final class PlanExecutor {
             try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
                        routeProtocol: routeProtocol)
         }
-        for id in tables { try commit(id, desired: desired.table(id)) }
-        try clearFlowsOfNewUDPHostPorts()
         try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
         for operation in plan.links {

@@ -27,6 +27,15 @@ public enum SysctlError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The kernel has no such setting (br_netfilter not loaded, IPv6 disabled, no such link).
+    var isMissingSetting: Bool {
+        switch self {
+        case .bridgeNetfilterMissing: return true
+        case .read(_, let code), .write(_, _, let code): return code == ENOENT
+        case .namespace: return false
+        }
+    }
+
     /// The error for a sysctl file that could not be opened: a missing bridge
     /// directory means br_netfilter is not loaded, which deserves its own advice.
     static func unopenable(_ relativePath: String, errno code: Int32, bridgeDirectoryExists: Bool,
@@ -68,6 +77,15 @@ public struct Sysctls: Sendable {
     /// `sysctl -n KEY`, without the trailing newline.
     public func value(of key: SysctlKey) throws(SysctlError) -> String {
         try value(atPath: key.path)
+    }
+
+    /// `sysctl -n KEY`, or nil when the kernel has no such setting.
+    public func valueIfPresent(of key: SysctlKey) throws(SysctlError) -> String? {
+        do {
+            return try value(of: key)
+        } catch where error.isMissingSetting {
+            return nil
+        }
     }
 
     /// The value at `path` below /proc/sys.

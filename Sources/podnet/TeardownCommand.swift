@@ -10,8 +10,10 @@ struct TeardownCommand: ParsableCommand {
         discussion: """
         Finds podnet's things by their marks: its PODNET- chains and the podnet: jumps to
         them (both families), its routes (by route protocol), its pods' host ends and the
-        bridge it created (with its addresses). Foreign rules, routes and links are never
-        touched; sysctls stay as they are. A second teardown does nothing.
+        bridge it created (with its addresses, and its route_localnet turned off before
+        the guard rule goes). Foreign rules, routes and links are never touched; global
+        sysctls (forwarding, bridge-nf-call) stay as they are. A second teardown does
+        nothing.
 
         Without -f, podnet's default route protocol (111) and the main table are used and
         every bridge carrying podnet's marker is removed.

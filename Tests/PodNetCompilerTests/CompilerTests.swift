@@ -112,7 +112,8 @@ import PodNet
         #expect(!lines.contains { $0.contains("127.0.0.0/8") })
         #expect(state.table(TableID(.ipv6, .filter)) == nil, "the localnet guard is IPv4 only")
         #expect(state.tables.map(\.id) == [TableID(.ipv6, .nat)], "no IPv4 host port, no IPv4 rules")
-        #expect(!state.sysctls.contains { if case .routeLocalnet = $0.key { true } else { false } })
+        #expect(state.sysctls.contains(SysctlSetting(.routeLocalnet(interface: "cbr0"), "0")),
+                "without an IPv4 host port, route_localnet on podnet's bridge is wanted off")
     }
 
     @Test func sctpUsesItsOwnMatch() throws {
@@ -219,16 +220,20 @@ import PodNet
         ])
     }
 
+    /// Forwarding and bridge-nf-call on for each family; route_localnet on the bridge
+    /// off, since there is no IPv4 host port.
     @Test(arguments: [
-        ([IPFamily.ipv4], ["net/bridge/bridge-nf-call-iptables", "net/ipv4/ip_forward"]),
-        ([.ipv6], ["net/bridge/bridge-nf-call-ip6tables", "net/ipv6/conf/all/forwarding"]),
-        ([.ipv4, .ipv6], ["net/bridge/bridge-nf-call-ip6tables", "net/bridge/bridge-nf-call-iptables",
-                          "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"]),
+        ([IPFamily.ipv4], ["net/bridge/bridge-nf-call-iptables=1", "net/ipv4/conf/cbr0/route_localnet=0",
+                           "net/ipv4/ip_forward=1"]),
+        ([.ipv6], ["net/bridge/bridge-nf-call-ip6tables=1", "net/ipv4/conf/cbr0/route_localnet=0",
+                   "net/ipv6/conf/all/forwarding=1"]),
+        ([.ipv4, .ipv6], ["net/bridge/bridge-nf-call-ip6tables=1", "net/bridge/bridge-nf-call-iptables=1",
+                          "net/ipv4/conf/cbr0/route_localnet=0", "net/ipv4/ip_forward=1",
+                          "net/ipv6/conf/all/forwarding=1"]),
     ])
-    func sysctlsPerFamily(families: [IPFamily], paths: [String]) throws {
+    func sysctlsPerFamily(families: [IPFamily], settings: [String]) throws {
         let state = try Compiler.compile(TestConfigs.node(families))
-        #expect(state.sysctls.map(\.key.path) == paths)
-        #expect(state.sysctls.allSatisfy { $0.value == "1" })
+        #expect(state.sysctls.map { "\($0.key.path)=\($0.value)" } == settings)
     }
 
     @Test func routesToPeersViaTheirNodeIPsOfTheFamily() throws {

@@ -65,6 +65,7 @@ import PodNet
             ip addr add 10.244.1.1/24 dev cbr0
             # sysctls
             sysctl -w net.bridge.bridge-nf-call-iptables=1
+            sysctl -w net.ipv4.conf.cbr0.route_localnet=0
             sysctl -w net.ipv4.ip_forward=1
             # routes
             ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111

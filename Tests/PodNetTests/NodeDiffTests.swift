@@ -98,3 +98,43 @@ import Testing
             """)
     }
 }
+
+@Suite struct BridgeSysctlTests {
+    let routeLocalnet = SysctlKey.routeLocalnet(interface: "cbr0")
+
+    func desired() -> DesiredState {
+        DesiredState(bridge: BridgeState(name: "cbr0", mtu: .automatic, macAddress: MACAddress(bytes: [2, 0, 0, 0, 0, 1]),
+                                         promiscuous: false, hairpinPorts: true),
+                     sysctls: [SysctlSetting(.ipv4Forwarding, "1"), SysctlSetting(routeLocalnet, "0")])
+    }
+
+    /// A link under the bridge's name that is not podnet's bridge: its settings are not
+    /// podnet's to change (the conflict says why), the global ones still are.
+    @Test func aForeignBridgesSettingsAreLeftAlone() {
+        for owned in [true, false] {
+            let found = ObservedBridge(name: "cbr0", isBridge: true, ownedByPodnet: owned, mtu: 1500,
+                                       macAddress: MACAddress(bytes: [2, 0, 0, 0, 0, 1]), promiscuous: false, up: true, ports: [])
+            let plan = NodeDiff.plan(desired: desired(), observed: ObservedNode(
+                bridge: found, sysctls: [.ipv4Forwarding: "0", routeLocalnet: "1"], automaticMTU: 1500))
+            #expect(plan.sysctls.map(\.key) == (owned ? [routeLocalnet, .ipv4Forwarding] : [.ipv4Forwarding]), "owned: \(owned)")
+        }
+    }
+
+    /// Which side of the table commits each change goes on.
+    @Test(arguments: [
+        (SysctlKey.ipv4Forwarding, "1", SysctlDirection.opens), (.ipv4Forwarding, "0", .closes),
+        (.ipv6Forwarding, "1", .opens),
+        (.routeLocalnet(interface: "cbr0"), "1", .opens), (.routeLocalnet(interface: "cbr0"), "0", .closes),
+        (.bridgeCallsIptables, "1", .closes), (.bridgeCallsIp6tables, "0", .opens),
+    ])
+    func direction(key: SysctlKey, to value: String, direction: SysctlDirection) {
+        #expect(SysctlOperation(key: key, from: nil, to: value).direction == direction)
+    }
+
+    @Test func everySettingPodnetMayWriteIsObservable() {
+        #expect(SysctlKey.writable(bridge: nil) == SysctlKey.global)
+        #expect(SysctlKey.writable(bridge: "cbr0") == SysctlKey.global + [routeLocalnet])
+        #expect(routeLocalnet.ofNewLinks.path == "net/ipv4/conf/default/route_localnet")
+        #expect(SysctlKey.global.allSatisfy { $0.interface == nil && $0.ofNewLinks == $0 })
+    }
+}

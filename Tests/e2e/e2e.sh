@@ -8,7 +8,9 @@
 #
 #   PODNET=.build/debug/podnet bash Tests/e2e/e2e.sh
 #
-# node-1: host port 30080 (tcp and udp, both families) -> pod-1a:8080
+# node-1: host port 30080 (tcp and udp, both families) -> pod-1a:8080, removed and
+#         put back once to check that its 127.0.0.1 stays closed to pods; a listener
+#         on node-1's 127.0.0.1:9000 records what reaches it
 # node-3: the outside network in nonMasqueradeCIDRs (and the underlay router routes
 #         node-3's pod subnets back), so its pods reach the outside host unmasqueraded
 # every node: FORWARD policy DROP in both families, and another tool's rules and
@@ -230,6 +232,89 @@ for protocol in tcp udp; do
 done
 # Control: a port podnet does not map is not answered.
 expect_no_answer "hostport tcp ipv4 unmapped port $((HOST_PORT + 1)) from node-2" "$(node_ns 2)" tcp "$(node_v4 1)" "$((HOST_PORT + 1))"
+
+# ---------------------------------------------------------------- 127.0.0.1
+
+section "node-1's 127.0.0.1 stays closed to its pods (CVE-2020-8558), with host ports and after they go"
+LOOPBACK_PORT=9000
+start_server "$(node_ns 1)" node-1-loopback "$LOOPBACK_PORT" 127.0.0.1
+wait_for_server node-1-loopback
+# pod-1b aims at the node's 127.0.0.1, set up inside its own namespace only: 127.0.0.1
+# is no longer local there but routed via its gateway (node-1's cbr0), and packets from
+# 127.0.0.1 are accepted on its eth0 (route_localnet for a loopback source, accept_local
+# because 127.0.0.1 is still on its lo), so a TCP handshake can complete.
+PROBE=$(pod_ns 1b)
+ip -n "$PROBE" route del table local local 127.0.0.0/8 dev lo
+ip -n "$PROBE" route del table local local 127.0.0.1 dev lo
+ip -n "$PROBE" route add 127.0.0.1/32 via 10.244.1.1 dev eth0
+in_ns "$PROBE" sysctl -qw net.ipv4.conf.eth0.route_localnet=1 net.ipv4.conf.eth0.accept_local=1 \
+  net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.all.rp_filter=0
+
+# expect_loopback CHECK reached|blocked: pod-1b sends to node-1's 127.0.0.1 listener,
+# tcp and udp; what the listener logged says whether anything arrived.
+expect_loopback() {
+  local check=$1 expected=$2 protocol before after got
+  for protocol in tcp udp; do
+    before=$(grep -c "^$protocol $(pod_v4 1b)\$" "$WORK/node-1-loopback.log" || true)
+    ask "$PROBE" "$protocol" 127.0.0.1 "$LOOPBACK_PORT" 1 >/dev/null 2>&1 || true
+    after=$(grep -c "^$protocol $(pod_v4 1b)\$" "$WORK/node-1-loopback.log" || true)
+    [ "$after" -gt "$before" ] && got=reached || got=blocked
+    if [ "$got" = "$expected" ]; then
+      pass "$check $protocol ($got)"
+    else
+      fail "$check $protocol" "expected $expected, the listener on 127.0.0.1 says $got"
+    fi
+  done
+}
+# expect_node_1_localnet CHECK ROUTE_LOCALNET GUARD_RULES: cbr0's route_localnet, and how
+# many 127.0.0.0/8 guard rules PODNET-INPUT holds.
+expect_node_1_localnet() {
+  local check=$1 value guards
+  value=$(in_ns "$(node_ns 1)" sysctl -n net.ipv4.conf.cbr0.route_localnet)
+  guards=$(in_ns "$(node_ns 1)" iptables-legacy -S 2>/dev/null | grep -c -- '-A PODNET-INPUT .*-d 127.0.0.0/8 .*-j DROP' || true)
+  if [ "$value" = "$2" ] && [ "$guards" = "$3" ]; then
+    pass "$check (route_localnet=$value, $guards guard rule)"
+  else
+    fail "$check" "route_localnet=$value and $guards guard rules, expected $2 and $3"
+  fi
+}
+expect_node_1_localnet "loopback: with host ports, route_localnet is on and guarded" 1 1
+expect_loopback "loopback: pod-1b -> node-1's 127.0.0.1 with host ports" blocked
+# Control: without the guard rule the same probe does reach the listener, so the
+# checks above and below can fail.
+if output=$(in_ns "$(node_ns 1)" iptables-legacy -D PODNET-INPUT 1 2>&1); then
+  pass "loopback control: guard rule deleted by hand on node-1"
+else
+  fail "loopback control: guard rule deleted by hand on node-1" "$output"
+fi
+expect_loopback "loopback control: pod-1b -> node-1's 127.0.0.1 without the guard" reached
+podnet_on 1 apply >"$WORK/guard-repair.txt" 2>&1 || fail "loopback: apply puts the guard back" "$(cat "$WORK/guard-repair.txt")"
+expect_node_1_localnet "loopback: apply puts the guard back" 1 1
+expect_loopback "loopback: pod-1b -> node-1's 127.0.0.1 once apply repaired the guard" blocked
+
+cp "$WORK/node-1.yaml" "$WORK/node-1-host-ports.yaml"
+write_node_config "$WORK/node-1.yaml" 1 "2 3"
+status=0
+podnet_on 1 diff >"$WORK/no-host-ports-diff.txt" 2>&1 || status=$?
+if [ "$status" -eq 2 ] && grep -qxF '~ sysctl -w net.ipv4.conf.cbr0.route_localnet=0   # was 1' "$WORK/no-host-ports-diff.txt"; then
+  pass "loopback: diff without host ports shows route_localnet going off (exit 2)"
+else
+  fail "loopback: diff without host ports shows route_localnet going off (exit 2)" "exit $status: $(cat "$WORK/no-host-ports-diff.txt")"
+fi
+if podnet_on 1 apply >"$WORK/no-host-ports.txt" 2>&1; then
+  pass "loopback: apply node-1 without host ports ($(tail -n 1 "$WORK/no-host-ports.txt"))"
+else
+  fail "loopback: apply node-1 without host ports" "$(cat "$WORK/no-host-ports.txt")"
+fi
+expect_node_1_localnet "loopback: without host ports, route_localnet is off and the guard gone" 0 0
+expect_loopback "loopback: pod-1b -> node-1's 127.0.0.1 after the host ports went" blocked
+cp "$WORK/node-1-host-ports.yaml" "$WORK/node-1.yaml"
+if podnet_on 1 apply >"$WORK/host-ports-again.txt" 2>&1; then
+  pass "loopback: apply node-1 with host ports again ($(tail -n 1 "$WORK/host-ports-again.txt"))"
+else
+  fail "loopback: apply node-1 with host ports again" "$(cat "$WORK/host-ports-again.txt")"
+fi
+expect_loopback "loopback: pod-1b -> node-1's 127.0.0.1 with host ports again" blocked
 
 # ---------------------------------------------------------------- pod changes
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A tiny TCP and UDP "who am I talking to" server and its client, for the e2e scripts.
 
-  echo.py serve NAME PORT READY_FILE
+  echo.py serve NAME PORT READY_FILE [ADDRESS]
       Listens on PORT, TCP and UDP, both families (one dual-stack socket each), and
       answers every connection or datagram with one line: "NAME saw PEER", PEER being
       the source address as this host saw it (so a masqueraded source shows the node's
-      address). Each peer is also logged on stdout. Touches READY_FILE once listening.
+      address). Each peer is also logged on stdout, so the log is what reached the
+      server. Touches READY_FILE once listening. With ADDRESS, listens on that address
+      only (such as 127.0.0.1).
 
   echo.py ask tcp|udp HOST PORT [TIMEOUT]
       Sends one line, prints the answer line and exits 0; exits 1 with the reason on
@@ -22,18 +24,21 @@ def peer_text(address):
     return host[len("::ffff:"):] if host.startswith("::ffff:") and "." in host else host
 
 
-def dual_stack_socket(kind, port):
-    sock = socket.socket(socket.AF_INET6, kind)
+def listening_socket(kind, port, address):
+    """A dual-stack socket on every address, or one of `address`'s family on it alone."""
+    family = socket.AF_INET if address and ":" not in address else socket.AF_INET6
+    sock = socket.socket(family, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    sock.bind(("::", port))
+    if address is None:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((address or "::", port))
     return sock
 
 
-def serve(name, port, ready_file):
-    tcp = dual_stack_socket(socket.SOCK_STREAM, port)
+def serve(name, port, ready_file, address=None):
+    tcp = listening_socket(socket.SOCK_STREAM, port, address)
     tcp.listen(64)
-    udp = dual_stack_socket(socket.SOCK_DGRAM, port)
+    udp = listening_socket(socket.SOCK_DGRAM, port, address)
 
     def answer_udp():
         while True:
@@ -78,8 +83,8 @@ def ask(protocol, host, port, timeout):
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "serve":
-        serve(argv[2], int(argv[3]), argv[4])
+    if len(argv) in (5, 6) and argv[1] == "serve":
+        serve(argv[2], int(argv[3]), argv[4], argv[5] if len(argv) == 6 else None)
         return 0
     if len(argv) in (5, 6) and argv[1] == "ask" and argv[2] in ("tcp", "udp"):
         return ask(argv[2], argv[3], int(argv[4]), float(argv[5]) if len(argv) == 6 else 2.0)

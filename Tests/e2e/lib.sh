@@ -213,21 +213,31 @@ podnet_on() {
 # start_servers NS NAME [NS NAME ...]: an echo server on port $ECHO_PORT (tcp and
 # udp) in each NS, answering as NAME; returns once all listen.
 start_servers() {
-  local names=() ns name tries
+  local names=() ns name
   while [ $# -gt 0 ]; do
     ns=$1 name=$2; shift 2
-    # `ip netns exec` execs the command, so $! is the server itself.
-    ip netns exec "$ns" python3 "$ECHO_PY" serve "$name" "$ECHO_PORT" "$WORK/$name.ready" >"$WORK/$name.log" 2>&1 &
-    SERVER_PIDS+=($!)
+    start_server "$ns" "$name" "$ECHO_PORT"
     names+=("$name")
   done
-  for name in "${names[@]}"; do
-    tries=0
-    until [ -e "$WORK/$name.ready" ]; do
-      tries=$((tries + 1))
-      if [ "$tries" -gt 200 ]; then echo "error: echo server $name did not start: $(cat "$WORK/$name.log")" >&2; return 1; fi
-      sleep 0.05
-    done
+  for name in "${names[@]}"; do wait_for_server "$name"; done
+}
+
+# start_server NS NAME PORT [ADDRESS]: one echo server, on ADDRESS only if given;
+# $WORK/NAME.log records every peer that reached it.
+start_server() {
+  local ns=$1 name=$2 port=$3 address=${4:-}
+  # `ip netns exec` execs the command, so $! is the server itself.
+  ip netns exec "$ns" python3 "$ECHO_PY" serve "$name" "$port" "$WORK/$name.ready" ${address:+"$address"} \
+    >"$WORK/$name.log" 2>&1 &
+  SERVER_PIDS+=($!)
+}
+
+wait_for_server() {
+  local name=$1 tries=0
+  until [ -e "$WORK/$name.ready" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 200 ]; then echo "error: echo server $name did not start: $(cat "$WORK/$name.log")" >&2; return 1; fi
+    sleep 0.05
   done
 }
 
