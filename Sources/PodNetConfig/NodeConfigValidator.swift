@@ -51,7 +51,9 @@ struct NodeConfigValidator {
             routeTable: document.routeTable,
             // Without errors, every name and path is present: a missing one was reported.
             peers: peers.compactMap { peer in
-                peer.name.map { Peer(name: $0.value, nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values) }
+                let routed = Self.routedPodCIDRs(peer)
+                guard let name = peer.name, !routed.isEmpty else { return nil }
+                return Peer(name: name.value, nodeIPs: peer.nodeIPs.values, podCIDRs: routed)
             },
             hostPorts: hostPorts,
             pods: document.pods.compactMap { pod in
@@ -180,15 +182,43 @@ struct NodeConfigValidator {
             }
             AddressRules.checkOnePerFamily(peer.podCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
             AddressRules.checkOnePerFamily(peer.nodeIPs, what: "node IP", family: \.family, &diagnostics)
-            if peer.nodeIPs.isComplete {
-                for family in IPFamily.allCases where peer.podCIDRs.items.contains(where: { $0.value.family == family })
-                    && !peer.nodeIPs.items.contains(where: { $0.value.family == family }) {
-                    diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
-                        + "\(family.displayName) pod CIDR to route through it")
-                }
-            }
+            if peer.nodeIPs.isComplete { checkNodeIPFamilies(peer) }
         }
         checkOverlaps(peers)
+    }
+
+    /// A pod CIDR is routed via the peer's node IP of its family. Written in the config
+    /// file, a pod CIDR without one is the user's mistake (a node IP left out) and an
+    /// error. Reported by the cluster, it is common (a dual-stack node whose kubelet
+    /// reports an InternalIP of one family) and not this node's to fix: refusing would
+    /// take every route of the node down for one peer's report, so the peer keeps the
+    /// routes it can have and the rest is a warning. A family this node does not use
+    /// is routed nowhere anyway, and not worth one.
+    private mutating func checkNodeIPFamilies(_ peer: PeerEntry) {
+        let families = Set(peer.nodeIPs.values.map(\.family))
+        for cidr in peer.podCIDRs.items where !families.contains(cidr.value.family) {
+            let family = cidr.value.family
+            switch peer.source {
+            case .configFile:
+                diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
+                    + "\(family.displayName) pod CIDR to route through it")
+            case .nodeList:
+                guard nodePodCIDRs.values.contains(where: { $0.family == family }) else { continue }
+                let routed = Self.routedPodCIDRs(peer).filter { nodePodCIDRs.values.map(\.family).contains($0.family) }
+                let kept = routed.isEmpty ? "skipped (no route to its pods)"
+                    : "routed: " + routed.map { cidr in "\(cidr) via \(peer.nodeIPs.values.first { $0.family == cidr.family }!)" }
+                        .joined(separator: ", ")
+                diagnostics.warning(peer.nodeIPs.location, "node \(peer.name?.value ?? "(unnamed)") reports no "
+                    + "\(family.displayName) \(NodeList.routedAddressType): its \(family.displayName) pod CIDR \(cidr.value) "
+                    + "is not routed; \(kept)")
+            }
+        }
+    }
+
+    /// The peer's pod CIDRs that have a node IP of their family to be routed through.
+    private static func routedPodCIDRs(_ peer: PeerEntry) -> [IPNetwork] {
+        let families = Set(peer.nodeIPs.values.map(\.family))
+        return peer.podCIDRs.values.filter { families.contains($0.family) }
     }
 
     /// Every pair of overlapping pod CIDRs among the node's and the peers', found in
