@@ -268,9 +268,19 @@ public final class PlanExecutor {
         }
     }
 
-    /// One batch per kind of change; the kernel applies a batch message by message,
-    /// so exactly the applied routes are undone when one is refused.
+    /// One batch per kind of change; the kernel applies a batch message by message.
+    /// Each route stands alone (see `Plan`): one the kernel refuses is left out and
+    /// named in the executed plan's `refusedRoutes`, and the others stay, so that one
+    /// unreachable peer does not cut this node off from every other. What was applied
+    /// is journaled, and undone if a step of the node's own state fails later.
     private func routes(_ operations: [RouteOperation]) throws(DataplaneError) {
+        var planned: [RouteKey: RouteOperation] = [:]
+        for operation in operations { planned[operation.route.key] = operation }
+        func refuse(_ failures: [RouteFailure]) {
+            done.refusedRoutes += failures.map { failure in
+                RefusedRoute(operation: planned[failure.route.key] ?? .add(failure.route), reason: failure.reason)
+            }
+        }
         var adds: [RouteState] = [], replaces: [RouteKey: RouteState] = [:], deletes: [RouteState] = []
         for operation in operations {
             switch operation {
@@ -309,10 +319,9 @@ public final class PlanExecutor {
                     try Self.settled(netlink.replaceRoutes(previous))
                 }
             }
-            if !result.conflicts.isEmpty {
-                throw .conflicts(result.conflicts.map { .route($0.conflict) })
-            }
-            if !result.failed.isEmpty { throw .routes(result.failed) }
+            // A foreign route that appeared since the observation is still not podnet's to overwrite.
+            if !result.conflicts.isEmpty { throw .conflicts(result.conflicts.map(Conflict.route)) }
+            refuse(result.failed)
         }
         if !deletes.isEmpty {
             try writes.spend("\(deletes.count) route deletes")
@@ -327,7 +336,7 @@ public final class PlanExecutor {
             if !removed.isEmpty {
                 record("add back the \(removed.count) routes this run deleted") { try Self.settled(netlink.addRoutes(removed)) }
             }
-            if !result.failed.isEmpty { throw .routes(result.failed) }
+            refuse(result.failed)
         }
     }
 
@@ -335,9 +344,7 @@ public final class PlanExecutor {
 
     /// An undo's route batch must go through whole; a refusal is an undo failure.
     private static func settled(_ result: RouteBatchResult) throws {
-        if !result.conflicts.isEmpty {
-            throw DataplaneError.conflicts(result.conflicts.map { .route($0.conflict) })
-        }
+        if !result.conflicts.isEmpty { throw DataplaneError.conflicts(result.conflicts.map(Conflict.route)) }
         if !result.failed.isEmpty { throw DataplaneError.routes(result.failed) }
     }
 

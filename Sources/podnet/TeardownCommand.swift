@@ -48,6 +48,6 @@ struct TeardownCommand: ParsableCommand {
             return
         }
         let result = try failing { try dataplane.teardown(ownership: ownership) }
-        node.print(result.executed, bridge: nil)
+        try report(result, node, bridge: nil)
     }
 }
