@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import PodNet
+import PodNetTestSupport
+
+/// A peer's route is a failure domain of its own: the kernel refusing it leaves the
+/// rest of the plan applied, and the next apply tries it again.
+@Suite(.serialized) struct RouteRefusalKernelTests {
+    /// Three peers, the third behind gateways that are not on-link (outside every
+    /// connected subnet): its two routes are refused with the kernel's reason and exit
+    /// status 3, while the other peers' routes, both families' tables, the bridge and
+    /// the sysctls are in place. Once its gateways are on-link, the same config converges.
+    @Test(.enabled(if: KernelTest.enabled))
+    func offLinkGatewayIsRefusedAloneAndRetried() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let config = try configFile(nodeConfig(peers: 3)
+            .replacingOccurrences(of: "[198.18.0.13, \"2001:db8::d\"]", with: "[203.0.113.9, \"2001:db8:99::9\"]"))
+
+        let first = try lab.podnet(["apply", "-f", config])
+        #expect(first.status == 3, "\(first.stderr)")
+        #expect(first.stderr.contains("error: the kernel refused 2 routes; everything else was applied"), "\(first.stderr)")
+        #expect(first.stderr.contains("ip route add 10.244.4.0/24 via 203.0.113.9 proto 111: Nexthop has invalid gateway"),
+                "\(first.stderr)")
+        #expect(first.stderr.contains("ip route add fd00:10:244:4::/64 via 2001:db8:99::9 proto 111: "), "\(first.stderr)")
+        #expect(first.stdout.contains("# routes the kernel refused"), "\(first.stdout)")
+        #expect(first.stdout.contains("2 routes refused."), "\(first.stdout)")
+
+        // The other peers' routes stay, in both families; the refused ones are not there.
+        let routes = try lab.node.run(["ip", "route", "show", "proto", "111"])
+            + (try lab.node.run(["ip", "-6", "route", "show", "proto", "111"]))
+        for expected in ["10.244.2.0/24 via 198.18.0.11", "10.244.3.0/24 via 198.18.0.12",
+                         "fd00:10:244:2::/64 via 2001:db8::b", "fd00:10:244:3::/64 via 2001:db8::c"] {
+            #expect(routes.contains(expected), "\(routes)")
+        }
+        #expect(!routes.contains("10.244.4.0/24") && !routes.contains("fd00:10:244:4::/64"), "\(routes)")
+
+        // Everything but the two refused routes is in place: the plan holds nothing else.
+        let pending = try lab.podnet(["diff", "-f", config, "--output", "json"])
+        #expect(pending.status == 2)
+        let plan = try #require(JSONSerialization.jsonObject(with: Data(pending.stdout.utf8)) as? [String: Any])
+        for section in ["iptables", "links", "addresses", "sysctls", "pods", "conflicts"] {
+            #expect((plan[section] as? [Any])?.isEmpty == true, "\(section): \(pending.stdout)")
+        }
+        #expect((plan["routes"] as? [[String: Any]])?.compactMap { $0["destination"] as? String }.sorted()
+            == ["10.244.4.0/24", "fd00:10:244:4::/64"])
+
+        // The next apply tries them again (still refused): --output json names them too.
+        let again = try lab.podnet(["apply", "-f", config, "--output", "json"])
+        #expect(again.status == 3, "\(again.stderr)")
+        let executed = try #require(JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        let refused = try #require(executed["refusedRoutes"] as? [[String: Any]])
+        #expect(refused.compactMap { $0["destination"] as? String } == ["10.244.4.0/24", "fd00:10:244:4::/64"])
+        #expect(refused.first?["gateway"] as? String == "203.0.113.9")
+        #expect((refused.first?["reason"] as? String)?.hasPrefix("Nexthop has invalid gateway") == true, "\(refused)")
+        #expect(refused.first?["errno"] as? Int == Int(ENETUNREACH))
+        #expect((executed["routes"] as? [Any])?.isEmpty == true)
+
+        // Fix the peer's side: its gateways become on-link. The same config converges.
+        try lab.node.run(["ip", "addr", "add", "203.0.113.1/24", "dev", "eth0"])
+        try lab.node.run(["ip", "addr", "add", "2001:db8:99::1/64", "dev", "eth0", "nodad"])
+        let fixed = try lab.podnet(["apply", "-f", config])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.stdout.contains("+ ip route add 10.244.4.0/24 via 203.0.113.9 proto 111"), "\(fixed.stdout)")
+        #expect(try lab.podnet(["diff", "-f", config]).status == 0)
+    }
+}
