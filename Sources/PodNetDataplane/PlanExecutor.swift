@@ -58,13 +58,12 @@ public final class PlanExecutor {
     /// `desired`, so that they fit what the table holds at commit time.
     public func execute(_ plan: Plan, desired: DesiredState, bridgeName: String?,
                         routeProtocol: UInt8, tables: [TableID]) throws(ApplyFailure) -> ApplyResult {
-        do {
+        // Typed: every failure of a step is a DataplaneError, so none can be taken for another.
+        do throws(DataplaneError) {
             guard plan.conflicts.isEmpty else { throw DataplaneError.conflicts(plan.conflicts) }
             try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol, tables: tables)
-        } catch let error as DataplaneError {
-            throw rollBack(after: error)
         } catch {
-            throw rollBack(after: .namespace(.restore(errno: 0)))
+            throw rollBack(after: error)
         }
         return ApplyResult(executed: done, kernelWrites: writes.count)
     }
@@ -228,12 +227,10 @@ public final class PlanExecutor {
                 }
                 return operations
             }
-        } catch let error as IptablesError {
-            throw .iptables(error)
-        } catch let error as DataplaneError {
-            throw error
         } catch {
-            preconditionFailure("Iptables.transact throws IptablesError, or the closure's DataplaneError: \(error)")
+            // Iptables.transact throws `any Error` (its own, or the closure's): an error of
+            // another type is carried as it is and the run undone, not taken for a crash.
+            throw DataplaneError(error)
         }
         guard outcome.committed else { return }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
