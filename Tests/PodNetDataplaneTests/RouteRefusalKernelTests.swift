@@ -65,3 +65,39 @@ import PodNetTestSupport
         #expect(try lab.podnet(["diff", "-f", config]).status == 0)
     }
 }
+
+/// `teardown` without a config finds podnet's routes in the table it is told.
+@Suite(.serialized) struct TeardownRouteTableKernelTests {
+    @Test(.enabled(if: KernelTest.enabled))
+    func teardownWithoutAConfigRemovesRoutesOfACustomTable() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let config = try configFile(nodeConfig(peers: 2, extra: "routeTable: 100\n"))
+        #expect(try lab.podnet(["apply", "-f", config]).status == 0)
+        // A foreign route in the same table, and one of podnet's protocol in main.
+        try lab.node.run(["ip", "route", "add", "203.0.113.0/24", "via", "198.18.0.1", "table", "100", "proto", "static"])
+        try lab.node.run(["ip", "route", "add", "10.244.9.0/24", "via", "198.18.0.1", "proto", "111"])
+        func table100() throws -> String {
+            try lab.node.run(["ip", "route", "show", "table", "100"]) + (try lab.node.run(["ip", "-6", "route", "show", "table", "100"]))
+        }
+        #expect(try table100().contains("10.244.2.0/24 via 198.18.0.11"))
+
+        // Without --route-table only main is looked at: its podnet route goes, table 100 stays.
+        let main = try lab.podnet(["teardown", "--dry-run"])
+        #expect(main.status == 2)
+        #expect(main.stdout.contains("- ip route del 10.244.9.0/24 via 198.18.0.1 proto 111"), "\(main.stdout)")
+        #expect(!main.stdout.contains("table 100"), "\(main.stdout)")
+
+        let teardown = try lab.podnet(["teardown", "--route-table", "100"])
+        #expect(teardown.status == 0, "\(teardown.stderr)")
+        #expect(teardown.stdout.contains("- ip route del 10.244.2.0/24 via 198.18.0.11 proto 111 table 100"), "\(teardown.stdout)")
+        let left = try table100()
+        #expect(left.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["203.0.113.0/24 via 198.18.0.1 dev eth0 proto static"], "\(left)")
+        #expect(try lab.node.run(["ip", "route", "show", "proto", "111"]).contains("10.244.9.0/24"),
+                "main is not podnet's table here, so its route of protocol 111 stays")
+        #expect(try lab.podnet(["teardown", "--route-table", "100", "--dry-run"]).status == 0)
+
+        #expect(try lab.podnet(["teardown", "--route-table", "255"]).status == 64)
+        #expect(try lab.podnet(["teardown", "--route-table", "0"]).status == 64)
+    }
+}
