@@ -31,7 +31,7 @@ struct TeardownCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The route protocol of podnet's routes, without -f.", valueName: "number"))
     var routeProtocol: UInt8 = NodeConfig.defaultRouteProtocol
 
-    @Option(help: ArgumentHelp("The routing table of podnet's routes, without -f (default: 254, main).",
+    @Option(help: ArgumentHelp("The routing table of podnet's routes, without -f (254 is main).",
                                valueName: "number"))
     var routeTable: UInt32 = NodeConfig.mainRouteTable
 
