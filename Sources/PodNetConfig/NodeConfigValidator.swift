@@ -195,19 +195,20 @@ struct NodeConfigValidator {
     /// routes it can have and the rest is a warning. A family this node does not use
     /// is routed nowhere anyway, and not worth one.
     private mutating func checkNodeIPFamilies(_ peer: PeerEntry) {
-        let families = Set(peer.nodeIPs.values.map(\.family))
-        for cidr in peer.podCIDRs.items where !families.contains(cidr.value.family) {
+        let gateways = Self.gatewaysByFamily(peer)
+        let nodeFamilies = Set(nodePodCIDRs.values.map(\.family))
+        for cidr in peer.podCIDRs.items where gateways[cidr.value.family] == nil {
             let family = cidr.value.family
             switch peer.source {
             case .configFile:
                 diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
                     + "\(family.displayName) pod CIDR to route through it")
             case .nodeList:
-                guard nodePodCIDRs.values.contains(where: { $0.family == family }) else { continue }
-                let routed = Self.routedPodCIDRs(peer).filter { nodePodCIDRs.values.map(\.family).contains($0.family) }
-                let kept = routed.isEmpty ? "skipped (no route to its pods)"
-                    : "routed: " + routed.map { cidr in "\(cidr) via \(peer.nodeIPs.values.first { $0.family == cidr.family }!)" }
-                        .joined(separator: ", ")
+                guard nodeFamilies.contains(family) else { continue }
+                let routes = peer.podCIDRs.values.compactMap { cidr in
+                    nodeFamilies.contains(cidr.family) ? gateways[cidr.family].map { "\(cidr) via \($0)" } : nil
+                }
+                let kept = routes.isEmpty ? "skipped (no route to its pods)" : "routed: " + routes.joined(separator: ", ")
                 diagnostics.warning(peer.nodeIPs.location, "node \(peer.name?.value ?? "(unnamed)") reports no "
                     + "\(family.displayName) \(NodeList.routedAddressType): its \(family.displayName) pod CIDR \(cidr.value) "
                     + "is not routed; \(kept)")
@@ -215,10 +216,15 @@ struct NodeConfigValidator {
         }
     }
 
+    /// The node IP each pod CIDR of the peer is routed through, by family.
+    private static func gatewaysByFamily(_ peer: PeerEntry) -> [IPFamily: IPAddress] {
+        Dictionary(peer.nodeIPs.values.map { ($0.family, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The peer's pod CIDRs that have a node IP of their family to be routed through.
     private static func routedPodCIDRs(_ peer: PeerEntry) -> [IPNetwork] {
-        let families = Set(peer.nodeIPs.values.map(\.family))
-        return peer.podCIDRs.values.filter { families.contains($0.family) }
+        let gateways = gatewaysByFamily(peer)
+        return peer.podCIDRs.values.filter { gateways[$0.family] != nil }
     }
 
     /// Every pair of overlapping pod CIDRs among the node's and the peers', found in
