@@ -66,6 +66,68 @@ import PodNetTestSupport
     }
 }
 
+/// A refused route does not loosen the rest: the node's own state stays all or nothing.
+@Suite(.serialized) struct RouteRefusalRollbackKernelTests {
+    /// A plan with a refused route, an added route and a node pod CIDR moved (its old
+    /// gateway address is deleted after the routes): each netlink send failing in turn
+    /// (strace fault injection) undoes the whole run, the routes that went in included;
+    /// past the last send the run ends with only the refused route left out.
+    @Test(.enabled(if: KernelTest.enabled))
+    func aNodeStepFailingAfterARefusedRouteStillUndoesEverything() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let before = try configFile(nodeConfig(peers: 2))
+        #expect(try lab.podnet(["apply", "-f", before]).status == 0)
+        let after = try configFile(nodeConfig(peers: 2, extra: """
+              - {name: node-4, nodeIPs: [198.18.0.14], podCIDRs: [10.244.4.0/24]}
+              - {name: node-5, nodeIPs: [203.0.113.9], podCIDRs: [10.244.5.0/24]}
+            """).replacingOccurrences(of: "podCIDRs: [10.244.1.0/24,", with: "podCIDRs: [10.244.10.0/24,"))
+        let rules = try lab.savedRules(), routes = try lab.routes(), links = try lab.links()
+        let addresses = try lab.node.run(["ip", "-br", "addr"])
+
+        func apply(failingSend send: Int?) throws -> ProcessResult {
+            let trace = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-sends-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: trace) }
+            let inject = send.map { ["-e", "inject=sendto:error=EIO:when=\($0)"] } ?? []
+            let result = try runProcess("/usr/bin/env", [
+                "PODNET_LOCK_DIR=\(lab.lockDirectory)", "XTABLES_LOCKFILE=\(lab.xtablesLock)",
+                "strace", "-f", "-qq", "-o", trace, "-e", "trace=sendto"] + inject
+                + [PodNetBinary.path, "apply", "-f", after, "--netns", lab.node.name])
+            sends = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").count
+            return result
+        }
+        var sends = 0
+        // Without a fault: every send goes through, and only the off-link peer's route is left out.
+        let clean = try apply(failingSend: nil)
+        #expect(clean.status == 3, "\(clean.stderr)")
+        #expect(clean.stderr.contains("ip route add 10.244.5.0/24 via 203.0.113.9 proto 111: Nexthop has invalid gateway"),
+                "\(clean.stderr)")
+        let routesNow = try lab.node.run(["ip", "route", "show", "proto", "111"])
+        #expect(routesNow.contains("10.244.4.0/24 via 198.18.0.14") && !routesNow.contains("10.244.5.0/24"), "\(routesNow)")
+        let total = sends
+        #expect(total > 10, "strace saw \(total) sends")
+        #expect(try lab.podnet(["apply", "-f", before]).status == 0)
+
+        var failedAfterTheRoutes = false
+        for send in 1...max(total, 1) {
+            let result = try apply(failingSend: send)
+            if result.status == 3 {
+                // A send whose failure is only a warning (the nftables probe): start over.
+                #expect(result.stderr.contains("warning: could not check for nftables tables"), "send \(send): \(result.stderr)")
+                #expect(try lab.podnet(["apply", "-f", before]).status == 0)
+                continue
+            }
+            #expect(result.status == 1, "send \(send): \(result.stderr)")
+            if result.stderr.contains("10.244.1.1/24") { failedAfterTheRoutes = true }
+            #expect(try lab.savedRules() == rules, "send \(send): iptables differ after rollback")
+            #expect(try lab.routes() == routes, "send \(send): routes differ after rollback: \(result.stderr)")
+            #expect(try lab.links() == links, "send \(send): links differ after rollback")
+            #expect(try lab.node.run(["ip", "-br", "addr"]) == addresses, "send \(send): addresses differ after rollback")
+        }
+        #expect(failedAfterTheRoutes, "no run failed at the address delete that follows the routes")
+    }
+}
+
 /// `teardown` without a config finds podnet's routes in the table it is told.
 @Suite(.serialized) struct TeardownRouteTableKernelTests {
     @Test(.enabled(if: KernelTest.enabled))
