@@ -5,7 +5,8 @@ import PodNetSystem
 
 /// What an apply changed, as a plan of what was actually done (table operations
 /// are recomputed under the xtables lock, so they can differ from the dry run's
-/// when another program changed the table in between).
+/// when another program changed the table in between), with the routes the kernel
+/// refused in its `refusedRoutes`.
 public struct ApplyResult: Sendable {
     public var executed: Plan
     public var kernelWrites: Int
