@@ -40,10 +40,36 @@ public struct ObservedJump: Sendable, Hashable {
 public struct ObservedRoutes: Sendable, Hashable {
     public var owned: [RouteState]
     /// Routes of other protocols on a destination podnet wants: never overwritten.
-    public var foreign: [RouteState]
+    public var foreign: [ObservedRoute]
 
-    public init(owned: [RouteState] = [], foreign: [RouteState] = []) {
+    public init(owned: [RouteState] = [], foreign: [ObservedRoute] = []) {
         self.owned = owned.sorted()
         self.foreign = foreign.sorted()
+    }
+}
+
+/// A route as the kernel holds it, whoever made it.
+public struct ObservedRoute: Sendable, Hashable, Comparable {
+    public var destination: IPNetwork
+    /// Nil for a route without a single gateway (on-link, blackhole, multipath).
+    public var gateway: IPAddress?
+    public var table: UInt32
+    public var proto: UInt8
+    /// RTA_OIF: the interface the route leaves by, when the kernel names one.
+    public var outputInterfaceIndex: Int32?
+
+    public init(destination: IPNetwork, gateway: IPAddress?, table: UInt32, proto: UInt8,
+                outputInterfaceIndex: Int32? = nil) {
+        self.destination = destination
+        self.gateway = gateway
+        self.table = table
+        self.proto = proto
+        self.outputInterfaceIndex = outputInterfaceIndex
+    }
+
+    public var key: RouteKey { RouteKey(table: table, destination: destination) }
+
+    public static func < (lhs: ObservedRoute, rhs: ObservedRoute) -> Bool {
+        (lhs.destination, lhs.table, lhs.proto) < (rhs.destination, rhs.table, rhs.proto)
     }
 }

@@ -55,6 +55,15 @@ public enum Conflict: Sendable, Hashable, CustomStringConvertible {
 
 /// Everything one apply will do, in the order it will do it. Rendering this
 /// value is the dry run; executing it is the apply.
+///
+/// Failure domains are part of its shape. The node's own state (tables, the bridge
+/// and its addresses, sysctls, pods) must succeed together: if the kernel refuses
+/// any of it, apply undoes the whole run, since half of it (a masquerade without its
+/// forward rules, a bridge without its gateway) is worse than the state before. Each
+/// route in `routes` stands alone: it carries traffic to one peer's pod CIDR only, so
+/// the kernel refusing it (a gateway that is not on-link) leaves the rest applied, and
+/// the executed plan names it in `refusedRoutes`. A conflict with a foreign route is
+/// not a refusal: found at write time, it stays a conflict and undoes the run.
 public struct Plan: Sendable, Hashable {
     /// Non-empty table plans only: an unchanged table is not committed at all.
     public var tables: [TablePlan]
@@ -64,6 +73,9 @@ public struct Plan: Sendable, Hashable {
     public var routes: [RouteOperation]
     public var pods: [PodOperation]
     public var conflicts: [Conflict]
+    /// In an executed plan: the route operations the kernel refused, left out while
+    /// the rest went in (never part of `routes`).
+    public var refusedRoutes: [RefusedRoute] = []
 
     public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
                 sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], pods: [PodOperation] = [],

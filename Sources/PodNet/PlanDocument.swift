@@ -25,6 +25,9 @@ public struct PlanDocument: Encodable, Sendable {
         public var from: String?
         public var to: String?
         public var pod: String?
+        /// A refused route's: the kernel's reason and errno.
+        public var reason: String?
+        public var errno: Int32?
 
         init(op: String, text: [String]) {
             self.op = op
@@ -43,9 +46,12 @@ public struct PlanDocument: Encodable, Sendable {
     public var routes: [Operation]
     public var pods: [Operation]
     public var conflicts: [String]
+    /// An apply's route operations that the kernel refused, each as in `routes` with
+    /// `reason` (and `errno` when the kernel gave one); everything else was applied.
+    public var refusedRoutes: [Operation]
 
     public init(_ plan: Plan, bridge: BridgeState?) {
-        status = plan.isEmpty ? "none" : "changes"
+        status = plan.isEmpty && plan.refusedRoutes.isEmpty ? "none" : "changes"
         summary = PlanText.summary(plan)
         conflicts = plan.conflicts.map(\.description)
         iptables = plan.tables.flatMap { table in
@@ -88,24 +94,12 @@ public struct PlanDocument: Encodable, Sendable {
             item.to = operation.to
             return item
         }
-        routes = plan.routes.map { operation in
-            func fields(_ op: String, _ route: RouteState, _ verb: String) -> Operation {
-                var item = Operation(op: op, text: [IpCommandText.route(verb, route)])
-                item.family = route.family.rawValue
-                item.destination = route.destination.description
-                item.gateway = route.gateway.description
-                item.routeTable = route.table
-                item.routeProtocol = route.proto
-                return item
-            }
-            switch operation {
-            case .add(let route): return fields("add", route, "add")
-            case .delete(let route): return fields("delete", route, "del")
-            case .replace(let old, let new):
-                var item = fields("replace", new, "replace")
-                item.oldGateway = old.gateway.description
-                return item
-            }
+        routes = plan.routes.map(Self.route)
+        refusedRoutes = plan.refusedRoutes.map { refused in
+            var item = Self.route(refused.operation)
+            item.reason = refused.reason.description
+            if case .kernel(let reason) = refused.reason { item.errno = reason.errno }
+            return item
         }
         pods = plan.pods.map { operation in
             switch operation {
@@ -120,6 +114,26 @@ public struct PlanDocument: Encodable, Sendable {
                 item.interface = pod.hostInterface
                 return item
             }
+        }
+    }
+
+    private static func route(_ operation: RouteOperation) -> Operation {
+        func fields(_ op: String, _ route: RouteState, _ verb: String) -> Operation {
+            var item = Operation(op: op, text: [IpCommandText.route(verb, route)])
+            item.family = route.family.rawValue
+            item.destination = route.destination.description
+            item.gateway = route.gateway.description
+            item.routeTable = route.table
+            item.routeProtocol = route.proto
+            return item
+        }
+        switch operation {
+        case .add(let route): return fields("add", route, "add")
+        case .delete(let route): return fields("delete", route, "del")
+        case .replace(let old, let new):
+            var item = fields("replace", new, "replace")
+            item.oldGateway = old.gateway.description
+            return item
         }
     }
 }

@@ -41,6 +41,11 @@ public enum PlanText {
                 return [(.remove, "ip link del \(pod.hostInterface)   # pod \(pod.name)")]
             }
         })
+        if !plan.refusedRoutes.isEmpty {
+            out.section("routes the kernel refused (the rest was applied; the next apply retries them)") { out in
+                for refused in plan.refusedRoutes { out.line(.conflict, refused.description) }
+            }
+        }
         if !plan.conflicts.isEmpty {
             out.section("conflicts (podnet will not touch these)") { out in
                 for conflict in plan.conflicts { out.line(.conflict, conflict.description) }
@@ -98,7 +103,9 @@ public enum PlanText {
     }
 
     public static func summary(_ plan: Plan) -> String {
-        if plan.isEmpty && plan.conflicts.isEmpty { return "No changes: the node matches the config." }
+        if plan.isEmpty && plan.conflicts.isEmpty && plan.refusedRoutes.isEmpty {
+            return "No changes: the node matches the config."
+        }
         var parts: [String] = []
         let ruleOps = plan.tables.reduce(0) { $0 + $1.operations.count }
         if ruleOps > 0 { parts.append("\(ruleOps) iptables operation\(ruleOps == 1 ? "" : "s") in \(plan.tables.count) table\(plan.tables.count == 1 ? "" : "s")") }
@@ -107,6 +114,9 @@ public enum PlanText {
         if !plan.sysctls.isEmpty { parts.append("\(plan.sysctls.count) sysctl\(plan.sysctls.count == 1 ? "" : "s")") }
         if !plan.routes.isEmpty { parts.append("\(plan.routes.count) route change\(plan.routes.count == 1 ? "" : "s")") }
         if !plan.pods.isEmpty { parts.append("\(plan.pods.count) pod change\(plan.pods.count == 1 ? "" : "s")") }
+        if !plan.refusedRoutes.isEmpty {
+            parts.append("\(plan.refusedRoutes.count) route\(plan.refusedRoutes.count == 1 ? "" : "s") refused")
+        }
         if !plan.conflicts.isEmpty { parts.append("\(plan.conflicts.count) conflict\(plan.conflicts.count == 1 ? "" : "s")") }
         return "Plan: " + parts.joined(separator: ", ") + "."
     }

@@ -123,14 +123,25 @@ struct ConfigDocument {
 
 /// A peer as read from the config file or from a NodeList item.
 struct PeerEntry {
+    /// Where a peer was described.
+    enum Source {
+        /// Written by the user in the config file.
+        case configFile
+        /// Reported by the cluster (`kubectl get nodes -o json`).
+        case nodeList
+    }
+
     var place: SourcePlace
     var location: SourceLocation { place.location }
+    var source: Source
     var name: Located<String>?
     var nodeIPs: LocatedList<IPAddress>
     var podCIDRs: LocatedList<IPNetwork>
 
-    init(location: SourceLocation, name: Located<String>?, nodeIPs: LocatedList<IPAddress>, podCIDRs: LocatedList<IPNetwork>) {
+    init(nodeListItem location: SourceLocation, name: Located<String>?, nodeIPs: LocatedList<IPAddress>,
+         podCIDRs: LocatedList<IPNetwork>) {
         place = .known(location)
+        source = .nodeList
         self.name = name
         self.nodeIPs = nodeIPs
         self.podCIDRs = podCIDRs
@@ -139,6 +150,7 @@ struct PeerEntry {
     init?(configNode node: DocumentNode, _ diagnostics: inout Diagnostics) {
         guard let fields = node.fields(PeerKey.self, &diagnostics) else { return nil }
         place = node.place
+        source = .configFile
         name = fields.required(.name, &diagnostics)?.objectName(&diagnostics)
         nodeIPs = fields.required(.nodeIPs, &diagnostics)?.addresses(&diagnostics)
             ?? LocatedList(items: [], place: node.place, isComplete: false)

@@ -51,7 +51,9 @@ struct NodeConfigValidator {
             routeTable: document.routeTable,
             // Without errors, every name and path is present: a missing one was reported.
             peers: peers.compactMap { peer in
-                peer.name.map { Peer(name: $0.value, nodeIPs: peer.nodeIPs.values, podCIDRs: peer.podCIDRs.values) }
+                let routed = Self.routedPodCIDRs(peer)
+                guard let name = peer.name, !routed.isEmpty else { return nil }
+                return Peer(name: name.value, nodeIPs: peer.nodeIPs.values, podCIDRs: routed)
             },
             hostPorts: hostPorts,
             pods: document.pods.compactMap { pod in
@@ -180,15 +182,49 @@ struct NodeConfigValidator {
             }
             AddressRules.checkOnePerFamily(peer.podCIDRs, what: "pod CIDR", family: \.family, &diagnostics)
             AddressRules.checkOnePerFamily(peer.nodeIPs, what: "node IP", family: \.family, &diagnostics)
-            if peer.nodeIPs.isComplete {
-                for family in IPFamily.allCases where peer.podCIDRs.items.contains(where: { $0.value.family == family })
-                    && !peer.nodeIPs.items.contains(where: { $0.value.family == family }) {
-                    diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
-                        + "\(family.displayName) pod CIDR to route through it")
-                }
-            }
+            if peer.nodeIPs.isComplete { checkNodeIPFamilies(peer) }
         }
         checkOverlaps(peers)
+    }
+
+    /// A pod CIDR is routed via the peer's node IP of its family. Written in the config
+    /// file, a pod CIDR without one is the user's mistake (a node IP left out) and an
+    /// error. Reported by the cluster, it is common (a dual-stack node whose kubelet
+    /// reports an InternalIP of one family) and not this node's to fix: refusing would
+    /// take every route of the node down for one peer's report, so the peer keeps the
+    /// routes it can have and the rest is a warning. A family this node does not use
+    /// is routed nowhere anyway, and not worth one.
+    private mutating func checkNodeIPFamilies(_ peer: PeerEntry) {
+        let gateways = Self.gatewaysByFamily(peer)
+        let nodeFamilies = Set(nodePodCIDRs.values.map(\.family))
+        for cidr in peer.podCIDRs.items where gateways[cidr.value.family] == nil {
+            let family = cidr.value.family
+            switch peer.source {
+            case .configFile:
+                diagnostics.error(peer.nodeIPs.location, "no \(family.displayName) node IP, but the peer has an "
+                    + "\(family.displayName) pod CIDR to route through it")
+            case .nodeList:
+                guard nodeFamilies.contains(family) else { continue }
+                let routes = peer.podCIDRs.values.compactMap { cidr in
+                    nodeFamilies.contains(cidr.family) ? gateways[cidr.family].map { "\(cidr) via \($0)" } : nil
+                }
+                let kept = routes.isEmpty ? "skipped (no route to its pods)" : "routed: " + routes.joined(separator: ", ")
+                diagnostics.warning(peer.nodeIPs.location, "node \(peer.name?.value ?? "(unnamed)") reports no "
+                    + "\(family.displayName) \(NodeList.routedAddressType): its \(family.displayName) pod CIDR \(cidr.value) "
+                    + "is not routed; \(kept)")
+            }
+        }
+    }
+
+    /// The node IP each pod CIDR of the peer is routed through, by family.
+    private static func gatewaysByFamily(_ peer: PeerEntry) -> [IPFamily: IPAddress] {
+        Dictionary(peer.nodeIPs.values.map { ($0.family, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The peer's pod CIDRs that have a node IP of their family to be routed through.
+    private static func routedPodCIDRs(_ peer: PeerEntry) -> [IPNetwork] {
+        let gateways = gatewaysByFamily(peer)
+        return peer.podCIDRs.values.filter { gateways[$0.family] != nil }
     }
 
     /// Every pair of overlapping pod CIDRs among the node's and the peers', found in

@@ -35,7 +35,7 @@ struct NodeListContents {
             } else {
                 validName = name
             }
-            peers.append(PeerEntry(location: item.location, name: validName,
+            peers.append(PeerEntry(nodeListItem: item.location, name: validName,
                                    nodeIPs: Self.nodeIPs(of: item, &diagnostics), podCIDRs: podCIDRs))
         }
         if !seenNode {

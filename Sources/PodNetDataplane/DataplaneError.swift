@@ -16,6 +16,20 @@ public enum DataplaneError: Error, CustomStringConvertible {
     case namespace(NamespaceError)
     /// The test-only fault hook (PODNET_TEST_FAIL_AT_WRITE) refused this write.
     case injectedFault(write: Int, operation: String)
+    /// An error of a type no case here is for, carried as it was thrown (it reached
+    /// the dataplane through an API that throws `any Error`).
+    case unexpected(any Error)
+
+    /// `error` as a dataplane error: one already, a backend's in its case, anything
+    /// else as `.unexpected` with the error itself, never mistaken for another failure.
+    init(_ error: any Error) {
+        switch error {
+        case let error as DataplaneError: self = error
+        case let error as IptablesError: self = .iptables(error)
+        case let error as NamespaceError: self = .namespace(error)
+        default: self = .unexpected(error)
+        }
+    }
 
     public var description: String {
         switch self {
@@ -35,6 +49,8 @@ public enum DataplaneError: Error, CustomStringConvertible {
         case .namespace(let error): return error.description
         case .injectedFault(let write, let operation):
             return "test fault injected at kernel write \(write) (\(operation))"
+        case .unexpected(let error):
+            return "unexpected error (\(type(of: error))): \(error)"
         }
     }
 }

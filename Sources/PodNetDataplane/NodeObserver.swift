@@ -113,10 +113,8 @@ public struct NodeObserver {
     public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
         do {
             return try iptables.snapshot(id, foreignChainEntries: false).observed
-        } catch let error as IptablesError {
-            throw .iptables(error)
         } catch {
-            preconditionFailure("Iptables.snapshot throws IptablesError only: \(error)")
+            throw DataplaneError(error)
         }
     }
 

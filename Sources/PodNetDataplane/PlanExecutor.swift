@@ -5,7 +5,8 @@ import PodNetSystem
 
 /// What an apply changed, as a plan of what was actually done (table operations
 /// are recomputed under the xtables lock, so they can differ from the dry run's
-/// when another program changed the table in between).
+/// when another program changed the table in between), with the routes the kernel
+/// refused in its `refusedRoutes`.
 public struct ApplyResult: Sendable {
     public var executed: Plan
     public var kernelWrites: Int
@@ -58,13 +59,12 @@ public final class PlanExecutor {
     /// `desired`, so that they fit what the table holds at commit time.
     public func execute(_ plan: Plan, desired: DesiredState, bridgeName: String?,
                         routeProtocol: UInt8, tables: [TableID]) throws(ApplyFailure) -> ApplyResult {
-        do {
+        // Typed: every failure of a step is a DataplaneError, so none can be taken for another.
+        do throws(DataplaneError) {
             guard plan.conflicts.isEmpty else { throw DataplaneError.conflicts(plan.conflicts) }
             try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol, tables: tables)
-        } catch let error as DataplaneError {
-            throw rollBack(after: error)
         } catch {
-            throw rollBack(after: .namespace(.restore(errno: 0)))
+            throw rollBack(after: error)
         }
         return ApplyResult(executed: done, kernelWrites: writes.count)
     }
@@ -234,12 +234,10 @@ public final class PlanExecutor {
                 }
                 return operations
             }
-        } catch let error as IptablesError {
-            throw .iptables(error)
-        } catch let error as DataplaneError {
-            throw error
         } catch {
-            preconditionFailure("Iptables.transact throws IptablesError, or the closure's DataplaneError: \(error)")
+            // Iptables.transact throws `any Error` (its own, or the closure's): an error of
+            // another type is carried as it is and the run undone, not taken for a crash.
+            throw DataplaneError(error)
         }
         guard outcome.committed else { return }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
@@ -274,9 +272,19 @@ public final class PlanExecutor {
         }
     }
 
-    /// One batch per kind of change; the kernel applies a batch message by message,
-    /// so exactly the applied routes are undone when one is refused.
+    /// One batch per kind of change; the kernel applies a batch message by message.
+    /// Each route stands alone (see `Plan`): one the kernel refuses is left out and
+    /// named in the executed plan's `refusedRoutes`, and the others stay, so that one
+    /// unreachable peer does not cut this node off from every other. What was applied
+    /// is journaled, and undone if a step of the node's own state fails later.
     private func routes(_ operations: [RouteOperation]) throws(DataplaneError) {
+        var planned: [RouteKey: RouteOperation] = [:]
+        for operation in operations { planned[operation.route.key] = operation }
+        func refuse(_ failures: [RouteFailure]) {
+            done.refusedRoutes += failures.map { failure in
+                RefusedRoute(operation: planned[failure.route.key] ?? .add(failure.route), reason: failure.reason)
+            }
+        }
         var adds: [RouteState] = [], replaces: [RouteKey: RouteState] = [:], deletes: [RouteState] = []
         for operation in operations {
             switch operation {
@@ -315,10 +323,9 @@ public final class PlanExecutor {
                     try Self.settled(netlink.replaceRoutes(previous))
                 }
             }
-            if !result.conflicts.isEmpty {
-                throw .conflicts(result.conflicts.map { .route($0.conflict) })
-            }
-            if !result.failed.isEmpty { throw .routes(result.failed) }
+            // A foreign route that appeared since the observation is still not podnet's to overwrite.
+            if !result.conflicts.isEmpty { throw .conflicts(result.conflicts.map(Conflict.route)) }
+            refuse(result.failed)
         }
         if !deletes.isEmpty {
             try writes.spend("\(deletes.count) route deletes")
@@ -333,7 +340,7 @@ public final class PlanExecutor {
             if !removed.isEmpty {
                 record("add back the \(removed.count) routes this run deleted") { try Self.settled(netlink.addRoutes(removed)) }
             }
-            if !result.failed.isEmpty { throw .routes(result.failed) }
+            refuse(result.failed)
         }
     }
 
@@ -341,9 +348,7 @@ public final class PlanExecutor {
 
     /// An undo's route batch must go through whole; a refusal is an undo failure.
     private static func settled(_ result: RouteBatchResult) throws {
-        if !result.conflicts.isEmpty {
-            throw DataplaneError.conflicts(result.conflicts.map { .route($0.conflict) })
-        }
+        if !result.conflicts.isEmpty { throw DataplaneError.conflicts(result.conflicts.map(Conflict.route)) }
         if !result.failed.isEmpty { throw DataplaneError.routes(result.failed) }
     }
 

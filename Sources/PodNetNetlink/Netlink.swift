@@ -1,4 +1,5 @@
 import CMNL
+import PodNet
 import PodNetSystem
 
 /// What became of one message of a batch.

@@ -6,66 +6,13 @@ import Musl
 import CMNL
 import PodNet
 
-/// A route as the kernel holds it, whoever made it.
-public struct ObservedRoute: Sendable, Hashable {
-    public var destination: IPNetwork
-    /// Nil for a route without a single gateway (on-link, blackhole, multipath).
-    public var gateway: IPAddress?
-    public var table: UInt32
-    public var proto: UInt8
-    /// RTA_OIF: the interface the route leaves by, when the kernel names one.
-    public var outputInterfaceIndex: Int32?
-
-    public init(destination: IPNetwork, gateway: IPAddress?, table: UInt32, proto: UInt8,
-                outputInterfaceIndex: Int32? = nil) {
-        self.destination = destination
-        self.gateway = gateway
-        self.table = table
-        self.proto = proto
-        self.outputInterfaceIndex = outputInterfaceIndex
-    }
-}
-
-/// A wanted route whose destination is held by a route of another protocol:
-/// podnet does not own it and leaves it as it is.
-public struct ForeignRouteConflict: Sendable, Hashable, CustomStringConvertible {
-    public var wanted: RouteState
-    public var existing: ObservedRoute
-
-    public var description: String {
-        "route to \(wanted.destination) in table \(wanted.table) is held by protocol \(existing.proto)"
-            + (existing.gateway.map { " via \($0)" } ?? "") + ", not podnet's (protocol \(wanted.proto)): left as it is"
-    }
-}
-
-public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
-    public enum Reason: Sendable, Hashable, CustomStringConvertible {
-        case kernel(KernelReason)
-        /// The acknowledgement was lost (ENOBUFS) and re-reading the table did not
-        /// show the change made.
-        case notConfirmed
-
-        public var description: String {
-            switch self {
-            case .kernel(let reason): return reason.description
-            case .notConfirmed: return "acknowledgement lost and the re-read table does not show the change"
-            }
-        }
-    }
-
-    public var route: RouteState
-    public var reason: Reason
-
-    public var description: String { "route to \(route.destination) via \(route.gateway): \(reason)" }
-}
-
 /// What a route batch did. The kernel applies a batch message by message, so a
 /// failure in the middle leaves the others applied: `applied` is exactly what a
 /// rollback has to undo.
 public struct RouteBatchResult: Sendable, Hashable {
     public var applied: [RouteState] = []
     public var failed: [RouteFailure] = []
-    public var conflicts: [ForeignRouteConflict] = []
+    public var conflicts: [RouteConflict] = []
     /// Acknowledgements were lost (ENOBUFS); the outcome of those routes was
     /// decided by re-reading the table.
     public var reread = false
@@ -175,9 +122,7 @@ extension Netlink {
     }
 
     /// What the route diff needs: podnet's routes (protocol `proto` in `table`)
-    /// and the routes of other protocols on destinations `desired` wants. A
-    /// foreign route without a single gateway (on-link, blackhole, multipath)
-    /// is reported with the unspecified address (0.0.0.0 or ::) as its gateway.
+    /// and the routes of other protocols on destinations `desired` wants.
     public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
         let wanted = Set(desired.map(\.key))
         // One dump per table and family serves both questions: podnet's table in both
@@ -185,17 +130,15 @@ extension Netlink {
         // a wanted route lives in. A 5,000-peer node has 10,000 routes to read.
         var scopes = Set(desired.map { TableFamily(table: $0.table, family: $0.family) })
         for family in IPFamily.allCases { scopes.insert(TableFamily(table: table, family: family)) }
-        var owned: [RouteState] = [], foreign: [RouteState] = []
+        var owned: [RouteState] = [], foreign: [ObservedRoute] = []
         for scope in scopes {
             for route in try routes(family: scope.family, table: scope.table) {
                 if route.proto == proto {
                     // A route of podnet's protocol without a single gateway is not one podnet made.
                     guard route.table == table, let gateway = route.gateway else { continue }
                     owned.append(RouteState(destination: route.destination, gateway: gateway, table: table, proto: proto))
-                } else if wanted.contains(RouteKey(table: route.table, destination: route.destination)) {
-                    foreign.append(RouteState(destination: route.destination,
-                                              gateway: route.gateway ?? .zero(route.destination.family),
-                                              table: route.table, proto: route.proto))
+                } else if wanted.contains(route.key) {
+                    foreign.append(route)
                 }
             }
         }
@@ -203,18 +146,18 @@ extension Netlink {
     }
 
     /// `ip route add DST via GW table T proto P` for each route. A destination
-    /// held by a route of another protocol is a conflict and is not sent.
+    /// held by a route of another protocol only is a conflict and is not sent.
     public func addRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
         // podnet's own route already there is the kernel's to refuse (EEXIST).
-        try writeRoutes(routes) { _ in .add }
+        try writeRoutes(routes, overOwn: .add)
     }
 
     /// `ip route replace DST via GW table T proto P` for each route, but only
     /// over a route observed as podnet's: a destination held by another
-    /// protocol is a conflict, and a free one is added with NLM_F_EXCL so a
+    /// protocol only is a conflict, and a free one is added with NLM_F_EXCL so a
     /// foreign route appearing meanwhile is refused rather than overwritten.
     public func replaceRoutes(_ routes: [RouteState]) throws(NetlinkError) -> RouteBatchResult {
-        try writeRoutes(routes) { existing in existing == nil ? .add : .replace }
+        try writeRoutes(routes, overOwn: .replace)
     }
 
     /// `ip route del DST via GW table T proto P`: the kernel matches the
@@ -226,22 +169,30 @@ extension Netlink {
         return result
     }
 
-    /// Sends the write `choose` picks given podnet's own route on the same
-    /// destination (nil: none); destinations held by another protocol are conflicts.
-    private func writeRoutes(_ routes: [RouteState],
-                             choose: (ObservedRoute?) -> RouteWrite) throws(NetlinkError) -> RouteBatchResult {
+    /// Decides each route against a fresh read of its destination, as the plan did
+    /// (`RouteDiff.step`), and sends an add for a free destination or `overOwn` over
+    /// podnet's own route; a destination only another protocol holds is a conflict.
+    private func writeRoutes(_ routes: [RouteState], overOwn: RouteWrite) throws(NetlinkError) -> RouteBatchResult {
         var result = RouteBatchResult()
         let observed = try routesByDestination(for: routes)
         var sent: [RouteState] = []
         var messages: [NetlinkMessage] = []
         for route in routes {
-            let holders = observed[RouteKey(table: route.table, destination: route.destination)] ?? []
-            if let foreign = holders.first(where: { $0.proto != route.proto }) {
-                result.conflicts.append(ForeignRouteConflict(wanted: route, existing: foreign))
+            let holders = observed[route.key] ?? []
+            let own = holders.first { $0.proto == route.proto }.map { holder in
+                RouteState(destination: holder.destination, gateway: holder.gateway ?? .zero(route.family),
+                           table: holder.table, proto: holder.proto)
+            }
+            let write: RouteWrite
+            switch RouteDiff.step(for: route, owned: own, foreign: holders.first { $0.proto != route.proto }) {
+            case .conflict(let conflict):
+                result.conflicts.append(conflict)
                 continue
+            case .add: write = .add
+            case .replace, .unchanged: write = overOwn
             }
             sent.append(route)
-            messages.append(RouteMessages.write(route, choose(holders.first)))
+            messages.append(RouteMessages.write(route, write))
         }
         try settle(sent, try batch(messages), expectPresent: true, into: &result)
         return result
@@ -253,7 +204,7 @@ extension Netlink {
         let scopes = Set(routes.map { TableFamily(table: $0.table, family: $0.family) })
         for scope in scopes {
             for route in try self.routes(family: scope.family, table: scope.table) {
-                byDestination[RouteKey(table: route.table, destination: route.destination), default: []].append(route)
+                byDestination[route.key, default: []].append(route)
             }
         }
         return byDestination

@@ -7,6 +7,10 @@ enum ExitStatus {
     static let failure = ExitCode.failure
     /// `podnet diff`: the kernel differs from the config.
     static let changesPending = ExitCode(2)
+    /// `podnet apply` (and teardown): everything was applied except the routes named
+    /// on stderr, which the kernel refused (a peer's route stands alone); the next
+    /// apply retries them.
+    static let routesRefused = ExitCode(3)
     /// EX_USAGE: ArgumentParser already exits with it for bad arguments.
     static let usage = ExitCode.validationFailure
     /// EX_DATAERR: the config or NodeList is invalid.

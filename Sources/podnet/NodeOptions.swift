@@ -79,6 +79,18 @@ func timed<T>(_ logger: Logger, _ phase: String, _ body: () throws -> T) rethrow
     return try body()
 }
 
+/// Prints what `result` did; routes the kernel refused (the rest was applied) are
+/// named on stderr with the kernel's reason and make the exit status 3.
+func report(_ result: ApplyResult, _ node: NodeOptions, bridge: BridgeState?) throws {
+    node.print(result.executed, bridge: bridge)
+    let refused = result.executed.refusedRoutes
+    guard !refused.isEmpty else { return }
+    Diagnostics.error("the kernel refused \(refused.count) route\(refused.count == 1 ? "" : "s"); everything else "
+        + "was applied, and running it again retries \(refused.count == 1 ? "it" : "them"):\n"
+        + refused.map { "  \($0)" }.joined(separator: "\n"))
+    throw ExitStatus.routesRefused
+}
+
 /// A dataplane failure is the kernel's or the environment's, not the input's: exit 1.
 func failing<T>(_ body: () throws -> T) throws -> T {
     do {

@@ -15,13 +15,14 @@ struct TeardownCommand: ParsableCommand {
         sysctls (forwarding, bridge-nf-call) stay as they are. A second teardown does
         nothing.
 
-        Without -f, podnet's default route protocol (111) and the main table are used and
-        every bridge carrying podnet's marker is removed.
+        Without -f, podnet's routes are found by --route-protocol (default 111) in
+        --route-table (default 254, main): give the routeProtocol and routeTable the config
+        had. Every bridge carrying podnet's marker is removed.
 
         Examples:
           podnet teardown
           podnet teardown -f node.yaml --netns node-a
-          podnet teardown --route-protocol 80 --dry-run
+          podnet teardown --route-protocol 80 --route-table 100 --dry-run
         """
     )
 
@@ -32,13 +33,24 @@ struct TeardownCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The route protocol of podnet's routes, without -f.", valueName: "number"))
     var routeProtocol: UInt8 = NodeConfig.defaultRouteProtocol
 
+    @Option(help: ArgumentHelp("The routing table of podnet's routes, without -f (254 is main).",
+                               valueName: "number"))
+    var routeTable: UInt32 = NodeConfig.mainRouteTable
+
     @OptionGroup var node: NodeOptions
 
     @Flag(help: "Only show what would be removed (exit 2 when there is something).")
     var dryRun = false
 
+    func validate() throws {
+        // As for the config's routeTable: 0 is "unspecified", 255 the kernel's local table.
+        guard routeTable != 0, routeTable != 255 else {
+            throw ValidationError("--route-table \(routeTable) cannot hold podnet's routes (0 is unspecified, 255 the kernel's local table)")
+        }
+    }
+
     func run() throws {
-        var ownership = Ownership(bridgeName: nil, routeProtocol: routeProtocol)
+        var ownership = Ownership(bridgeName: nil, routeProtocol: routeProtocol, routeTable: routeTable)
         if let configPath {
             ownership = Ownership(try InputOptions(configPath: configPath).load())
         }
@@ -50,6 +62,6 @@ struct TeardownCommand: ParsableCommand {
             return
         }
         let result = try failing { try dataplane.teardown(ownership: ownership) }
-        node.print(result.executed, bridge: nil)
+        try report(result, node, bridge: nil)
     }
 }

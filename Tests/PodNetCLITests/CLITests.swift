@@ -46,6 +46,30 @@ import PodNetTestSupport
         #expect(result.stdout == golden)
     }
 
+    /// A dual-stack peer in the NodeList with one InternalIP: a warning on stderr naming
+    /// the peer and the family, exit 0, and the route of the other family rendered.
+    @Test func nodeListPeerWithOneInternalIPIsAWarningAndKeepsItsOtherRoute() throws {
+        let config = "node: {name: node-a, podCIDRs: [10.244.1.0/24, \"fd00:10:244:1::/64\"]}\n"
+            + "cluster: {podCIDRs: [10.244.0.0/16, \"fd00:10:244::/56\"]}\n"
+        let nodes = """
+            {"items": [{"metadata": {"name": "node-b"},
+                        "spec": {"podCIDRs": ["10.244.2.0/24", "fd00:10:244:2::/64"]},
+                        "status": {"addresses": [{"type": "InternalIP", "address": "198.18.0.11"}]}}]}
+            """
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cli-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try config.write(toFile: directory + "/node.yaml", atomically: true, encoding: .utf8)
+        try nodes.write(toFile: directory + "/nodes.json", atomically: true, encoding: .utf8)
+        let result = try PodNetBinary.run(["render", "-f", directory + "/node.yaml", "--nodes", directory + "/nodes.json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning: \(directory)/nodes.json:1:12: items[0].status.addresses: node node-b reports "
+            + "no IPv6 InternalIP: its IPv6 pod CIDR fd00:10:244:2::/64 is not routed; routed: 10.244.2.0/24 via 198.18.0.11"),
+            "\(result.stderr)")
+        #expect(result.stdout.contains("ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111"), "\(result.stdout)")
+        #expect(!result.stdout.contains("fd00:10:244:2::/64"), "\(result.stdout)")
+    }
+
     @Test func usageErrorsExit64() throws {
         #expect(try PodNetBinary.run(["render"]).status == 64)
         #expect(try PodNetBinary.run(["render", "-f", "x.yaml", "--iptables", "ipv5"]).status == 64)

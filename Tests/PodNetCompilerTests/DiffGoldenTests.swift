@@ -31,8 +31,8 @@ import PodNetCompiler
             node.bridge?.mtu = 9000
         },
         Case(name: "foreign-conflicts", fixture: "one-peer", observedFixture: nil) { node in
-            node.routes.foreign = [RouteState(destination: try! IPNetwork(parsing: "10.244.2.0/24"),
-                                              gateway: IPAddress("198.18.0.50")!, table: 254, proto: 4)]
+            node.routes.foreign = [ObservedRoute(destination: try! IPNetwork(parsing: "10.244.2.0/24"),
+                                                 gateway: IPAddress("198.18.0.50")!, table: 254, proto: 4)]
             node.bridge = ObservedBridge(name: "cbr0", isBridge: true, ownedByPodnet: false, mtu: 1500,
                                         macAddress: MACAddress(bytes: [2, 0, 0, 0, 0, 1]), promiscuous: false,
                                         up: true, ports: [])

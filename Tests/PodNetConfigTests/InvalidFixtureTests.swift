@@ -90,8 +90,6 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
               line: 11, inNodeList: true),
         .init(name: "nodelist-host-bits-set.yaml", fieldPath: "items[1].spec.podCIDRs[0]",
               fragment: "\"10.244.3.1/24\" has host bits set (did you mean 10.244.3.0/24?)", line: 15, inNodeList: true),
-        .init(name: "nodelist-peer-without-internal-ip.yaml", fieldPath: "items[1].status.addresses",
-              fragment: "no IPv6 node IP", inNodeList: true),
         .init(name: "nodelist-peer-conflict.yaml", fieldPath: "peers[0]",
               fragment: "peer node-c differs from the NodeList's "
                 + "\(Fixtures.path("invalid/nodelist-peer-conflict.nodes.json")) items[1]: "

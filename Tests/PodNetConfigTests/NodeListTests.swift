@@ -88,6 +88,64 @@ import PodNetConfig
         #expect(loaded.config.peers.map(\.name) == ["node-z", "node-c", "node-b"])
     }
 
+    /// A dual-stack peer that reports one InternalIP (common: kubelet's --node-ip of one
+    /// family) keeps the route it can have; the other family is a warning, not a refusal
+    /// of the whole config.
+    @Test func peerWithoutAnInternalIPOfAFamilyKeepsTheOtherFamilysRoute() throws {
+        let loaded = try load(Self.nodeList(
+            Self.item("node-a", podCIDRs: ["10.244.1.0/24", "fd00:10:244:1::/64"]),
+            Self.item("node-b", podCIDRs: ["10.244.2.0/24", "fd00:10:244:2::/64"], addresses: ["198.18.0.11"]),
+            Self.item("node-c", podCIDRs: ["10.244.3.0/24", "fd00:10:244:3::/64"], addresses: ["2001:db8::12"])))
+        #expect(loaded.config.peers == [
+            Peer(name: "node-b", nodeIPs: [IPAddress("198.18.0.11")!], podCIDRs: [try IPNetwork(parsing: "10.244.2.0/24")]),
+            Peer(name: "node-c", nodeIPs: [IPAddress("2001:db8::12")!], podCIDRs: [try IPNetwork(parsing: "fd00:10:244:3::/64")]),
+        ])
+        #expect(loaded.warnings.map { "\($0.file) \($0.fieldPath): \($0.message)" } == [
+            "nodes.json items[1].status.addresses: node node-b reports no IPv6 InternalIP: its IPv6 pod CIDR "
+                + "fd00:10:244:2::/64 is not routed; routed: 10.244.2.0/24 via 198.18.0.11",
+            "nodes.json items[2].status.addresses: node node-c reports no IPv4 InternalIP: its IPv4 pod CIDR "
+                + "10.244.3.0/24 is not routed; routed: fd00:10:244:3::/64 via 2001:db8::12",
+        ])
+    }
+
+    /// A peer that reports no InternalIP yet has no route at all: skipped, as a peer
+    /// without a pod CIDR is, while its pod CIDRs still count for overlaps.
+    @Test func peerWithoutAnyInternalIPIsSkippedWithAWarning() throws {
+        let nodeList = Self.nodeList(
+            Self.item("node-a", podCIDRs: ["10.244.1.0/24"]),
+            Self.item("node-b", podCIDRs: ["10.244.2.0/24"]))
+        let loaded = try load(nodeList)
+        #expect(loaded.config.peers.isEmpty)
+        #expect(loaded.warnings.map(\.message) == [
+            "node node-b reports no IPv4 InternalIP: its IPv4 pod CIDR 10.244.2.0/24 is not routed; skipped (no route to its pods)",
+        ])
+        let overlapping = Self.nodeList(
+            Self.item("node-a", podCIDRs: ["10.244.1.0/24"]),
+            Self.item("node-b", podCIDRs: ["10.244.1.0/25"]))
+        #expect(problems(Self.config, nodeList: overlapping).map(\.message) == [
+            "10.244.1.0/25 overlaps this node's pod CIDR 10.244.1.0/24 (items[0].spec.podCIDRs[0])",
+        ])
+    }
+
+    /// A family this node does not use is routed nowhere: no warning about it.
+    @Test func missingInternalIPOfAFamilyTheNodeDoesNotUseIsNotWorthAWarning() throws {
+        let loaded = try load(Self.nodeList(
+            Self.item("node-a", podCIDRs: ["10.244.1.0/24"]),
+            Self.item("node-b", podCIDRs: ["10.244.2.0/24", "fd00:10:244:2::/64"], addresses: ["198.18.0.11"])))
+        #expect(loaded.warnings.isEmpty)
+        #expect(loaded.config.peers.map(\.podCIDRs.description) == ["[10.244.2.0/24]"])
+    }
+
+    /// The user wrote this peer: a pod CIDR it cannot route is a mistake in the file.
+    @Test func configPeerWithoutANodeIPOfAFamilyStaysAnError() {
+        let config = Self.config.replacingOccurrences(of: "name: node-a", with: "name: node-a\n  podCIDRs: [10.244.1.0/24, \"fd00:10:244:1::/64\"]")
+            + "\npeers:\n  - {name: node-b, nodeIPs: [198.18.0.11], podCIDRs: [10.244.2.0/24, \"fd00:10:244:2::/64\"]}"
+        let found = problems(config, nodeList: Self.nodeList(Self.item("node-a", podCIDRs: ["10.244.1.0/24", "fd00:10:244:1::/64"])))
+        #expect(found.map { "\($0.fieldPath): \($0.message)" } == [
+            "peers[0].nodeIPs: no IPv6 node IP, but the peer has an IPv6 pod CIDR to route through it",
+        ])
+    }
+
     @Test func nodePodCIDRsGivenInBothMustAgree() throws {
         let nodeList = Self.nodeList(Self.item("node-a", podCIDRs: ["10.244.1.0/24", "fd00:10:244:1::/64"]))
         let agreeing = Self.config.replacingOccurrences(

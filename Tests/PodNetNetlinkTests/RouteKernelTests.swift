@@ -125,8 +125,8 @@ import Glibc
 
         for result in [try netlink.replaceRoutes(wanted), try netlink.addRoutes(wanted)] {
             #expect(result.conflicts.map(\.wanted) == [wanted[0]])
-            #expect(result.conflicts.first?.existing.proto == 4)
-            #expect(result.conflicts.first?.existing.gateway == IPAddress("192.168.1.3"))
+            #expect(result.conflicts.first?.foreign.proto == 4)
+            #expect(result.conflicts.first?.foreign.gateway == IPAddress("192.168.1.3"))
         }
         #expect(try ipRoutes(ns, family: .ipv4, ["proto", "static"]) == ["10.3.0.0/24 via 192.168.1.3"])
         #expect(try ipRoutes(ns, family: .ipv4, ["table", "100"]) == ["10.4.0.0/24 via 192.168.1.4"])
@@ -192,11 +192,10 @@ extension RouteKernelTests {
 
         let observed = try netlink.observeRoutes(desired: desired, proto: Self.proto, table: Self.table)
         #expect(observed.owned == [Self.route("10.8.0.0/24", via: "192.168.1.2")])
-        #expect(observed.foreign == [
-            RouteState(destination: try IPNetwork(parsing: "10.9.0.0/24"), gateway: IPAddress("192.168.1.3")!,
-                       table: Self.table, proto: 4),
-            RouteState(destination: try IPNetwork(parsing: "10.10.0.0/24"), gateway: IPAddress("0.0.0.0")!,
-                       table: Self.table, proto: 3),
+        // A foreign route without a gateway (the blackhole) is kept as it is, gateway nil.
+        #expect(observed.foreign.map { "\($0.destination) via \($0.gateway?.description ?? "none") table \($0.table) proto \($0.proto)" } == [
+            "10.9.0.0/24 via 192.168.1.3 table \(Self.table) proto 4",
+            "10.10.0.0/24 via none table \(Self.table) proto 3",
         ])
     }
 

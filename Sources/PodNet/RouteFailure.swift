@@ -1,0 +1,41 @@
+/// A route write the kernel did not carry out, and why.
+public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        case kernel(KernelReason)
+        /// The acknowledgement was lost (ENOBUFS) and re-reading the table did not
+        /// show the change made.
+        case notConfirmed
+
+        public var description: String {
+            switch self {
+            case .kernel(let reason): return reason.description
+            case .notConfirmed: return "acknowledgement lost and the re-read table does not show the change"
+            }
+        }
+    }
+
+    public var route: RouteState
+    public var reason: Reason
+
+    public init(route: RouteState, reason: Reason) {
+        self.route = route
+        self.reason = reason
+    }
+
+    public var description: String { "route to \(route.destination) via \(route.gateway): \(reason)" }
+}
+
+/// A planned route operation that an apply left out because the kernel refused it
+/// (a peer's route stands alone: see `Plan`), with the kernel's reason. It is still
+/// missing from the node, so the next apply plans it again.
+public struct RefusedRoute: Sendable, Hashable, CustomStringConvertible {
+    public var operation: RouteOperation
+    public var reason: RouteFailure.Reason
+
+    public init(operation: RouteOperation, reason: RouteFailure.Reason) {
+        self.operation = operation
+        self.reason = reason
+    }
+
+    public var description: String { "\(operation.commandText): \(reason)" }
+}
