@@ -1,5 +1,9 @@
-/// Changes to the bridge link.
+/// Changes to the bridge link, and the sweep of links a run left half-made.
 public enum LinkOperation: Sendable, Hashable {
+    /// `ip link del NAME` of a link an interrupted run left under its temporary name
+    /// (see `UnfinishedLink`); a host end takes its peer in the pod with it. Not undone:
+    /// nothing complete is lost.
+    case deleteUnfinished(name: String)
     /// `ip link add NAME type bridge` with podnet's marker, MTU, MAC, promiscuity, up.
     case createBridge(BridgeState, mtu: Int)
     case setMTU(link: String, from: Int, to: Int)

@@ -28,15 +28,11 @@ public struct NodeDataplane: Sendable {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
     public var lockWait: Duration
-    /// Test-only: fail the Nth kernel write of an apply (PODNET_TEST_FAIL_AT_WRITE).
-    public var failAtWrite: Int?
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60),
-                failAtWrite: Int? = nil) {
+    public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60)) {
         self.namespace = namespace
         self.iptables = iptables
         self.lockWait = lockWait
-        self.failAtWrite = failAtWrite
     }
 
     var observer: NodeObserver { NodeObserver(namespace: namespace, iptables: iptables) }
@@ -64,7 +60,7 @@ public struct NodeDataplane: Sendable {
             withoutTables.tables = []
             let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: tables)
         }
@@ -87,15 +83,16 @@ public struct NodeDataplane: Sendable {
     }
 
     /// Everything podnet owns on the node, found by its marks: chains and jumps of
-    /// both families, routes of its protocol, its pods' host ends and its bridge
-    /// (which takes its addresses with it). Sysctls stay as they are.
+    /// both families, routes of its protocol, its pods' host ends, its bridge (which
+    /// takes its addresses with it) and the links a run left half-made. Sysctls stay
+    /// as they are.
     public func teardownPlan(ownership: Ownership) throws(DataplaneError) -> Plan {
         let observed = try observer.observe(DesiredState(), bridgeName: nil, routeProtocol: ownership.routeProtocol,
                                             routeTable: ownership.routeTable)
         let tables = observed.tables.compactMap { TableDiff.plan(desired: nil, observed: $0) }
         var bridges = try observer.ownedBridgeNames()
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
-        return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) },
+        return Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
                     routes: observed.routes.owned.map { .delete($0) },
                     pods: observed.pods.map { .detach($0) })
     }
@@ -103,8 +100,8 @@ public struct NodeDataplane: Sendable {
     public func teardown(ownership: Ownership) throws -> ApplyResult {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
             let plan = try teardownPlan(ownership: ownership)
-            guard !plan.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            guard !plan.isEmpty else { return ApplyResult(executed: Plan()) }
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
             return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: plan.tables.map(\.id))
         }

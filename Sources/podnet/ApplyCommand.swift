@@ -45,7 +45,6 @@ struct ApplyCommand: ParsableCommand {
         let result = try failing {
             try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
         }
-        logger.info("kernel writes: \(result.kernelWrites)")
         node.print(result.executed, bridge: desired.bridge)
     }
 }
