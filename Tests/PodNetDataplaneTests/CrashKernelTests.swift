@@ -53,6 +53,36 @@ import PodNetTestSupport
         print("kill campaign, \(scenario.rawValue): \(converged)/\(writes.count) kernel writes converged and tore down clean")
         #expect(converged == writes.count)
     }
+
+    /// Half-made links (a pod's host end with its peer in the pod, a bridge) are shown
+    /// by diff and deleted by teardown; links that only look like them are not podnet's.
+    @Test(.enabled(if: KernelTest.enabled))
+    func halfMadeLinksAreShownAndTornDownAndLookalikesAreLeftAlone() throws {
+        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        defer {
+            lab.delete()
+            pod.delete()
+        }
+        let hostEnd = UnfinishedLink.temporaryName(for: "veth00000001"), bridge = UnfinishedLink.temporaryName(for: "cbr0")
+        try lab.node.run(["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", pod.name])
+        try lab.node.run(["ip", "link", "add", bridge, "type", "bridge"])
+        // Someone else's: marked with an alias, of a kind podnet does not make, or named otherwise.
+        let marked = UnfinishedLink.temporaryName(for: "other0"), ifb = UnfinishedLink.temporaryName(for: "other1")
+        try lab.node.run(["ip", "link", "add", marked, "type", "bridge"])
+        try lab.node.run(["ip", "link", "set", marked, "alias", "not podnet's"])
+        try lab.node.run(["ip", "link", "add", ifb, "type", "ifb"])
+        try lab.node.run(["ip", "link", "add", "podnet-123", "type", "bridge"])
+
+        let plan = try lab.podnet(["teardown", "--dry-run"])
+        #expect(plan.status == 2)
+        let removals = plan.stdout.split(separator: "\n").filter { $0.hasPrefix("- ") }
+        #expect(Set(removals) == Set([hostEnd, bridge].map { "- ip link del \($0)   # left half-made by an interrupted podnet run" }),
+                "\(plan.stdout)")
+        #expect(try lab.podnet(["teardown"]).status == 0)
+        #expect(try lab.podnetLeftovers().sorted() == ["link: \(ifb)", "link: \(marked)", "link: podnet-123"].sorted())
+        #expect(try pod.run(["ip", "-br", "link"]).split(separator: "\n").map { $0.prefix(3) } == ["lo "], "the host end took eth0")
+        #expect(try lab.podnet(["teardown", "--dry-run"]).status == 0)
+    }
 }
 
 /// A node (NodeLab) and two pods' namespaces, in the start state of a scenario.
