@@ -43,12 +43,16 @@ public enum IpCommandText {
     /// The bridge as podnet makes it: under its temporary name, then named and marked
     /// in one message (see `UnfinishedLink`).
     public static func createBridge(_ bridge: BridgeState, mtu: String) -> [String] {
-        let temporary = UnfinishedLink.temporaryName(for: bridge.name)
-        return [
-            "ip link add \(temporary) mtu \(mtu) address \(bridge.macAddress) type bridge",
-            "ip link set \(temporary) name \(bridge.name) alias \"\(BridgeState.ownershipAlias)\" "
-                + "promisc \(onOff(bridge.promiscuous)) up",
+        [
+            addBridge(bridge, mtu: mtu),
+            "ip link set \(UnfinishedLink.temporaryName(for: bridge.name)) name \(bridge.name) "
+                + "alias \"\(BridgeState.ownershipAlias)\" promisc \(onOff(bridge.promiscuous)) up",
         ]
+    }
+
+    /// The bridge's creation, under its temporary name.
+    public static func addBridge(_ bridge: BridgeState, mtu: String) -> String {
+        "ip link add \(UnfinishedLink.temporaryName(for: bridge.name)) mtu \(mtu) address \(bridge.macAddress) type bridge"
     }
 
     public static func hairpin(port: String, _ on: Bool) -> String {

@@ -5,7 +5,7 @@ public struct PodMarker: Sendable, Hashable {
     public var podName: String
     public var specDigest: String
 
-    public static let prefix = "podnet: pod "
+    static let prefix = "podnet: pod "
 
     public init(podName: String, specDigest: String) {
         self.podName = podName

@@ -92,7 +92,8 @@ public struct NodeDataplane: Sendable {
         let tables = observed.tables.compactMap { TableDiff.plan(desired: nil, observed: $0) }
         var bridges = try observer.ownedBridgeNames()
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
-        return Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
+        return Plan(tables: tables,
+                    links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
                     routes: observed.routes.owned.map { .delete($0) },
                     pods: observed.pods.map { .detach($0) })
     }

@@ -11,7 +11,7 @@ extension Netlink {
     @discardableResult
     public func createBridge(_ bridge: BridgeState, mtu: Int) throws(NetlinkOperationError) -> Link {
         let temporary = UnfinishedLink.temporaryName(for: bridge.name)
-        try attempt(IpCommandText.createBridge(bridge, mtu: String(mtu))[0]) { () throws(NetlinkError) in
+        try attempt(IpCommandText.addBridge(bridge, mtu: String(mtu))) { () throws(NetlinkError) in
             try perform(LinkMessages.createBridge(name: temporary, mtu: mtu, macAddress: bridge.macAddress))
         }
         let created = try requireLink(named: temporary)
