@@ -24,6 +24,10 @@ import PodNetTestSupport
         counting.delete()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(writes.count >= 10, "the scenario should make many kernel writes: \(writes)")
+        // Netlink requests and iptables commits, and /proc/sys writes when sysctls change
+        // (from empty; the changed config keeps them, teardown leaves them).
+        let calls: Set<KernelWrite.Call> = scenario == .applyFromEmpty ? [.sendto, .setsockopt, .write] : [.sendto, .setsockopt]
+        #expect(Set(writes.map(\.call)).isSuperset(of: calls), "\(writes)")
 
         var converged = 0
         for write in writes {

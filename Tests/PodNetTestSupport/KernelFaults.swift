@@ -26,12 +26,13 @@ public struct KernelWrite: Sendable, Hashable, CustomStringConvertible {
     static func parse(trace: String) throws -> [KernelWrite] {
         var seen: [Call: Int] = [:], threads = Set<Substring>(), writes: [KernelWrite] = []
         for line in trace.split(separator: "\n") {
-            let words = line.split(separator: " ", maxSplits: 1)
-            guard words.count == 2, let open = words[1].firstIndex(of: "("),
-                  let call = Call(rawValue: String(words[1][..<open])) else { continue }
-            threads.insert(words[0])
+            // "PID CALL(ARGUMENTS) = RESULT", the PID padded to five columns.
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let thread = line[..<space], text = line[space...].drop { $0 == " " }
+            guard let open = text.firstIndex(of: "("), let call = Call(rawValue: String(text[..<open])) else { continue }
+            threads.insert(thread)
             seen[call, default: 0] += 1
-            let arguments = words[1][open...]
+            let arguments = text[open...]
             let isWrite = switch call {
             case .sendto: arguments.split(separator: "nlmsg_flags=").dropFirst().first?
                 .prefix { $0 != "," }.contains("NLM_F_ACK") ?? false
