@@ -4,7 +4,8 @@ public enum LinkOperation: Sendable, Hashable {
     /// (see `UnfinishedLink`); a host end takes its peer in the pod with it. Not undone:
     /// nothing complete is lost.
     case deleteUnfinished(name: String)
-    /// `ip link add NAME type bridge` with podnet's marker, MTU, MAC, promiscuity, up.
+    /// `ip link add TEMPORARY type bridge` with MTU and MAC, then one message naming it,
+    /// marking it, setting its promiscuity and bringing it up (see `UnfinishedLink`).
     case createBridge(BridgeState, mtu: Int)
     case setMTU(link: String, from: Int, to: Int)
     case setMACAddress(link: String, from: MACAddress, to: MACAddress)
