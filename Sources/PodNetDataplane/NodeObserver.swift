@@ -5,7 +5,8 @@ import PodNetSystem
 
 /// Reads what podnet owns on a node (and what it must not collide with) from the
 /// kernel: both families' nat and filter tables, the bridge, its addresses and
-/// ports, every sysctl podnet may write, podnet's routes and pods.
+/// ports, every sysctl podnet may write, podnet's routes and pods, and the links a
+/// run of podnet left half-made.
 public struct NodeObserver {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
@@ -36,6 +37,7 @@ public struct NodeObserver {
         do {
             observed.routes = try netlink.observeRoutes(desired: desired.routes, proto: routeProtocol, table: routeTable)
             observed.pods = try netlink.observePods()
+            observed.unfinishedLinks = try netlink.unfinishedLinks().map(\.name)
             observed.automaticMTU = try netlink.automaticMTU()
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")

@@ -9,7 +9,6 @@ import PodNetSystem
 /// refused in its `refusedRoutes`.
 public struct ApplyResult: Sendable {
     public var executed: Plan
-    public var kernelWrites: Int
 }
 
 /// Why an apply failed, and whether what it had already done was undone.
@@ -38,15 +37,13 @@ public final class PlanExecutor {
     let namespace: NetworkNamespace?
     let iptables: Iptables
     let netlink: Netlink
-    let writes: WriteBudget
     /// Undo steps, most recent last.
     private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
+    public init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
         self.namespace = namespace
         self.iptables = iptables
-        writes = WriteBudget(failAt: failAtWrite)
         do {
             netlink = try Netlink(namespace: namespace)
         } catch {
@@ -66,7 +63,7 @@ public final class PlanExecutor {
         } catch {
             throw rollBack(after: error)
         }
-        return ApplyResult(executed: done, kernelWrites: writes.count)
+        return ApplyResult(executed: done)
     }
 
     private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
@@ -109,7 +106,6 @@ public final class PlanExecutor {
     // MARK: Steps
 
     private func link(_ operation: LinkOperation) throws(DataplaneError) {
-        try writes.spend("\(operation)")
         let netlink = self.netlink
         do {
             switch operation {
@@ -134,6 +130,10 @@ public final class PlanExecutor {
             case .deleteBridge(let name):
                 // Teardown only, and last: nothing after it can fail, so it needs no undo.
                 try netlink.deleteBridge(named: name)
+            case .deleteUnfinished(let name):
+                // First in the plan's links, so before anything is made under the same
+                // temporary name; a half-made link is never put back.
+                try netlink.deleteUnfinishedLink(named: name)
             }
         } catch {
             throw .netlinkOperation(error)
@@ -142,7 +142,6 @@ public final class PlanExecutor {
     }
 
     private func addAddress(_ address: InterfaceAddress) throws(DataplaneError) {
-        try writes.spend(IpCommandText.address("add", address))
         let netlink = self.netlink
         do {
             try netlink.addAddress(address.address, prefixLength: address.prefixLength, to: try required(address.interface),
@@ -157,7 +156,6 @@ public final class PlanExecutor {
     }
 
     private func deleteAddress(_ address: InterfaceAddress) throws(DataplaneError) {
-        try writes.spend(IpCommandText.address("del", address))
         let netlink = self.netlink
         do {
             try netlink.deleteAddress(address.address, prefixLength: address.prefixLength, from: try required(address.interface))
@@ -172,7 +170,6 @@ public final class PlanExecutor {
     }
 
     private func sysctl(_ operation: SysctlOperation) throws(DataplaneError) {
-        try writes.spend(IpCommandText.sysctl(operation.key, operation.to))
         let sysctls = Sysctls(namespace: namespace)
         do {
             try sysctls.set(SysctlSetting(operation.key, operation.to))
@@ -187,7 +184,6 @@ public final class PlanExecutor {
 
     private func attach(_ pod: PodAttachment, mtu: Int, bridgeName: String?, hairpin: Bool,
                         routeProtocol: UInt8) throws(DataplaneError) {
-        try writes.spend("attach pod \(pod.name)")
         let netlink = self.netlink
         do {
             try netlink.attachPod(pod, mtu: mtu, bridge: try required(bridgeName ?? ""), hairpin: hairpin,
@@ -204,7 +200,6 @@ public final class PlanExecutor {
     /// The exception is a pod being `remade` with a changed spec: its old attachment
     /// must go before the new one is made, and a rollback reports that it stays gone.
     private func detach(_ pod: ObservedPod, remade: Bool) throws(DataplaneError) {
-        try writes.spend("detach pod \(pod.name)")
         do {
             try netlink.detachPod(hostInterface: pod.hostInterface)
         } catch {
@@ -220,19 +215,11 @@ public final class PlanExecutor {
     /// under the xtables lock, committed once.
     private func commit(_ id: TableID, desired: TableState?) throws(DataplaneError) {
         var lengthsBefore: [ChainName: Int] = [:]
-        var spent = false
-        let writes = self.writes
         let outcome: TransactionOutcome
         do {
             outcome = try iptables.transact(id, foreignChainEntries: false) { snapshot in
                 lengthsBefore = snapshot.chainLengths
-                let operations = TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
-                // Only a table with something to change is a kernel write (and never read twice as one).
-                if !operations.isEmpty, !spent {
-                    spent = true
-                    try writes.spend("commit \(id)")
-                }
-                return operations
+                return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
             }
         } catch {
             // Iptables.transact throws `any Error` (its own, or the closure's): an error of
@@ -262,7 +249,6 @@ public final class PlanExecutor {
                 throw .netlink(error, while: "opening a conntrack socket")
             }
             for port in ports {
-                try writes.spend("conntrack -D -p udp --dport \(port)")
                 do {
                     _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp, destinationPort: port)
                 } catch {
@@ -297,7 +283,6 @@ public final class PlanExecutor {
         }
         let netlink = self.netlink
         if !adds.isEmpty {
-            try writes.spend("\(adds.count) route adds/replaces")
             let result: RouteBatchResult
             do {
                 result = try netlink.replaceRoutes(adds)
@@ -328,7 +313,6 @@ public final class PlanExecutor {
             refuse(result.failed)
         }
         if !deletes.isEmpty {
-            try writes.spend("\(deletes.count) route deletes")
             let result: RouteBatchResult
             do {
                 result = try netlink.deleteRoutes(deletes)

@@ -34,10 +34,8 @@ struct NodeOptions: ParsableArguments {
 
     func dataplane() -> NodeDataplane {
         let lock = XtablesLock.fromEnvironment(wait: .milliseconds(Int(xtablesWait * 1000)))
-        // Test-only hook: fail the Nth kernel write of the run, to prove rollback.
-        let failAt = ProcessInfo.processInfo.environment["PODNET_TEST_FAIL_AT_WRITE"].flatMap(Int.init)
         return NodeDataplane(namespace: namespace, iptables: Iptables(namespace: namespace, lock: lock),
-                             lockWait: .milliseconds(Int(lockWait * 1000)), failAtWrite: failAt)
+                             lockWait: .milliseconds(Int(lockWait * 1000)))
     }
 
     func logger() -> Logger {
