@@ -54,6 +54,14 @@ public struct Iptables: Sendable {
                 } catch let error as LibiptcError where error.errno == EAGAIN {
                     return nil
                 } catch let error as LibiptcError {
+                    // A libiptc commit is two calls, the table's replace and then the carry-over
+                    // of the kept rules' counters, and it reports a failure of either. When only
+                    // the second failed the new table is in the kernel: it must count as
+                    // committed, or a rollback would leave it there.
+                    if try Self.replaceLanded(handle, id) {
+                        return TransactionOutcome(operations: list, attempts: attempt,
+                                                  countersNotCarried: "\(error.message) (errno \(error.errno))")
+                    }
                     throw IptablesError.commitRejected(table: id, errno: error.errno, message: error.message,
                                                        operations: list)
                 }
@@ -62,6 +70,19 @@ public struct Iptables: Sendable {
             if let outcome { return outcome }
         }
         throw IptablesError.concurrentChanges(table: id, attempts: max(maxAttempts, 1))
+    }
+
+    /// Whether the kernel holds the table `handle` was edited into: podnet's part of
+    /// it, read afresh, is what the handle holds after the edits.
+    private static func replaceLanded(_ handle: LibiptcHandle, _ id: TableID) throws -> Bool {
+        let edited = try TableSnapshot(reading: handle, id: id, foreignChainEntries: false).observed
+        let fresh: LibiptcHandle
+        do {
+            fresh = try LibiptcHandle(family: id.family, table: id.table)
+        } catch {
+            throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno, message: error.message)
+        }
+        return try TableSnapshot(reading: fresh, id: id, foreignChainEntries: false).observed == edited
     }
 
     /// libiptc's commit zeroes the policy counters of built-in chains (seen with
@@ -116,6 +137,15 @@ public struct TransactionOutcome: Sendable, Hashable {
     public var operations: [TableOperation]
     /// 1 unless the table changed underneath and the transaction was recomputed.
     public var attempts: Int
+    /// Why the kept rules' packet counters were not carried over to the new table
+    /// (nil when they were): the table itself was committed.
+    public var countersNotCarried: String?
+
+    public init(operations: [TableOperation], attempts: Int, countersNotCarried: String? = nil) {
+        self.operations = operations
+        self.attempts = attempts
+        self.countersNotCarried = countersNotCarried
+    }
 
     public var committed: Bool { !operations.isEmpty }
 }
