@@ -6,28 +6,21 @@ import PodNet
 enum HostPortFlows {
     /// A UDP port the host ports now catch, on one host IP or (nil) on every local
     /// address: only flows to those destinations would have met the new DNAT.
-    struct UDPHostPort: Hashable, Comparable {
+    struct UDPHostPort: Hashable {
         var port: UInt16
         var hostIP: IPAddress?
-
-        static func < (a: UDPHostPort, b: UDPHostPort) -> Bool {
-            if a.port != b.port { return a.port < b.port }
-            switch (a.hostIP, b.hostIP) {
-            case (.some(let x), .some(let y)): return x < y
-            case (.none, .some): return true
-            default: return false
-            }
-        }
     }
 
+    /// In the order the plan added them, each once.
     static func addedUDPHostPorts(_ table: TablePlan) -> [UDPHostPort] {
-        var ports = Set<UDPHostPort>()
+        var seen = Set<UDPHostPort>(), ports: [UDPHostPort] = []
         for operation in table.operations {
             guard operation.chain == .hostPorts, let rule = operation.addedRule,
                   let port = udpDestinationPort(rule) else { continue }
-            ports.insert(UDPHostPort(port: port, hostIP: hostIP(rule)))
+            let hostPort = UDPHostPort(port: port, hostIP: hostIP(rule))
+            if seen.insert(hostPort).inserted { ports.append(hostPort) }
         }
-        return ports.sorted()
+        return ports
     }
 
     /// The dispatch rule's `-d hostIP/32` (or /128), when it has one.
