@@ -23,8 +23,9 @@ public struct Iptables: Sendable {
 
     /// Reads one table (`iptables-save -t TABLE`, without printing). Takes no lock:
     /// the kernel hands out a table in one consistent copy, as for iptables-save.
-    /// Throws `IptablesError` (`familyUnavailable` when the kernel lacks the family). `foreignChainEntries: false` leaves the rules of foreign
-    /// user chains unread (see `TableSnapshot.foreignChainEntriesRead`).
+    /// Throws `IptablesError` (`familyUnavailable` when the kernel lacks the family).
+    /// `foreignChainEntries: false` leaves the rules of foreign user chains unread (see
+    /// `TableSnapshot.foreignChainEntriesRead`).
     public func snapshot(_ id: TableID, foreignChainEntries: Bool = true) throws -> TableSnapshot {
         try withHandle(id, locking: nil) { handle in
             try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)

@@ -3,9 +3,9 @@ import PodNet
 extension TableSnapshot {
     /// Reads every chain of the handle's table. Only podnet's chains, and the entries
     /// of built-in chains that jump to a PODNET- chain, are decoded; an entry of a
-    /// PODNET- chain that podnet cannot decode is kept whole (`Target.undecoded`). The rules of
-    /// foreign user chains are copied only when `foreignChainEntries` is true: a diff
-    /// never needs them, and kube-proxy keeps tens of thousands there.
+    /// PODNET- chain that podnet cannot decode is kept whole (`Target.undecoded`).
+    /// The rules of foreign user chains are copied only when `foreignChainEntries` is
+    /// true: a diff never needs them, and kube-proxy keeps tens of thousands there.
     init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true) throws(IptablesError) {
         self.foreignChainEntriesRead = foreignChainEntries
         self.id = id
