@@ -245,20 +245,25 @@ public final class PlanExecutor {
     }
 
     /// Deletes the conntrack entries of UDP host ports this run added, so that their
-    /// next packets meet the new DNAT. Nothing to undo: the kernel recreates flows.
+    /// next packets meet the new DNAT: the flows to the host port on the mapping's host
+    /// IP, or on every local address of the node; the node's own flows to that port on
+    /// other hosts never meet the DNAT and stay. Nothing to undo: the kernel recreates flows.
     private func clearFlowsOfNewUDPHostPorts() throws(DataplaneError) {
         for table in done.tables {
-            let ports = HostPortFlows.addedUDPPorts(table)
+            let ports = HostPortFlows.addedUDPHostPorts(table)
             guard !ports.isEmpty else { continue }
-            let conntrack: Conntrack
+            let conntrack: Conntrack, local: [IPNetwork]
             do {
                 conntrack = try Conntrack(namespace: namespace)
+                local = try netlink.localNetworks(family: table.id.family)
             } catch {
-                throw .netlink(error, while: "opening a conntrack socket")
+                throw .netlink(error, while: "opening a conntrack socket and reading the node's local addresses")
             }
-            for port in ports {
+            for hostPort in ports {
+                let destinations = hostPort.hostIP.map { [IPNetwork(host: $0)] } ?? local
                 do {
-                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp, destinationPort: port)
+                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp,
+                                                  destinationPort: hostPort.port, to: destinations)
                 } catch {
                     throw .netlinkOperation(error)
                 }

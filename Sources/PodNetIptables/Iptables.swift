@@ -23,8 +23,9 @@ public struct Iptables: Sendable {
 
     /// Reads one table (`iptables-save -t TABLE`, without printing). Takes no lock:
     /// the kernel hands out a table in one consistent copy, as for iptables-save.
-    /// Throws `IptablesError`. `foreignChainEntries: false` leaves the rules of foreign
-    /// user chains unread (see `TableSnapshot.foreignChainEntriesRead`).
+    /// Throws `IptablesError` (`familyUnavailable` when the kernel lacks the family).
+    /// `foreignChainEntries: false` leaves the rules of foreign user chains unread (see
+    /// `TableSnapshot.foreignChainEntriesRead`).
     public func snapshot(_ id: TableID, foreignChainEntries: Bool = true) throws -> TableSnapshot {
         try withHandle(id, locking: nil) { handle in
             try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
@@ -37,10 +38,24 @@ public struct Iptables: Sendable {
     /// the list is empty. When the kernel reports the table changed since it was read
     /// (EAGAIN), everything is read and computed again, up to `maxAttempts` times.
     /// Counters of untouched rules and of policies survive the commit (libiptc carries
-    /// them over).
+    /// them over). A kernel without the table's family (IPv6 disabled) holds nothing
+    /// there: `operations` sees an empty table, and anything it asks for there is
+    /// `familyUnavailable`.
     @discardableResult
     public func transact(_ id: TableID, foreignChainEntries: Bool = true,
                          operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
+        do {
+            return try transactOnce(id, foreignChainEntries: foreignChainEntries, operations: operations)
+        } catch IptablesError.familyUnavailable(let table, let message) {
+            guard try operations(TableSnapshot(emptyTable: id)).isEmpty else {
+                throw IptablesError.familyUnavailable(table: table, message: message)
+            }
+            return TransactionOutcome(operations: [], attempts: 1)
+        }
+    }
+
+    private func transactOnce(_ id: TableID, foreignChainEntries: Bool,
+                              operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
         for attempt in 1...max(maxAttempts, 1) {
             let outcome = try withHandle(id, locking: lock) { handle -> TransactionOutcome? in
                 let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
@@ -113,6 +128,8 @@ public struct Iptables: Sendable {
                         let handle: LibiptcHandle
                         do {
                             handle = try LibiptcHandle(family: id.family, table: id.table)
+                        } catch let error as LibiptcError where error.errno == EAFNOSUPPORT {
+                            throw IptablesError.familyUnavailable(table: id, message: error.message)
                         } catch let error as LibiptcError {
                             throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno,
                                                         message: error.message)
