@@ -4,6 +4,7 @@ import ArgumentParser
 struct PodNetCommand: ParsableCommand {
     static func main() {
         Allocator.keepFreedMemory()
+        CNIEntry.runIfPlugin()
         main(nil)
     }
 
