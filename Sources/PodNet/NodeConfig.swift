@@ -214,10 +214,13 @@ public struct PodSpec: Sendable, Hashable {
     public var netnsPath: String
     /// At most one per family, inside the node's pod CIDRs.
     public var ips: [IPAddress]
+    /// The pod's interface name: eth0 for the config's pods, CNI_IFNAME for the runtime's.
+    public var interface: String
 
-    public init(name: String, netnsPath: String, ips: [IPAddress]) {
+    public init(name: String, netnsPath: String, ips: [IPAddress], interface: String = PodAttachment.podInterfaceName) {
         self.name = name
         self.netnsPath = netnsPath
         self.ips = ips
+        self.interface = interface
     }
 }

@@ -94,8 +94,9 @@ public enum Compiler {
                 name: pod.name,
                 netnsPath: pod.netnsPath,
                 hostInterface: InterfaceNaming.hostInterface(podName: pod.name),
+                podInterface: pod.interface,
                 addresses: cidrs.map { ip, cidr in
-                    InterfaceAddress(interface: PodAttachment.podInterfaceName, address: ip, prefixLength: cidr.prefixLength)
+                    InterfaceAddress(interface: pod.interface, address: ip, prefixLength: cidr.prefixLength)
                 },
                 gateways: cidrs.map { $0.1.firstHost },
                 mtu: config.bridge.mtu,

@@ -160,3 +160,11 @@ enum HostPortRules {
         return a.containerPort < b.containerPort
     }
 }
+
+extension Compiler {
+    /// The nat chain of one host-port mapping (`PODNET-HP-...`), for checks that read
+    /// back one mapping's rules.
+    public static func hostPortChainName(for mapping: HostPortMapping) -> ChainName {
+        HostPortRules.chainName(for: mapping)
+    }
+}
