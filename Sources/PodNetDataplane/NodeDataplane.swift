@@ -116,8 +116,11 @@ public struct NodeDataplane: Sendable {
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
         var sysctls: [SysctlOperation] = []
         for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
+        // Routes go before their nexthops (the executor's order): a nexthop deleted first
+        // would take its routes along unseen, and their deletes would then be refused.
         return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) }, sysctls: sysctls,
                     routes: observed.routes.owned.map { .delete($0) },
+                    nexthops: observed.routes.nexthops.map { .delete($0) },
                     pods: observed.pods.map { .detach($0) })
     }
 
