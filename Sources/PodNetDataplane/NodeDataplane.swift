@@ -30,6 +30,7 @@ public struct NodeDataplane: Sendable {
     public var lockWait: Duration
     /// Test-only: fail the Nth kernel write of an apply (PODNET_TEST_FAIL_AT_WRITE).
     public var failAtWrite: Int?
+    var sessions = NetlinkSessions()
 
     public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60),
                 failAtWrite: Int? = nil) {
@@ -39,7 +40,11 @@ public struct NodeDataplane: Sendable {
         self.failAtWrite = failAtWrite
     }
 
-    var observer: NodeObserver { NodeObserver(namespace: namespace, iptables: iptables) }
+    var observer: NodeObserver {
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        return observer
+    }
 
     /// The dry run: what apply would do now.
     public func plan(_ desired: DesiredState, ownership: Ownership) throws(DataplaneError) -> Plan {
@@ -64,7 +69,8 @@ public struct NodeDataplane: Sendable {
             withoutTables.tables = []
             let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite,
+                                            sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: tables)
         }
@@ -128,7 +134,8 @@ public struct NodeDataplane: Sendable {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
             let plan = try teardownPlan(ownership: ownership)
             guard !plan.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite,
+                                            sessions: sessions)
             return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: plan.tables.map(\.id))
         }

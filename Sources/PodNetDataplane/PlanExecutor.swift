@@ -45,12 +45,16 @@ public final class PlanExecutor {
     /// New nexthops the kernel refused in this run: their routes are not sent.
     private var refusedNexthopIDs = Set<UInt32>()
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
+    public convenience init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
+        try self.init(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite, sessions: NetlinkSessions())
+    }
+
+    init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int?, sessions: NetlinkSessions) throws(DataplaneError) {
         self.namespace = namespace
         self.iptables = iptables
         writes = WriteBudget(failAt: failAtWrite)
         do {
-            netlink = try Netlink(namespace: namespace)
+            netlink = try sessions.open(in: namespace)
         } catch {
             throw .netlink(error, while: "opening a netlink socket")
         }
