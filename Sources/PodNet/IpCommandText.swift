@@ -12,7 +12,8 @@ public enum IpCommandText {
         }
     }
 
-    /// `ip route VERB DEST via GW proto N [table T]` (the main table is iproute2's default).
+    /// `ip route VERB DEST via GW proto N [table T]`, or `... nhid ID ...` for a route
+    /// through a nexthop object (the main table is iproute2's default).
     public static func route(_ verb: String, _ route: RouteState) -> String {
         // Concatenated, not interpolated (which casts each value dynamically): a render
         // or a plan of 5,000 peers prints 10,000 of these.
@@ -21,12 +22,49 @@ public enum IpCommandText {
         line += verb
         line += " "
         line += route.destination.description
-        line += " via "
-        line += route.gateway.description
+        switch route.via {
+        case .gateway(let gateway):
+            line += " via "
+            line += gateway.description
+        case .nexthop(let id):
+            line += " nhid "
+            line += String(id)
+        }
         line += " proto "
         line += String(route.proto)
         if route.table != NodeConfig.mainRouteTable { line += " table " + tableName(route.table) }
         return line
+    }
+
+    /// `ip nexthop VERB id N via GW dev LINK proto P`.
+    public static func nexthop(_ verb: String, _ nexthop: NexthopState) -> String {
+        self.nexthop(verb, id: nexthop.id, gateway: nexthop.gateway, link: nexthop.link.name, proto: nexthop.proto)
+    }
+
+    /// The render's form: the link is a fact of the node, found at apply time (`dev auto`,
+    /// as the bridge's automatic MTU is `mtu auto`).
+    public static func nexthop(_ verb: String, _ nexthop: PeerNexthop) -> String {
+        self.nexthop(verb, id: nexthop.id, gateway: nexthop.gateway, link: "auto", proto: nexthop.proto)
+    }
+
+    private static func nexthop(_ verb: String, id: UInt32, gateway: IPAddress, link: String, proto: UInt8) -> String {
+        var line = "ip nexthop "
+        line.reserveCapacity(96)
+        line += verb
+        line += " id "
+        line += String(id)
+        line += " via "
+        line += gateway.description
+        line += " dev "
+        line += link
+        line += " proto "
+        line += String(proto)
+        return line
+    }
+
+    /// `ip nexthop del id N` (the kernel deletes it by id alone), with what it was.
+    public static func deleteNexthop(_ nexthop: NexthopState) -> String {
+        "ip nexthop del id \(nexthop.id)   # via \(nexthop.gateway) dev \(nexthop.link.name)"
     }
 
     /// `ip addr VERB ADDR/LEN dev IF`; podnet adds IPv6 addresses without duplicate

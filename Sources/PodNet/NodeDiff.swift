@@ -43,11 +43,12 @@ public enum NodeDiff {
             return current == setting.value ? nil : SysctlOperation(key: setting.key, from: current, to: setting.value)
         }
 
-        let routes = RouteDiff.plan(desired: desired.routes, observed: observed.routes)
+        let fitted = RouteFitting.fit(routes: desired.routes, nexthops: desired.nexthops, to: observed.routes)
+        let routes = RouteDiff.plan(desired: fitted, observed: observed.routes)
         conflicts += routes.conflicts.map(Conflict.route)
 
         return Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
-                    routes: routes.operations, pods: pods, conflicts: conflicts)
+                    routes: routes.operations, nexthops: routes.nexthops, pods: pods, conflicts: conflicts)
     }
 
     /// Deletes the links an interrupted run left under temporary names.

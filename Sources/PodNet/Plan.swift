@@ -76,30 +76,40 @@ public struct Plan: Sendable, Hashable {
     public var addresses: [AddressOperation]
     public var sysctls: [SysctlOperation]
     public var routes: [RouteOperation]
+    /// podnet's nexthop objects, which routes in `routes` refer to: part of the same
+    /// failure domains (a peer's nexthop carries only that peer's routes).
+    public var nexthops: [NexthopOperation]
     public var pods: [PodOperation]
     public var conflicts: [Conflict]
     /// In an executed plan: the route operations the kernel refused, left out while
     /// the rest went in (never part of `routes`).
     public var refusedRoutes: [RefusedRoute] = []
+    /// In an executed plan: the nexthop operations the kernel refused (never part of `nexthops`).
+    public var refusedNexthops: [RefusedNexthop] = []
 
     public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
-                sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], pods: [PodOperation] = [],
-                conflicts: [Conflict] = []) {
+                sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], nexthops: [NexthopOperation] = [],
+                pods: [PodOperation] = [], conflicts: [Conflict] = []) {
         self.tables = tables.filter { !$0.operations.isEmpty }
         self.links = links
         self.addresses = addresses
         self.sysctls = sysctls
         self.routes = routes
+        self.nexthops = nexthops
         self.pods = pods
         self.conflicts = conflicts
     }
 
     public var isEmpty: Bool {
-        tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && pods.isEmpty
+        tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && nexthops.isEmpty
+            && pods.isEmpty
     }
+
+    /// Some peer's route or nexthop was refused (apply's exit status 3).
+    public var hasRefusals: Bool { !refusedRoutes.isEmpty || !refusedNexthops.isEmpty }
 
     public var operationCount: Int {
         tables.reduce(0) { $0 + $1.operations.count } + links.count + addresses.count + sysctls.count
-            + routes.count + pods.count
+            + routes.count + nexthops.count + pods.count
     }
 }

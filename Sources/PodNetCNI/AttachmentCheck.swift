@@ -106,7 +106,7 @@ struct AttachmentCheck {
             let id = TableID(family, .nat)
             let observed: ObservedTable
             do {
-                observed = try observer.observeTable(id)
+                observed = try observer.observeTable(id, wanted: true) ?? ObservedTable(id: id)
             } catch {
                 drift.append("cannot read the \(id) table: \(error)")
                 continue

@@ -10,6 +10,7 @@ public enum DataplaneError: Error, CustomStringConvertible {
     case netlinkOperation(NetlinkOperationError)
     case sysctl(SysctlError)
     case routes([RouteFailure])
+    case nexthops([RefusedNexthop])
     case conflicts([Conflict])
     case lockTimeout(path: String, waited: Duration)
     case lockFile(path: String, errno: Int32)
@@ -38,6 +39,9 @@ public enum DataplaneError: Error, CustomStringConvertible {
         case .routes(let failures):
             return "the kernel refused \(failures.count) route\(failures.count == 1 ? "" : "s"):\n"
                 + failures.map { "  \($0)" }.joined(separator: "\n")
+        case .nexthops(let refused):
+            return "the kernel refused \(refused.count) nexthop write\(refused.count == 1 ? "" : "s"):\n"
+                + refused.map { "  \($0)" }.joined(separator: "\n")
         case .conflicts(let conflicts):
             return "podnet will not overwrite what it does not own:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n")
         case .lockTimeout(let path, let waited):

@@ -28,6 +28,7 @@ public struct NodeDataplane: Sendable {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
     public var lockWait: Duration
+    var sessions = NetlinkSessions()
 
     public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60)) {
         self.namespace = namespace
@@ -35,7 +36,11 @@ public struct NodeDataplane: Sendable {
         self.lockWait = lockWait
     }
 
-    var observer: NodeObserver { NodeObserver(namespace: namespace, iptables: iptables) }
+    var observer: NodeObserver {
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        return observer
+    }
 
     /// The dry run: what apply would do now.
     public func plan(_ desired: DesiredState, ownership: Ownership) throws(DataplaneError) -> Plan {
@@ -60,7 +65,7 @@ public struct NodeDataplane: Sendable {
             withoutTables.tables = []
             let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: tables)
         }
@@ -112,9 +117,12 @@ public struct NodeDataplane: Sendable {
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
         var sysctls: [SysctlOperation] = []
         for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
+        // Routes go before their nexthops (the executor's order): a nexthop deleted first
+        // would take its routes along unseen, and their deletes would then be refused.
         return Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
                     sysctls: sysctls,
                     routes: observed.routes.owned.map { .delete($0) },
+                    nexthops: observed.routes.nexthops.map { .delete($0) },
                     pods: observed.pods.map { .detach($0) })
     }
 
@@ -122,7 +130,7 @@ public struct NodeDataplane: Sendable {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
             let plan = try teardownPlan(ownership: ownership)
             guard !plan.isEmpty else { return ApplyResult(executed: Plan()) }
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: plan.tables.map(\.id))
         }

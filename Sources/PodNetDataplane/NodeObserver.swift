@@ -10,6 +10,7 @@ import PodNetSystem
 public struct NodeObserver {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
+    var sessions = NetlinkSessions()
 
     /// Every table podnet may have written: observed whatever the config says now,
     /// so that a family or table the config no longer uses is cleaned up.
@@ -144,7 +145,7 @@ public struct NodeObserver {
 
     func session() throws(DataplaneError) -> Netlink {
         do {
-            return try Netlink(namespace: namespace)
+            return try sessions.open(in: namespace)
         } catch {
             throw .netlink(error, while: "opening a netlink socket")
         }

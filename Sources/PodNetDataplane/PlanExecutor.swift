@@ -44,12 +44,18 @@ public final class PlanExecutor {
     private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
     private var warnings: [String] = []
+    /// New nexthops the kernel refused in this run: their routes are not sent.
+    private var refusedNexthopIDs = Set<UInt32>()
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
+    public convenience init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
+        try self.init(namespace: namespace, iptables: iptables, sessions: NetlinkSessions())
+    }
+
+    init(namespace: NetworkNamespace?, iptables: Iptables, sessions: NetlinkSessions) throws(DataplaneError) {
         self.namespace = namespace
         self.iptables = iptables
         do {
-            netlink = try Netlink(namespace: namespace)
+            netlink = try sessions.open(in: namespace)
         } catch {
             throw .netlink(error, while: "opening a netlink socket")
         }
@@ -95,8 +101,12 @@ public final class PlanExecutor {
             try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
                        routeProtocol: routeProtocol)
         }
+        // A nexthop is in place before the routes that use it, and goes only after they
+        // moved off it (the kernel deletes the routes still using a deleted nexthop).
+        try nexthops(plan.nexthops.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
+        try nexthops(plan.nexthops.filter { if case .delete = $0 { return true }; return false })
         for operation in plan.links {
             if case .setHairpin = operation { try link(operation) }
         }
@@ -286,6 +296,11 @@ public final class PlanExecutor {
         }
         var adds: [RouteState] = [], replaces: [RouteKey: RouteState] = [:], deletes: [RouteState] = []
         for operation in operations {
+            // A route that was to use a nexthop the kernel refused stays as it is, with it.
+            if let id = operation.route.nexthopID, refusedNexthopIDs.contains(id) {
+                done.refusedRoutes.append(RefusedRoute(operation: operation, reason: .nexthopRefused(id: id)))
+                continue
+            }
             switch operation {
             case .add(let route): adds.append(route)
             case .replace(let old, let new):
@@ -338,6 +353,38 @@ public final class PlanExecutor {
                 record("add back the \(removed.count) routes this run deleted") { try Self.settled(netlink.addRoutes(removed)) }
             }
             refuse(result.failed)
+        }
+    }
+
+    /// One batch of nexthop writes. Each peer's nexthop stands alone, as its routes do: a
+    /// refused one is named in `refusedNexthops` (and a refused new one takes the routes
+    /// that were to use it along), the others stay. What was applied is journaled.
+    private func nexthops(_ operations: [NexthopOperation]) throws(DataplaneError) {
+        guard !operations.isEmpty else { return }
+        let netlink = self.netlink
+        let result: NexthopBatchResult
+        do {
+            result = try netlink.writeNexthops(operations)
+        } catch {
+            throw .netlink(error, while: "writing nexthops")
+        }
+        done.nexthops += result.applied
+        done.refusedNexthops += result.failed
+        for refused in result.failed {
+            if case .add(let nexthop) = refused.operation { refusedNexthopIDs.insert(nexthop.id) }
+        }
+        let inverse = result.applied.map { operation -> NexthopOperation in
+            switch operation {
+            case .add(let nexthop): return .delete(nexthop)
+            case .replace(let old, let new): return .replace(old: new, new: old)
+            case .delete(let nexthop): return .add(nexthop)
+            }
+        }
+        if !inverse.isEmpty {
+            record("undo the \(inverse.count) nexthop writes of this run") {
+                let undone = try netlink.writeNexthops(inverse)
+                if !undone.failed.isEmpty { throw DataplaneError.nexthops(undone.failed) }
+            }
         }
     }
 

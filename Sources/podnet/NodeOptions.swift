@@ -77,14 +77,19 @@ func timed<T>(_ logger: Logger, _ phase: String, _ body: () throws -> T) rethrow
     return try body()
 }
 
-/// Prints what `result` did; routes the kernel refused (the rest was applied) are
-/// named on stderr with the kernel's reason and make the exit status 3.
+/// Prints what `result` did; routes and nexthops the kernel refused (the rest was
+/// applied) are named on stderr with the kernel's reason and make the exit status 3.
 func report(_ result: ApplyResult, _ node: NodeOptions, bridge: BridgeState?) throws {
     node.print(result.executed, bridge: bridge)
     result.warnings.forEach(Diagnostics.warn)
-    let refused = result.executed.refusedRoutes
+    let refused = result.executed.refusedNexthops.map(\.description) + result.executed.refusedRoutes.map(\.description)
     guard !refused.isEmpty else { return }
-    Diagnostics.error("the kernel refused \(refused.count) route\(refused.count == 1 ? "" : "s"); everything else "
+    func counted(_ count: Int, _ noun: String) -> String? {
+        count == 0 ? nil : "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+    let what = [counted(result.executed.refusedNexthops.count, "nexthop"),
+                counted(result.executed.refusedRoutes.count, "route")].compactMap { $0 }.joined(separator: " and ")
+    Diagnostics.error("the kernel refused \(what); everything else "
         + "was applied, and running it again retries \(refused.count == 1 ? "it" : "them"):\n"
         + refused.map { "  \($0)" }.joined(separator: "\n"))
     throw ExitStatus.routesRefused

@@ -252,12 +252,19 @@ import PodNet
         config.routeTable = 100
         config.routeProtocol = 80
         let state = try Compiler.compile(config)
-        #expect(state.routes.map { "\($0.destination) via \($0.gateway) table \($0.table) proto \($0.proto)" } == [
-            "10.244.2.0/24 via 198.18.0.11 table 100 proto 80",
-            "10.244.3.0/24 via 198.18.0.12 table 100 proto 80",
+        // IPv4 through each peer's nexthop (RouteForm.preferred), IPv6 classic.
+        let idB = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerB.name, family: .ipv4))
+        let idC = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerC.name, family: .ipv4))
+        #expect(state.routes.map(IpCommandText.routeForTests) == [
+            "10.244.2.0/24 nhid \(idB) table 100 proto 80",
+            "10.244.3.0/24 nhid \(idC) table 100 proto 80",
             "fd00:10:244:2::/64 via 2001:db8:56::11 table 100 proto 80",
             "fd00:10:244:3::/64 via 2001:db8:56::12 table 100 proto 80",
         ])
+        #expect(state.nexthops.map { "\($0.id) \($0.owner) via \($0.gateway) proto \($0.proto)" }.sorted() == [
+            "\(idB) \(TestConfigs.peerB.name)/ipv4 via 198.18.0.11 proto 80",
+            "\(idC) \(TestConfigs.peerC.name)/ipv4 via 198.18.0.12 proto 80",
+        ].sorted())
         let ipv4Only = try Compiler.compile(TestConfigs.node([.ipv4], peers: [TestConfigs.peerB]))
         #expect(ipv4Only.routes.map(\.destination) == [TestConfigs.net("10.244.2.0/24")],
                 "no IPv6 pods here, so no IPv6 peer routes")
@@ -332,5 +339,16 @@ import PodNet
         let first = try Compiler.compile(forward), second = try Compiler.compile(reversed)
         #expect(first == second)
         #expect(StateRenderer.render(first) == StateRenderer.render(second))
+    }
+}
+
+extension IpCommandText {
+    /// A route's destination, how it gets there, table and protocol.
+    static func routeForTests(_ route: RouteState) -> String {
+        let via = switch route.via {
+        case .gateway(let gateway): "via \(gateway)"
+        case .nexthop(let id): "nhid \(id)"
+        }
+        return "\(route.destination) \(via) table \(route.table) proto \(route.proto)"
     }
 }

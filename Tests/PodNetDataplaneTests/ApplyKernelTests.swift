@@ -32,12 +32,14 @@ import PodNetTestSupport
             guard let range = line.range(of: "nlmsg_type=0x") else { return nil }
             return Int(line[range.upperBound...].prefix { $0.isHexDigit }, radix: 16)
         }
-        let writes: Set<Int> = [16, 17, 19, 20, 21, 24, 25]  // RTM_NEW/DEL/SETLINK, NEW/DELADDR, NEW/DELROUTE
+        // RTM_NEW/DEL/SETLINK, NEW/DELADDR, NEW/DELROUTE, NEW/DELNEXTHOP
+        let writes: Set<Int> = [16, 17, 19, 20, 21, 24, 25, 104, 105]
         #expect(types.filter(writes.contains).isEmpty, "netlink writes on a no-op apply: \(types)")
         let sysctlWrites = calls.split(separator: "\n").filter { $0.contains("/proc/sys") && $0.contains("O_WRONLY") }
         #expect(sysctlWrites.isEmpty, "\(sysctlWrites)")
         // strace decoded netlink: the trace must show the route dump it did send, or the check above proves nothing.
         #expect(types.contains(26), "strace did not show the route dump (RTM_GETROUTE): the check above proves nothing")
+        #expect(types.contains(106), "strace did not show the nexthop dump (RTM_GETNEXTHOP)")
 
         let diff = try lab.podnet(["diff", "-f", path])
         #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
@@ -52,23 +54,35 @@ import PodNetTestSupport
 
         try lab.node.run(["iptables-legacy", "-t", "nat", "-D", "PODNET-MASQUERADE", "1"])
         try lab.node.run(["ip", "route", "del", "10.244.2.0/24"])
+        // A route changed by hand to a classic one, and a peer's nexthop deleted (the
+        // kernel deletes its route with it).
         try lab.node.run(["ip", "route", "replace", "10.244.3.0/24", "via", "198.18.0.99", "proto", "111"])
+        try lab.node.run(["ip", "nexthop", "del", "id", String(nexthopID(ofPeer: 4))])
+        #expect(try !lab.routesShown(["proto", "111"]).contains("10.244.4.0/24"))
 
         let diff = try lab.podnet(["diff", "-f", path])
         #expect(diff.status == 2)
-        let changes = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("+ ") || $0.hasPrefix("- ") }
+        let changes = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("+ ") || $0.hasPrefix("- ") || $0.hasPrefix("~ ") }
         #expect(changes == [
             "+ -A PODNET-MASQUERADE -d 10.244.0.0/16 -m comment --comment \"podnet: no SNAT to non-masquerade CIDRs\" -j RETURN",
-            "+ ip route add 10.244.2.0/24 via 198.18.0.11 proto 111",
+            "+ ip nexthop add id \(nexthopID(ofPeer: 4)) via 198.18.0.13 dev eth0 proto 111",
+            "+ ip route add 10.244.2.0/24 nhid \(nexthopID(ofPeer: 2)) proto 111",
             "- ip route del 10.244.3.0/24 via 198.18.0.99 proto 111",
-            "+ ip route replace 10.244.3.0/24 via 198.18.0.12 proto 111",
+            "+ ip route replace 10.244.3.0/24 nhid \(nexthopID(ofPeer: 3)) proto 111",
+            "+ ip route add 10.244.4.0/24 nhid \(nexthopID(ofPeer: 4)) proto 111",
         ], "\(diff.stdout)")
 
         let apply = try lab.podnet(["apply", "-f", path, "--output", "json"])
         #expect(apply.status == 0, "\(apply.stderr)")
         let document = try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as! [String: Any]
         #expect((document["iptables"] as! [Any]).count == 1)
-        #expect((document["routes"] as! [Any]).count == 2)
+        #expect((document["routes"] as! [Any]).count == 3)
+        let nexthops = try #require(document["nexthops"] as? [[String: Any]])
+        #expect(nexthops.count == 1)
+        #expect(nexthops.first?["op"] as? String == "add")
+        #expect(nexthops.first?["nexthop"] as? Int == Int(nexthopID(ofPeer: 4)))
+        #expect(nexthops.first?["gateway"] as? String == "198.18.0.13")
+        #expect(nexthops.first?["interface"] as? String == "eth0")
         #expect(try lab.podnet(["diff", "-f", path]).status == 0)
     }
 

@@ -92,11 +92,19 @@ final class NodeLab: Sendable {
     }
 
     /// Every route of both families, but the IPv6 link-local ones the kernel adds
-    /// by itself some time after a link comes up.
+    /// by itself some time after a link comes up, and every nexthop object.
     func routes() throws -> String {
         let all = try node.run(["ip", "-4", "route", "show", "table", "all"]) + (try node.run(["ip", "-6", "route", "show", "table", "all"]))
+            + (try node.run(["ip", "nexthop", "show"]))
         return all.split(separator: "\n").filter { !$0.contains("fe80:") && !$0.hasPrefix("multicast ff00::") }
             .joined(separator: "\n")
+    }
+
+    /// `ip [-6] route show ARGS` of both families with each route's `nhid N` left out:
+    /// a route through a nexthop object shows its gateway and link as a classic one does.
+    func routesShown(_ arguments: [String]) throws -> String {
+        let text = try node.run(["ip", "route", "show"] + arguments) + (try node.run(["ip", "-6", "route", "show"] + arguments))
+        return text.replacingOccurrences(of: #"nhid \d+ "#, with: "", options: .regularExpression)
     }
 
     /// Turns forwarding on as apply does. Teardown leaves sysctls as they are, and IPv6
@@ -141,6 +149,11 @@ func nodeConfig(peers: Int = 2, extra: String = "") -> String {
         }
     }
     return text + extra
+}
+
+/// The nexthop id podnet gives peer `node-N`'s IPv4 node IP (nodeConfig's peers).
+func nexthopID(ofPeer number: Int) -> UInt32 {
+    NexthopIDs.derived(NexthopOwner(peer: "node-\(number)", family: .ipv4))
 }
 
 func desiredState(_ text: String) throws -> (NodeConfig, DesiredState) {

@@ -96,7 +96,7 @@ import Testing
     @Test func dryRunTextShowsEachChange() {
         let old = RouteState(destination: try! IPNetwork(parsing: "10.244.2.0/24"), gateway: IPAddress("198.18.0.9")!, table: 254, proto: 111)
         var new = old
-        new.gateway = IPAddress("198.18.0.11")!
+        new.via = .gateway(IPAddress("198.18.0.11")!)
         let rule = Rule(source: AddressMatch(try! IPNetwork(parsing: "10.244.0.0/16")), target: .accept)
         let plan = Plan(tables: [TablePlan(id: TableID(.ipv4, .filter), operations: [.insertRule("PODNET-FORWARD", index: 0, rule)])],
                         sysctls: [SysctlOperation(key: .ipv4Forwarding, from: "0", to: "1")],
