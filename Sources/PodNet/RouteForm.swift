@@ -41,10 +41,14 @@ public enum RouteFitting {
         var replacement: [UInt32: RouteVia] = [:]
         var fitted: [NexthopState] = []
         if observed.nexthopsSupported {
-            let ids = NexthopIDs.assign(nexthops.map(\.owner), taken: Set(observed.foreignNexthopIDs))
+            // The compiler's ids stand unless one of them is held by another's nexthop: with
+            // no such id, assigning around the foreign ones gives the same ids again.
+            let foreign = Set(observed.foreignNexthopIDs)
+            let ids = nexthops.contains { foreign.contains($0.id) }
+                ? NexthopIDs.assign(nexthops.map(\.owner), taken: foreign) : nexthops.map(\.id)
             let onLink = OnLinkLookup(observed.onLinkPrefixes)
-            for nexthop in nexthops {
-                if let link = onLink.link(for: nexthop.gateway), let id = ids[nexthop.owner] {
+            for (nexthop, id) in zip(nexthops, ids) {
+                if let link = onLink.link(for: nexthop.gateway) {
                     fitted.append(NexthopState(id: id, gateway: nexthop.gateway, link: link, proto: nexthop.proto))
                     replacement[nexthop.id] = .nexthop(id: id)
                 } else {
