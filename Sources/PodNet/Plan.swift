@@ -1,6 +1,11 @@
-/// Changes to the bridge link.
+/// Changes to the bridge link, and the sweep of links a run left half-made.
 public enum LinkOperation: Sendable, Hashable {
-    /// `ip link add NAME type bridge` with podnet's marker, MTU, MAC, promiscuity, up.
+    /// `ip link del NAME` of a link an interrupted run left under its temporary name
+    /// (see `UnfinishedLink`); a host end takes its peer in the pod with it. Not undone:
+    /// nothing complete is lost.
+    case deleteUnfinished(name: String)
+    /// `ip link add TEMPORARY type bridge` with MTU and MAC, then one message naming it,
+    /// marking it, setting its promiscuity and bringing it up (see `UnfinishedLink`).
     case createBridge(BridgeState, mtu: Int)
     case setMTU(link: String, from: Int, to: Int)
     case setMACAddress(link: String, from: MACAddress, to: MACAddress)

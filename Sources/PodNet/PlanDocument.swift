@@ -85,7 +85,11 @@ public struct PlanDocument: Encodable, Sendable {
                 return item
             }
         }
-        links = plan.links.map { Operation(op: $0.kind, text: PlanText.linkLines($0).map(\.1)) }
+        links = plan.links.map { operation in
+            var item = Operation(op: operation.kind, text: PlanText.linkLines(operation).map(\.1))
+            if case .deleteUnfinished(let name) = operation { item.interface = name }
+            return item
+        }
         addresses = plan.addresses.map { operation in
             let (op, address) = switch operation {
             case .add(let address): ("add", address)
@@ -202,6 +206,7 @@ extension LinkOperation {
         case .setUp: return "setUp"
         case .setHairpin: return "setHairpin"
         case .deleteBridge: return "deleteBridge"
+        case .deleteUnfinished: return "deleteUnfinished"
         }
     }
 }

@@ -205,6 +205,8 @@ public enum PlanText {
             return [(.change, IpCommandText.hairpin(port: port, on))]
         case .deleteBridge(let name):
             return [(.remove, "ip link del \(name)")]
+        case .deleteUnfinished(let name):
+            return [(.remove, "ip link del \(name)   # left half-made by an interrupted podnet run")]
         }
     }
 }

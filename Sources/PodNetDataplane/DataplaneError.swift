@@ -15,8 +15,6 @@ public enum DataplaneError: Error, CustomStringConvertible {
     case lockTimeout(path: String, waited: Duration)
     case lockFile(path: String, errno: Int32)
     case namespace(NamespaceError)
-    /// The test-only fault hook (PODNET_TEST_FAIL_AT_WRITE) refused this write.
-    case injectedFault(write: Int, operation: String)
     /// An error of a type no case here is for, carried as it was thrown (it reached
     /// the dataplane through an API that throws `any Error`).
     case unexpected(any Error)
@@ -51,8 +49,6 @@ public enum DataplaneError: Error, CustomStringConvertible {
         case .lockFile(let path, let code):
             return "cannot open the podnet lock \(path): errno \(code)"
         case .namespace(let error): return error.description
-        case .injectedFault(let write, let operation):
-            return "test fault injected at kernel write \(write) (\(operation))"
         case .unexpected(let error):
             return "unexpected error (\(type(of: error))): \(error)"
         }

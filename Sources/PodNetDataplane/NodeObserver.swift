@@ -5,7 +5,8 @@ import PodNetSystem
 
 /// Reads what podnet owns on a node (and what it must not collide with) from the
 /// kernel: both families' nat and filter tables, the bridge, its addresses and
-/// ports, every sysctl podnet may write, podnet's routes and pods.
+/// ports, every sysctl podnet may write, podnet's routes and pods, and the links a
+/// run of podnet left half-made.
 public struct NodeObserver {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
@@ -28,7 +29,12 @@ public struct NodeObserver {
     /// reads each one under the xtables lock anyway.
     public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
                         routeTable: UInt32, includingTables: Bool = true) throws(DataplaneError) -> ObservedNode {
-        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try observeTable(id) } : []
+        var tables: [ObservedTable] = []
+        if includingTables {
+            for id in Self.tables {
+                if let table = try observeTable(id, wanted: desired.table(id) != nil) { tables.append(table) }
+            }
+        }
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         if let bridgeName {
@@ -37,6 +43,7 @@ public struct NodeObserver {
         do {
             observed.routes = try netlink.observeRoutes(desired: desired.routes, proto: routeProtocol, table: routeTable)
             observed.pods = try netlink.observePods()
+            observed.unfinishedLinks = try netlink.unfinishedLinks().map(\.name)
             observed.automaticMTU = try netlink.automaticMTU()
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")
@@ -111,9 +118,15 @@ public struct NodeObserver {
         }
     }
 
-    public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
+    /// The table as the kernel holds it. A kernel without the table's family (IPv6
+    /// disabled) holds nothing of podnet's there: nil, unless podnet wants the table,
+    /// which is then an error saying so.
+    public func observeTable(_ id: TableID, wanted: Bool) throws(DataplaneError) -> ObservedTable? {
         do {
             return try iptables.snapshot(id, foreignChainEntries: false).observed
+        } catch let error as IptablesError {
+            if case .familyUnavailable = error, !wanted { return nil }
+            throw .iptables(error)
         } catch {
             throw DataplaneError(error)
         }

@@ -48,7 +48,6 @@ struct ApplyCommand: ParsableCommand {
         let result = try failing {
             try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
         }
-        logger.info("kernel writes: \(result.kernelWrites)")
         try report(result, node, bridge: desired.bridge)
     }
 }

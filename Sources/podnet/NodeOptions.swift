@@ -34,10 +34,8 @@ struct NodeOptions: ParsableArguments {
 
     func dataplane() -> NodeDataplane {
         let lock = XtablesLock.fromEnvironment(wait: .milliseconds(Int(xtablesWait * 1000)))
-        // Test-only hook: fail the Nth kernel write of the run, to prove rollback.
-        let failAt = ProcessInfo.processInfo.environment["PODNET_TEST_FAIL_AT_WRITE"].flatMap(Int.init)
         return NodeDataplane(namespace: namespace, iptables: Iptables(namespace: namespace, lock: lock),
-                             lockWait: .milliseconds(Int(lockWait * 1000)), failAtWrite: failAt)
+                             lockWait: .milliseconds(Int(lockWait * 1000)))
     }
 
     func logger() -> Logger {
@@ -83,6 +81,7 @@ func timed<T>(_ logger: Logger, _ phase: String, _ body: () throws -> T) rethrow
 /// applied) are named on stderr with the kernel's reason and make the exit status 3.
 func report(_ result: ApplyResult, _ node: NodeOptions, bridge: BridgeState?) throws {
     node.print(result.executed, bridge: bridge)
+    result.warnings.forEach(Diagnostics.warn)
     let refused = result.executed.refusedNexthops.map(\.description) + result.executed.refusedRoutes.map(\.description)
     guard !refused.isEmpty else { return }
     func counted(_ count: Int, _ noun: String) -> String? {

@@ -35,6 +35,8 @@ import PodNet
         let state = try Compiler.compile(config)
         let text = StateRenderer.render(state)
         let veth = InterfaceNaming.hostInterface(podName: "web-1")
+        let bridgeTemporary = UnfinishedLink.temporaryName(for: "cbr0"), vethTemporary = UnfinishedLink.temporaryName(for: veth)
+        let marker = try #require(state.pods.first.map { PodMarker($0).alias })
         let mac = try #require(state.bridge?.macAddress)
         let podMAC = InterfaceNaming.podMAC(addresses: [IPAddress("10.244.1.10")!])
         let nexthop = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerB.name, family: .ipv4))
@@ -58,9 +60,8 @@ import PodNet
             -A PODNET-POSTROUTING -s 10.244.1.0/24 -m comment --comment "podnet: SNAT for outbound traffic from pods" -j PODNET-MASQUERADE
             COMMIT
             # links
-            ip link add cbr0 type bridge
-            ip link set cbr0 alias "podnet: managed bridge"
-            ip link set cbr0 mtu auto address \(mac) promisc off up
+            ip link add \(bridgeTemporary) mtu auto address \(mac) type bridge
+            ip link set \(bridgeTemporary) name cbr0 alias "podnet: managed bridge" promisc off up
             # hairpin: on for every port of cbr0
             # addresses
             ip addr add 10.244.1.1/24 dev cbr0
@@ -74,12 +75,12 @@ import PodNet
             ip route replace 10.244.2.0/24 nhid \(nexthop) proto 111
             # pods
             # pod web-1
-            ip link add \(veth) mtu auto type veth peer name eth0 mtu auto address \(podMAC) netns /run/netns/web-1
-            ip link set \(veth) master cbr0 up
-            bridge link set dev \(veth) hairpin on
+            ip link add \(vethTemporary) mtu auto type veth peer name eth0 mtu auto address \(podMAC) netns /run/netns/web-1
             nsenter --net=/run/netns/web-1 ip addr add 10.244.1.10/24 dev eth0
             nsenter --net=/run/netns/web-1 ip link set eth0 up
             nsenter --net=/run/netns/web-1 ip route replace default via 10.244.1.1 dev eth0
+            ip link set \(vethTemporary) name \(veth) alias "\(marker)" master cbr0 up
+            bridge link set dev \(veth) hairpin on
 
             """)
     }

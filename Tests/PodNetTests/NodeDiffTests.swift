@@ -29,6 +29,22 @@ import Testing
         #expect(plan.conflicts.isEmpty)
     }
 
+    /// Links an interrupted run left half-made go first, before anything is created under
+    /// the same temporary name, whatever the config wants (here no bridge at all).
+    @Test func unfinishedLinksAreSweptFirst() {
+        let leftovers = [UnfinishedLink.temporaryName(for: "vethabc"), UnfinishedLink.temporaryName(for: "cbr0")]
+        let plan = NodeDiff.plan(desired: desired(), observed: ObservedNode(unfinishedLinks: leftovers, automaticMTU: 1500))
+        #expect(plan.links == leftovers.sorted().map { .deleteUnfinished(name: $0) } + [.createBridge(bridge, mtu: 1500)])
+
+        let withoutBridge = NodeDiff.plan(desired: DesiredState(), observed: ObservedNode(unfinishedLinks: leftovers))
+        #expect(withoutBridge.links == leftovers.sorted().map { .deleteUnfinished(name: $0) })
+        let text = PlanText.render(withoutBridge, bridge: nil)
+        #expect(text.contains("- ip link del \(leftovers[0])   # left half-made by an interrupted podnet run\n"), "\(text)")
+        let document = PlanDocument(withoutBridge, bridge: nil)
+        #expect(document.links.map(\.op) == ["deleteUnfinished", "deleteUnfinished"])
+        #expect(document.links.map(\.interface) == leftovers.sorted())
+    }
+
     @Test func matchingNodeHasAnEmptyPlan() {
         let observed = ObservedNode(bridge: observedBridge(ports: [BridgePort(name: "veth1", hairpin: true)]),
                                     bridgeAddresses: [gateway],

@@ -334,11 +334,12 @@ addresses=$(ip -n "$(pod_ns 2b)" -4 -br addr show dev eth0 2>&1 | awk '{print $3
 [ "$addresses" = "10.244.2.21/24" ] && pass "pod-2b's eth0 holds only its new address" || fail "pod-2b's eth0 holds only its new address" "$addresses"
 # A remade pod cannot be put back as it was when the attach fails (its old spec is
 # gone): apply must say so rather than claim a clean rollback, and the next apply
-# attaches it. PODNET_TEST_FAIL_AT_WRITE=2 refuses the second kernel write (the
-# attach; the first is the detach).
+# attaches it. strace fails the attach from outside podnet, after the detach: the
+# attach's first call, opening pod-2b's network namespace, gets EPERM.
 sed -i "s/\[10.244.2.21,/[10.244.2.31,/" "$WORK/node-2.yaml"
 status=0
-PODNET_TEST_FAIL_AT_WRITE=2 podnet_on 2 apply >"$WORK/reattach-fault.txt" 2>&1 || status=$?
+strace -f -qq -o /dev/null -P "/run/netns/$(pod_ns 2b)" -e trace=openat -e inject=openat:error=EPERM:when=1 \
+  "$PODNET" apply -f "$WORK/node-2.yaml" --netns "$(node_ns 2)" >"$WORK/reattach-fault.txt" 2>&1 || status=$?
 if [ "$status" -eq 1 ] && grep -q "pod-2b's previous attachment cannot be restored" "$WORK/reattach-fault.txt"; then
   pass "a failed re-attach exits 1 and reports pod-2b's attachment as not restored"
 else
