@@ -1,5 +1,5 @@
 /// A link as netlink names it (the index a message carries) and as a person does.
-public struct LinkReference: Sendable, Hashable, Comparable {
+public struct LinkReference: Sendable, Hashable {
     public var index: Int32
     public var name: String
 
@@ -7,8 +7,6 @@ public struct LinkReference: Sendable, Hashable, Comparable {
         self.index = index
         self.name = name
     }
-
-    public static func < (lhs: LinkReference, rhs: LinkReference) -> Bool { lhs.index < rhs.index }
 }
 
 /// What a nexthop of podnet's stands for: one peer's node IP of one family. Its id is
@@ -44,8 +42,6 @@ public struct PeerNexthop: Sendable, Hashable, Comparable {
         self.gateway = gateway
         self.proto = proto
     }
-
-    public var family: IPFamily { gateway.family }
 
     public static func < (lhs: PeerNexthop, rhs: PeerNexthop) -> Bool { lhs.id < rhs.id }
 }
