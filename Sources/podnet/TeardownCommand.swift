@@ -9,9 +9,10 @@ struct TeardownCommand: ParsableCommand {
         abstract: "Remove everything podnet owns on the node; works without the config.",
         discussion: """
         Finds podnet's things by their marks: its PODNET- chains and the podnet: jumps to
-        them (both families), its routes (by route protocol), its pods' host ends and the
-        bridge it created (with its addresses, and its route_localnet turned off before
-        the guard rule goes). Foreign rules, routes and links are never touched; global
+        them (both families), its routes (by route protocol) and then its nexthop objects
+        (the same protocol), its pods' host ends and the bridge it created (with its
+        addresses, and its route_localnet turned off before the guard rule goes). Foreign
+        rules, routes, nexthops and links are never touched; global
         sysctls (forwarding, bridge-nf-call) stay as they are. A second teardown does
         nothing.
 
