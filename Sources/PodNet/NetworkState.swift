@@ -59,18 +59,9 @@ public struct InterfaceAddress: Sendable, Hashable, Comparable {
 
 /// How a route reaches the peer: through a gateway written into the route (a classic
 /// route, `via G`) or through a nexthop object the route refers to by id (`nhid N`).
-public enum RouteVia: Sendable, Hashable, Comparable {
+public enum RouteVia: Sendable, Hashable {
     case gateway(IPAddress)
     case nexthop(id: UInt32)
-
-    public static func < (lhs: RouteVia, rhs: RouteVia) -> Bool {
-        switch (lhs, rhs) {
-        case (.gateway(let a), .gateway(let b)): return a < b
-        case (.nexthop(let a), .nexthop(let b)): return a < b
-        case (.gateway, .nexthop): return true
-        case (.nexthop, .gateway): return false
-        }
-    }
 }
 
 /// A route podnet owns: a peer's pod CIDR via the peer's node IP, or via the peer's

@@ -1,5 +1,5 @@
 /// A link as netlink names it (the index a message carries) and as a person does.
-public struct LinkReference: Sendable, Hashable, Comparable {
+public struct LinkReference: Sendable, Hashable {
     public var index: Int32
     public var name: String
 
@@ -7,8 +7,6 @@ public struct LinkReference: Sendable, Hashable, Comparable {
         self.index = index
         self.name = name
     }
-
-    public static func < (lhs: LinkReference, rhs: LinkReference) -> Bool { lhs.index < rhs.index }
 }
 
 /// What a nexthop of podnet's stands for: one peer's node IP of one family. Its id is
@@ -44,8 +42,6 @@ public struct PeerNexthop: Sendable, Hashable, Comparable {
         self.gateway = gateway
         self.proto = proto
     }
-
-    public var family: IPFamily { gateway.family }
 
     public static func < (lhs: PeerNexthop, rhs: PeerNexthop) -> Bool { lhs.id < rhs.id }
 }
@@ -143,16 +139,20 @@ public enum NexthopIDs {
         return hash == 0 ? 1 : hash
     }
 
-    public static func assign(_ owners: [NexthopOwner], taken: Set<UInt32>) -> [NexthopOwner: UInt32] {
+    /// The ids of `owners` (distinct), in their order.
+    public static func assign(_ owners: [NexthopOwner], taken: Set<UInt32>) -> [UInt32] {
+        let preferred = owners.map(derived)
+        // Names are compared only between owners of one derived id.
+        let order = owners.indices.sorted { (preferred[$0], owners[$0]) < (preferred[$1], owners[$1]) }
         var used = taken
-        var ids: [NexthopOwner: UInt32] = [:]
-        ids.reserveCapacity(owners.count)
-        for (preferred, owner) in owners.map({ (derived($0), $0) }).sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-            var id = preferred
+        used.reserveCapacity(taken.count + owners.count)
+        var ids = [UInt32](repeating: 0, count: owners.count)
+        for index in order {
+            var id = preferred[index]
             // Id 0 asks the kernel to choose one: never podnet's.
-            while used.contains(id) || id == 0 { id &+= 1 }
+            while id == 0 || used.contains(id) { id &+= 1 }
             used.insert(id)
-            ids[owner] = id
+            ids[index] = id
         }
         return ids
     }

@@ -91,14 +91,15 @@ public enum Compiler {
                                          table: config.routeTable, proto: config.routeProtocol))
             }
         }
-        let ids = NexthopIDs.assign(Array(Set(owners.map(\.owner))), taken: [])
-        var nexthops: [NexthopOwner: PeerNexthop] = [:]
-        for (route, owner, gateway) in owners {
-            guard let id = ids[owner] else { continue }
+        // A peer has at most one pod CIDR per family (NodeConfigValidator): one owner per route.
+        let ids = NexthopIDs.assign(owners.map(\.owner), taken: [])
+        var nexthops: [PeerNexthop] = []
+        nexthops.reserveCapacity(owners.count)
+        for ((route, owner, gateway), id) in zip(owners, ids) {
             routes[route].via = .nexthop(id: id)
-            nexthops[owner] = PeerNexthop(id: id, owner: owner, gateway: gateway, proto: config.routeProtocol)
+            nexthops.append(PeerNexthop(id: id, owner: owner, gateway: gateway, proto: config.routeProtocol))
         }
-        return (routes, Array(nexthops.values))
+        return (routes, nexthops)
     }
 
     private static func pods(_ config: NodeConfig) throws(CompileError) -> [PodAttachment] {

@@ -70,3 +70,68 @@ import Glibc
         #expect(shown.map { "\($0["id"] as? Int ?? 0) \($0["gateway"] as? String ?? "-")" } == ["1000 192.168.1.77"])
     }
 }
+
+/// podnet's nexthop and route messages against what this machine's iproute2 sends for the
+/// same commands, read from `strace -e trace=sendmsg -xx` (the header as strace decodes it,
+/// the rest as bytes), in a namespace where the commands succeed.
+@Suite struct NexthopMessagesAgainstIpKernelTests {
+    /// The last netlink request `ip ARGS` sent: its type, flags and the bytes after the header.
+    static func lastRequest(_ ns: TestNamespace, _ arguments: [String]) throws -> (type: UInt16, flags: UInt16, payload: [UInt8]) {
+        let traced = try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-e", "trace=sendmsg", "-xx",
+                                                    "ip", "-n", ns.name] + arguments)
+        #expect(traced.status == 0, "\(traced.stderr)")
+        let line = try #require(traced.stderr.split(separator: "\n").last { $0.contains("nlmsg_type=") && $0.contains("NLM_F_ACK") })
+        func after(_ key: String) -> Substring { line[line.range(of: key)!.upperBound...] }
+        let type = UInt16(after("nlmsg_type=0x").prefix { $0.isHexDigit }, radix: 16) ?? 0
+        // strace names the flags it knows and prints the rest in hex: REQUEST 0x1, ACK 0x4.
+        var flags: UInt16 = 0
+        for flag in after("nlmsg_flags=").prefix { $0 != "," }.split(separator: "|") {
+            switch flag {
+            case "NLM_F_REQUEST": flags |= 0x1
+            case "NLM_F_ACK": flags |= 0x4
+            default: flags |= UInt16(flag.dropFirst(2), radix: 16) ?? 0xFFFF
+            }
+        }
+        let quoted = after("}, \"").prefix { $0 != "\"" }
+        let payload = quoted.split(separator: "\\", omittingEmptySubsequences: true).map { UInt8($0.dropFirst(), radix: 16)! }
+        return (type, flags, payload)
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func podnetSendsWhatIpSends() throws {
+        let ns = try TestNamespace()
+        defer { ns.delete() }
+        try makeUplink(in: ns)
+        let index = try #require(try Netlink(namespace: ns.namespace).link(named: "up0")).index
+        let nexthop = NexthopState(id: 7, gateway: IPAddress("192.168.1.2")!, link: LinkReference(index: index, name: "up0"),
+                                   proto: 111)
+        var moved = nexthop
+        moved.gateway = IPAddress("192.168.1.3")!
+        let route = RouteState(destination: try IPNetwork(parsing: "10.9.0.0/24"), via: .nexthop(id: 7), table: 254, proto: 111)
+        let cases: [([String], NetlinkMessage)] = [
+            (["nexthop", "add", "id", "7", "via", "192.168.1.2", "dev", "up0", "proto", "111"], NexthopMessages.write(.add(nexthop))),
+            (["nexthop", "replace", "id", "7", "via", "192.168.1.3", "dev", "up0", "proto", "111"],
+             NexthopMessages.write(.replace(old: nexthop, new: moved))),
+            (["route", "add", "10.9.0.0/24", "nhid", "7", "proto", "111"], RouteMessages.write(route, .add)),
+            (["route", "del", "10.9.0.0/24", "nhid", "7", "proto", "111"], RouteMessages.write(route, .delete)),
+            (["nexthop", "del", "id", "7"], NexthopMessages.write(.delete(moved))),
+        ]
+        for (arguments, message) in cases {
+            let sent = try Self.lastRequest(ns, arguments)
+            #expect(sent.type == message.type, "\(arguments)")
+            #expect(sent.flags == message.flags, "\(arguments)")
+            var ours = Array(message.payload), theirs = sent.payload
+            if message.type == 24 || message.type == 25 {
+                // podnet names the table in RTA_TABLE too (8 bytes after rtmsg), as for classic routes.
+                ours.removeSubrange(12..<20)
+            }
+            if message.type == 25 {
+                // `ip route del` asks for any scope and type (RT_SCOPE_NOWHERE, RTN_UNSPEC);
+                // podnet names the unicast route of universe scope it made, as for classic routes.
+                #expect(theirs[6...7] == [0xff, 0x00] && ours[6...7] == [0x00, 0x01])
+                theirs.replaceSubrange(6...7, with: ours[6...7])
+            }
+            #expect(hexText(theirs) == hexText(ours), "\(arguments)")
+        }
+    }
+}
