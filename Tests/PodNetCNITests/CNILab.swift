@@ -75,9 +75,10 @@ final class CNILab: @unchecked Sendable {
         try PodNetBinary.run(arguments + ["--netns", node.name, "--data-dir", dataDir], environment: environment)
     }
 
-    /// The allocation records under dataDir.
+    /// The allocation records under dataDir (a temporary file a killed run left is none).
     func records() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dataDir + "/allocations")) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: dataDir + "/allocations")) ?? [])
+            .filter { !$0.hasSuffix(".tmp") }.sorted()
     }
 
     /// What of podnet's pods the node holds: host ends, host-port chains (both families).
