@@ -31,7 +31,7 @@ public struct CNIEnvironment: Sendable, Equatable {
         containerID = variables["CNI_CONTAINERID"] ?? ""
         netns = variables["CNI_NETNS"] ?? ""
         ifname = variables["CNI_IFNAME"] ?? ""
-        args = try Self.parseArgs(variables["CNI_ARGS"] ?? "")
+        args = command == .version ? [] : try Self.parseArgs(variables["CNI_ARGS"] ?? "")
 
         let needsAttachment = [CNICommand.add, .del, .check].contains(command)
         if needsAttachment {
@@ -41,7 +41,9 @@ public struct CNIEnvironment: Sendable, Equatable {
         if command == .add || command == .check {
             guard !netns.isEmpty else { throw CNIError(.invalidEnvironment, "CNI_NETNS is required for \(command.rawValue)") }
         }
-        if !netns.isEmpty, !netns.hasPrefix("/") {
+        // libcni's VERSION probe sends "dummy" for the namespace: only the verbs that
+        // use it check it.
+        if needsAttachment, !netns.isEmpty, !netns.hasPrefix("/") {
             throw CNIError(.invalidEnvironment, "CNI_NETNS must be an absolute path", details: "got \"\(netns)\"")
         }
     }
