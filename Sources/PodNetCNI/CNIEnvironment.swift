@@ -2,19 +2,13 @@
 /// CHECK need a container, a network namespace and an interface name; DEL may come
 /// with an empty `CNI_NETNS` (ctr sends one) or a namespace already gone; VERSION,
 /// STATUS and GC need nothing else.
-public struct CNIEnvironment: Sendable, Equatable {
+public struct CNIEnvironment: Sendable {
     public var command: CNICommand
     public var containerID: String
     public var netns: String
     public var ifname: String
     /// `CNI_ARGS`, `K=V;K=V`, in order.
     public var args: [(key: String, value: String)]
-
-    public static func == (lhs: CNIEnvironment, rhs: CNIEnvironment) -> Bool {
-        lhs.command == rhs.command && lhs.containerID == rhs.containerID && lhs.netns == rhs.netns
-            && lhs.ifname == rhs.ifname && lhs.args.map(\.key) == rhs.args.map(\.key)
-            && lhs.args.map(\.value) == rhs.args.map(\.value)
-    }
 
     /// Whether `CNI_COMMAND` is set: the binary is then a CNI plugin, not the CLI.
     public static func isPluginInvocation(_ variables: [String: String]) -> Bool {

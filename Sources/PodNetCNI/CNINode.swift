@@ -69,8 +69,9 @@ struct CNINode {
             }
             let allocation = Allocation(id: id, netns: environment.netns, addresses: addresses,
                                         portMappings: request.portMappings, podName: environment.kubernetesPod)
-            try HostPortClaims.check(allocation, against: config.including(allocations).hostPorts)
-            let desired = try compile(config.including(allocations + [allocation]))
+            let live = allocations.filter(\.namespaceExists)
+            try HostPortClaims.check(allocation, against: config.including(live).hostPorts)
+            let desired = try compile(config.including(live + [allocation]))
             let pod = desired.pods.first { $0.name == allocation.modelName }!
             try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
             do throws(CNIError) {
@@ -131,7 +132,7 @@ struct CNINode {
         let names = Set(released.map(\.modelName))
         let hostInterfaces = try compile(config.including(released)).pods.filter { names.contains($0.name) }
             .map(\.hostInterface)
-        try apply(try compile(config.including(kept)), hostInterfaces: Set(hostInterfaces))
+        try apply(try compile(config.including(kept.filter(\.namespaceExists))), hostInterfaces: Set(hostInterfaces))
         for allocation in released {
             try record { () throws(AllocationStore.Failure) in try store.remove(allocation.id) }
         }
@@ -194,8 +195,8 @@ struct CNINode {
         } catch let error as CNIError {
             throw error
         } catch let error as AllocationStore.Failure {
-            throw error.problem == nil ? CNIError(.ioFailure, "the allocation store", details: error.description)
-                : CNIError(.tryAgainLater, "the allocation store is busy", details: error.description)
+            throw error.timedOut ? CNIError(.tryAgainLater, "the allocation store is busy", details: error.description)
+                : CNIError(.ioFailure, "the allocation store", details: error.description)
         } catch {
             throw CNIError(.failure, "\(error)")
         }
