@@ -286,6 +286,8 @@ import Testing
         for name in ["a", "b", "c"] {
             #expect(try cni.add(name, netns: try lab.pod().path, portMappings: name == "b" ? [.object(["hostPort": 80, "containerPort": 80])] : []).status == 0)
         }
+        let withoutList = try cni.invoke("GC", stdin: cni.stdin())
+        #expect(withoutList.code == 7 && lab.records().count == 3, "GC without valid-attachments releases nothing")
         #expect(try cni.gc(keeping: [("a", "eth0")]).status == 0)
         #expect(lab.records() == ["a@eth0"])
         let left = try lab.podLeftovers()
