@@ -35,7 +35,7 @@ public enum Compiler {
         var filter = TableBuilder(family, .filter)
         // Host ports first: their hairpin and localhost SNAT rules must see a packet
         // before the general pod masquerade does.
-        HostPortRules.add(to: &nat, filter: &filter, config: config, family: family)
+        HostPortRules.add(to: &nat, filter: &filter, config: config, podCIDR: podCIDR)
         MasqueradeRules.add(to: &nat, config: config, podCIDR: podCIDR)
         ForwardRules.add(to: &filter, config: config, family: family)
         return [filter.build(), nat.build()].compactMap { $0 }

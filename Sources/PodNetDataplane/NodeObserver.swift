@@ -28,7 +28,12 @@ public struct NodeObserver {
     /// reads each one under the xtables lock anyway.
     public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
                         routeTable: UInt32, includingTables: Bool = true) throws(DataplaneError) -> ObservedNode {
-        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try observeTable(id) } : []
+        var tables: [ObservedTable] = []
+        if includingTables {
+            for id in Self.tables {
+                if let table = try observeTable(id, wanted: desired.table(id) != nil) { tables.append(table) }
+            }
+        }
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         if let bridgeName {
@@ -112,9 +117,15 @@ public struct NodeObserver {
         }
     }
 
-    public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
+    /// The table as the kernel holds it. A kernel without the table's family (IPv6
+    /// disabled) holds nothing of podnet's there: nil, unless podnet wants the table,
+    /// which is then an error saying so.
+    public func observeTable(_ id: TableID, wanted: Bool) throws(DataplaneError) -> ObservedTable? {
         do {
             return try iptables.snapshot(id, foreignChainEntries: false).observed
+        } catch let error as IptablesError {
+            if case .familyUnavailable = error, !wanted { return nil }
+            throw .iptables(error)
         } catch {
             throw DataplaneError(error)
         }

@@ -9,6 +9,9 @@ import PodNetSystem
 /// refused in its `refusedRoutes`.
 public struct ApplyResult: Sendable {
     public var executed: Plan
+    /// What went through but not quite as planned (a table committed without its
+    /// rules' counters), for the operator.
+    public var warnings: [String] = []
 }
 
 /// Why an apply failed, and whether what it had already done was undone.
@@ -40,6 +43,7 @@ public final class PlanExecutor {
     /// Undo steps, most recent last.
     private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
+    private var warnings: [String] = []
 
     public init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
         self.namespace = namespace
@@ -63,7 +67,7 @@ public final class PlanExecutor {
         } catch {
             throw rollBack(after: error)
         }
-        return ApplyResult(executed: done)
+        return ApplyResult(executed: done, warnings: warnings)
     }
 
     private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
@@ -227,6 +231,10 @@ public final class PlanExecutor {
             throw DataplaneError(error)
         }
         guard outcome.committed else { return }
+        if let reason = outcome.countersNotCarried {
+            warnings.append("\(id): the new table is in place, but the kernel did not take its rules' packet "
+                            + "counters (\(reason)): they start again from 0")
+        }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
         record("restore table \(id)") {
             try iptables.transact(id, foreignChainEntries: false) { _ in
@@ -237,20 +245,25 @@ public final class PlanExecutor {
     }
 
     /// Deletes the conntrack entries of UDP host ports this run added, so that their
-    /// next packets meet the new DNAT. Nothing to undo: the kernel recreates flows.
+    /// next packets meet the new DNAT: the flows to the host port on the mapping's host
+    /// IP, or on every local address of the node; the node's own flows to that port on
+    /// other hosts never meet the DNAT and stay. Nothing to undo: the kernel recreates flows.
     private func clearFlowsOfNewUDPHostPorts() throws(DataplaneError) {
         for table in done.tables {
-            let ports = HostPortFlows.addedUDPPorts(table)
+            let ports = HostPortFlows.addedUDPHostPorts(table)
             guard !ports.isEmpty else { continue }
-            let conntrack: Conntrack
+            let conntrack: Conntrack, local: [IPNetwork]
             do {
                 conntrack = try Conntrack(namespace: namespace)
+                local = try netlink.localNetworks(family: table.id.family)
             } catch {
-                throw .netlink(error, while: "opening a conntrack socket")
+                throw .netlink(error, while: "opening a conntrack socket and reading the node's local addresses")
             }
-            for port in ports {
+            for hostPort in ports {
+                let destinations = hostPort.hostIP.map { [IPNetwork(host: $0)] } ?? local
                 do {
-                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp, destinationPort: port)
+                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp,
+                                                  destinationPort: hostPort.port, to: destinations)
                 } catch {
                     throw .netlinkOperation(error)
                 }

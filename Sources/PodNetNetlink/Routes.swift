@@ -93,14 +93,16 @@ extension Netlink {
         let replies: [NetlinkMessage]
         do throws(NetlinkError) {
             replies = try dump(RouteMessages.dump(family: family, table: table, proto: proto))
-        } catch .kernel(_, _, let reason) where reason.errno == ENOENT {
-            // A table that holds no route does not exist yet.
+        } catch .kernel(_, _, let reason) where reason.errno == ENOENT || reason.errno == EAFNOSUPPORT {
+            // A table that holds no route does not exist yet; a kernel without the
+            // family (IPv6 disabled) holds none of it.
             return []
         }
         var routes: [ObservedRoute] = []
         for reply in replies {
-            // The kernel filter is a request: keep only what was asked for.
-            guard let route = try RouteMessages.parse(reply), route.table == table,
+            // The kernel filter is a request: keep only what was asked for. A kernel
+            // without the family answers a dump of it with every family it has.
+            guard let route = try RouteMessages.parse(reply), route.destination.family == family, route.table == table,
                   proto.map({ $0 == route.proto }) ?? true else { continue }
             routes.append(route)
         }

@@ -81,6 +81,7 @@ func timed<T>(_ logger: Logger, _ phase: String, _ body: () throws -> T) rethrow
 /// named on stderr with the kernel's reason and make the exit status 3.
 func report(_ result: ApplyResult, _ node: NodeOptions, bridge: BridgeState?) throws {
     node.print(result.executed, bridge: bridge)
+    result.warnings.forEach(Diagnostics.warn)
     let refused = result.executed.refusedRoutes
     guard !refused.isEmpty else { return }
     Diagnostics.error("the kernel refused \(refused.count) route\(refused.count == 1 ? "" : "s"); everything else "

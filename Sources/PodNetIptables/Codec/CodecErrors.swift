@@ -65,6 +65,8 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
     case invalidExtension(name: String, dataSize: Int)
     /// next_offset is 16 bits.
     case entryTooLarge(Int)
+    /// An undecoded entry is written whole by `EntryCodec.encode`, never as a target.
+    case undecodedEntryAsTarget(String)
 
     public var description: String {
         switch self {
@@ -82,6 +84,8 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "extension \"\(name)\" with \(size) data bytes cannot be encoded"
         case .entryTooLarge(let size):
             return "entry of \(size) bytes exceeds 65535"
+        case .undecodedEntryAsTarget(let summary):
+            return "an undecodable entry (\(summary)) is not a target"
         }
     }
 }

@@ -40,6 +40,7 @@ public enum EntryCodec {
     /// an array per extension (then copied into the entry) was most of the cost.
     public static func encode(_ rule: Rule, family: IPFamily,
                               counters: PacketCounters = .zero) throws(RuleEncodingError) -> [UInt8] {
+        if case .undecoded(let entry) = rule.target { return encode(entry, family: family, counters: counters) }
         let layout = EntryLayout.of(family)
         let target = TargetCodec.head(rule.target, family: family)
         var targetOffset = layout.headerSize
@@ -229,7 +230,7 @@ public enum EntryCodec {
                                data: bytes.slice(offset + ExtensionHeader.size, size - ExtensionHeader.size))
     }
 
-    private static let verdicts: [Int32: Target] = [
+    static let verdicts: [Int32: Target] = [
         StandardVerdict.accept: .accept, StandardVerdict.drop: .drop,
         StandardVerdict.queue: .queue, StandardVerdict.return: .returnFromChain,
     ]
