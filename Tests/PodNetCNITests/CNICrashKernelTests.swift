@@ -139,4 +139,30 @@ struct ChangingCall: CustomStringConvertible {
         }
         try reset(lab)
     }
+
+    /// Every netlink write from the ADD's last one on is refused, its undo's included (the
+    /// hairpin flag, after the host end has its name; then the host end's deletion): the
+    /// record stays, since the kernel holds part of the run, and the runtime's DEL removes both.
+    @Test func anAddWhoseUndoFailsKeepsItsRecordForDel() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        #expect(try cni.add("c0", netns: try lab.pod().path).status == 0, "the node's own state first")
+        let calls = try traced(cni, lab) { try $0.add("c1", netns: pod.path) }
+        #expect(try cni.del("c1", netns: pod.path).status == 0)
+        let last = try #require(calls.last { $0.call == "sendto" })
+        var refusing = cni
+        refusing.wrapper = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=sendto",
+                            "-e", "inject=sendto:error=EPERM:when=\(last.invocation)+"]
+        let outcome = try refusing.add("c1", netns: pod.path)
+        #expect(outcome.status != 0)
+        #expect(outcome.json?["details"]?.stringValue?.contains("hairpin") == true, "\(outcome.stdout)")
+        #expect(lab.records() == ["c0@eth0", "c1@eth0"], "the record stays for DEL")
+        #expect(try cni.del("c1", netns: pod.path).status == 0)
+        #expect(lab.records() == ["c0@eth0"])
+        #expect(try lab.addresses(in: pod) == [])
+        #expect(try cni.del("c0", netns: "").status == 0)
+        #expect(try lab.podLeftovers() == [])
+    }
 }
