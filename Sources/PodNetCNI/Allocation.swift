@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodNet
 import PodNetConfig
 
@@ -22,6 +27,11 @@ public struct Allocation: Sendable, Equatable {
         self.portMappings = portMappings
         self.podName = podName
     }
+
+    /// Whether the container's network namespace is still there. One that is gone (the
+    /// container ended without DEL) has nothing to attach to: the node's desired state
+    /// leaves it out, host ports included, until DEL or GC releases it.
+    public var namespaceExists: Bool { access(netns, F_OK) == 0 }
 
     /// The name of the pod in podnet's node model and on its host end's marker. The '/'
     /// keeps it apart from the config's pod names (DNS labels).

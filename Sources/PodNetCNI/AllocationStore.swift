@@ -31,6 +31,8 @@ public struct AllocationStore: Sendable {
         public var operation: String
         public var errno: Int32?
         public var problem: String?
+        /// Another request held the lock for longer than the wait.
+        public var timedOut = false
 
         public var description: String {
             var text = "\(operation) \(path)"
@@ -53,7 +55,8 @@ public struct AllocationStore: Sendable {
         } catch FileLock.Failure.file(let code) {
             throw Failure(path: lockPath, operation: "lock", errno: code)
         } catch FileLock.Failure.timeout {
-            throw Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)")
+            throw Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)",
+                          timedOut: true)
         }
     }
 

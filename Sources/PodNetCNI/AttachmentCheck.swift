@@ -106,7 +106,9 @@ struct AttachmentCheck {
             let id = TableID(family, .nat)
             let observed: ObservedTable
             do {
-                observed = try observer.observeTable(id, wanted: true) ?? ObservedTable(id: id)
+                // Wanted: the attachment has host ports of this family.
+                guard let table = try observer.observeTable(id, wanted: true) else { continue }
+                observed = table
             } catch {
                 drift.append("cannot read the \(id) table: \(error)")
                 continue

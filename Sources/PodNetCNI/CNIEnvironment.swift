@@ -2,19 +2,13 @@
 /// CHECK need a container, a network namespace and an interface name; DEL may come
 /// with an empty `CNI_NETNS` (ctr sends one) or a namespace already gone; VERSION,
 /// STATUS and GC need nothing else.
-public struct CNIEnvironment: Sendable, Equatable {
+public struct CNIEnvironment: Sendable {
     public var command: CNICommand
     public var containerID: String
     public var netns: String
     public var ifname: String
     /// `CNI_ARGS`, `K=V;K=V`, in order.
     public var args: [(key: String, value: String)]
-
-    public static func == (lhs: CNIEnvironment, rhs: CNIEnvironment) -> Bool {
-        lhs.command == rhs.command && lhs.containerID == rhs.containerID && lhs.netns == rhs.netns
-            && lhs.ifname == rhs.ifname && lhs.args.map(\.key) == rhs.args.map(\.key)
-            && lhs.args.map(\.value) == rhs.args.map(\.value)
-    }
 
     /// Whether `CNI_COMMAND` is set: the binary is then a CNI plugin, not the CLI.
     public static func isPluginInvocation(_ variables: [String: String]) -> Bool {
@@ -31,7 +25,7 @@ public struct CNIEnvironment: Sendable, Equatable {
         containerID = variables["CNI_CONTAINERID"] ?? ""
         netns = variables["CNI_NETNS"] ?? ""
         ifname = variables["CNI_IFNAME"] ?? ""
-        args = try Self.parseArgs(variables["CNI_ARGS"] ?? "")
+        args = command == .version ? [] : try Self.parseArgs(variables["CNI_ARGS"] ?? "")
 
         let needsAttachment = [CNICommand.add, .del, .check].contains(command)
         if needsAttachment {
@@ -41,7 +35,9 @@ public struct CNIEnvironment: Sendable, Equatable {
         if command == .add || command == .check {
             guard !netns.isEmpty else { throw CNIError(.invalidEnvironment, "CNI_NETNS is required for \(command.rawValue)") }
         }
-        if !netns.isEmpty, !netns.hasPrefix("/") {
+        // libcni's VERSION probe sends "dummy" for the namespace: only the verbs that
+        // use it check it.
+        if needsAttachment, !netns.isEmpty, !netns.hasPrefix("/") {
             throw CNIError(.invalidEnvironment, "CNI_NETNS must be an absolute path", details: "got \"\(netns)\"")
         }
     }

@@ -69,18 +69,35 @@ struct CNINode {
             }
             let allocation = Allocation(id: id, netns: environment.netns, addresses: addresses,
                                         portMappings: request.portMappings, podName: environment.kubernetesPod)
-            try HostPortClaims.check(allocation, against: config.including(allocations).hostPorts)
-            let desired = try compile(config.including(allocations + [allocation]))
+            let live = allocations.filter(\.namespaceExists)
+            try HostPortClaims.check(allocation, against: config.including(live).hostPorts)
+            let desired = try compile(config.including(live + [allocation]))
             let pod = desired.pods.first { $0.name == allocation.modelName }!
             try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
+            var undone = true
             do throws(CNIError) {
-                try apply(desired, hostInterfaces: [pod.hostInterface])
+                try apply(desired, hostInterfaces: [pod.hostInterface], undone: &undone)
             } catch {
-                // The run undid its kernel changes; the address goes back too.
-                try? store.remove(id)
+                // The run undid its kernel changes, so the address goes back too; when an
+                // undo failed, or the kernel still holds the pod's host end under either of
+                // its names (attachPod's own clean-up can be refused as well), the record
+                // stays for the runtime's DEL to finish the job.
+                if undone, !Self.kernelHolds(pod) { try? store.remove(id) }
                 throw error
             }
             return result(pod, desired: desired, environment: environment)
+        }
+    }
+
+    /// Whether the node has a link under the pod's host-end name or its temporary name
+    /// (true also when the node cannot be read: the record then stays, to be safe).
+    private static func kernelHolds(_ pod: PodAttachment) -> Bool {
+        do {
+            let netlink = try Netlink(namespace: nil)
+            return try netlink.link(named: pod.hostInterface) != nil
+                || netlink.link(named: UnfinishedLink.temporaryName(for: pod.hostInterface)) != nil
+        } catch {
+            return true
         }
     }
 
@@ -131,7 +148,7 @@ struct CNINode {
         let names = Set(released.map(\.modelName))
         let hostInterfaces = try compile(config.including(released)).pods.filter { names.contains($0.name) }
             .map(\.hostInterface)
-        try apply(try compile(config.including(kept)), hostInterfaces: Set(hostInterfaces))
+        try apply(try compile(config.including(kept.filter(\.namespaceExists))), hostInterfaces: Set(hostInterfaces))
         for allocation in released {
             try record { () throws(AllocationStore.Failure) in try store.remove(allocation.id) }
         }
@@ -194,8 +211,8 @@ struct CNINode {
         } catch let error as CNIError {
             throw error
         } catch let error as AllocationStore.Failure {
-            throw error.problem == nil ? CNIError(.ioFailure, "the allocation store", details: error.description)
-                : CNIError(.tryAgainLater, "the allocation store is busy", details: error.description)
+            throw error.timedOut ? CNIError(.tryAgainLater, "the allocation store is busy", details: error.description)
+                : CNIError(.ioFailure, "the allocation store", details: error.description)
         } catch {
             throw CNIError(.failure, "\(error)")
         }
@@ -224,12 +241,20 @@ struct CNINode {
     /// The scoped apply; the tables are read and written only when the wanted ones are
     /// not those last written (their digest is kept in the store).
     private func apply(_ desired: DesiredState, hostInterfaces: Set<String>) throws(CNIError) {
+        var undone = true
+        try apply(desired, hostInterfaces: hostInterfaces, undone: &undone)
+    }
+
+    /// `undone` is set false after a failure whose undo failed too (the kernel holds part of the run).
+
+    private func apply(_ desired: DesiredState, hostInterfaces: Set<String>, undone: inout Bool) throws(CNIError) {
         let digest = TableState.digest(desired.tables)
         let tables = store.tablesDigest() != digest
         do {
             _ = try dataplane.apply(desired, ownership: ownership,
                                     scope: AttachmentScope(hostInterfaces: hostInterfaces, tables: tables))
         } catch {
+            if let failure = error as? ApplyFailure, !failure.rollbackFailures.isEmpty { undone = false }
             if tables { try? store.recordTablesDigest(nil) }
             if case DataplaneError.lockTimeout = error {
                 throw CNIError(.tryAgainLater, "another podnet run holds the node", details: "\(error)")

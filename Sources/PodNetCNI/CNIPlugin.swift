@@ -35,7 +35,12 @@ public enum CNIPlugin {
             case .check:
                 try node.check(environment)
             case .gc:
-                try node.collectGarbage(keeping: request.validAttachments ?? [])
+                // Without the list nothing is known to be stale: releasing everything would
+                // cut every running container off.
+                guard let valid = request.validAttachments else {
+                    throw CNIError(.invalidNetworkConfig, "cni.dev/valid-attachments: required for GC")
+                }
+                try node.collectGarbage(keeping: valid)
             case .version, .status:
                 break
             }

@@ -24,6 +24,11 @@ struct PodNetCommand: ParsableCommand {
           podnet apply -f node.yaml
           podnet teardown
 
+        With CNI_COMMAND set in its environment, podnet is the container runtime's CNI
+        plugin instead (ADD, DEL, CHECK, STATUS, GC, VERSION; the network configuration on
+        stdin, the result or error object on stdout); `podnet allocations` lists what it
+        attached.
+
         Exit status: 0 success, 2 changes pending (diff), 64 usage error, 65 invalid input,
         1 any other failure.
         """,

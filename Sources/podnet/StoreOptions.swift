@@ -33,7 +33,7 @@ struct StoreOptions: ParsableArguments {
     /// attach to, and DEL or GC releases it.
     func including(_ config: NodeConfig) throws -> NodeConfig {
         let allocations = try allocations().filter { allocation in
-            guard access(allocation.netns, F_OK) == 0 else {
+            guard allocation.namespaceExists else {
                 Diagnostics.warn("CNI attachment \(allocation.id) (\(allocation.addresses.map(\.description).joined(separator: ", "))): "
                                  + "its network namespace \(allocation.netns) is gone; the runtime's DEL or GC releases it")
                 return false

@@ -1,6 +1,7 @@
 import PodNet
 import PodNetCNI
 import PodNetConfig
+import PodNetTestSupport
 import Testing
 
 @Suite struct JSONValueTests {
@@ -52,6 +53,9 @@ import Testing
     @Test func delTakesAnEmptyNamespaceAndVersionNothing() {
         #expect(code(add.merging(["CNI_COMMAND": "DEL", "CNI_NETNS": ""]) { $1 }) == nil)
         #expect(code(["CNI_COMMAND": "VERSION"]) == nil)
+        // libcni's probe (podman checks every plugin with it before using a network).
+        #expect(code(["CNI_COMMAND": "VERSION", "CNI_CONTAINERID": "dummy", "CNI_NETNS": "dummy",
+                      "CNI_IFNAME": "dummy", "CNI_PATH": "dummy"]) == nil)
         #expect(code(["CNI_COMMAND": "GC"]) == nil)
         #expect(code(["CNI_COMMAND": "STATUS"]) == nil)
     }
@@ -215,5 +219,20 @@ import Testing
         #expect(including.pods.map(\.name) == ["cni/c1/eth0", "cni/c1/net1"])
         #expect(including.pods.map(\.interface) == ["eth0", "net1"])
         #expect(including.hostPorts.count == 6)
+    }
+}
+
+@Suite struct ExampleConflistTests {
+    /// `make install`'s example: its plugin entry, as libcni passes it, is a valid request.
+    @Test func theExampleConflistIsARequestPodnetTakes() throws {
+        let text = try String(contentsOfFile: Fixtures.root + "/fixtures/cni/podnet.conflist", encoding: .utf8)
+        let list = try JSONValue.parse(text)
+        let entry = try #require(list["plugins"]?.arrayValue?.first?.members)
+        let request = JSONValue.object([JSONValue.Member("cniVersion", list["cniVersion"]!),
+                                        JSONValue.Member("name", list["name"]!)] + entry)
+        let config = try CNIPluginConfig(Array(request.serialized.utf8), command: .add)
+        #expect(config.nodeConfigPath == CNIPluginConfig.defaultNodeConfigPath)
+        #expect(config.dataDirectory == CNIPluginConfig.defaultDataDirectory)
+        #expect(list["cniVersions"]?.arrayValue?.compactMap(\.stringValue).allSatisfy { CNIVersion(rawValue: $0) != nil } == true)
     }
 }

@@ -1,0 +1,352 @@
+import Foundation
+import PodNetConfig
+import PodNetTestSupport
+import Testing
+
+/// The binary driven as libcni drives it, on the real kernel: every verb in every
+/// version, bad input, addresses, host ports, DEL's corner cases, CHECK's drift, GC,
+/// parallel ADDs and the node model.
+@Suite(.serialized, .enabled(if: KernelTest.enabled)) struct CNIKernelTests {
+    static let echo = Fixtures.root + "/Tests/e2e/echo.py"
+
+    private func expectNoLeftovers(_ lab: CNILab, _ comment: Comment? = nil) throws {
+        #expect(try lab.podLeftovers() == [], comment)
+        #expect(lab.records() == [], comment)
+    }
+
+    @Test func everyVerbInEveryVersion() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        for version in ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] {
+            let cni = lab.driver(version: version)
+            let info = try cni.versionInfo()
+            #expect(info.status == 0)
+            #expect(info.json?["supportedVersions"]?.arrayValue?.compactMap(\.stringValue)
+                == ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"])
+
+            let pod = try lab.pod()
+            let id = "c" + version.replacingOccurrences(of: ".", with: "")
+            let added = try cni.add(id, netns: pod.path)
+            #expect(added.status == 0, "\(version): \(added.stdout) \(added.stderr)")
+            let result = try #require(added.json)
+            #expect(result["cniVersion"] == .string(version))
+            let interfaces = result["interfaces"]?.arrayValue ?? []
+            #expect(interfaces.map { $0["name"]?.stringValue ?? "" }.first == "cbr0")
+            #expect(interfaces.map { $0["sandbox"]?.stringValue ?? "?" } == ["", "", pod.path])
+            #expect(interfaces.allSatisfy { ($0["mac"]?.stringValue?.count ?? 0) == 17 })
+            let ips = result["ips"]?.arrayValue ?? []
+            #expect(ips.compactMap { $0["address"]?.stringValue } == ["10.244.1.2/24", "fd00:10:244:1::2/64"])
+            #expect(ips.compactMap { $0["gateway"]?.stringValue } == ["10.244.1.1", "fd00:10:244:1::1"])
+            #expect(ips.allSatisfy { $0["interface"] == .number("2") })
+            #expect(ips.map { $0["version"]?.stringValue } == (version < "1.0.0" ? ["4", "6"] : [nil, nil]))
+            #expect(result["routes"]?.arrayValue?.compactMap { $0["dst"]?.stringValue } == ["0.0.0.0/0", "::/0"])
+            #expect(try lab.addresses(in: pod) == ["10.244.1.2/24", "fd00:10:244:1::2/64"])
+            // The pod reaches its gateway, the node's bridge.
+            try pod.run(["ping", "-c", "1", "-W", "2", "10.244.1.1"])
+
+            let check = try cni.check(id, netns: pod.path)
+            if version >= "0.4.0" {
+                #expect(check.status == 0 && check.stdout.isEmpty, "\(version): \(check.stdout)")
+            } else {
+                #expect(check.code == 1, "CHECK is not part of \(version)")
+            }
+            let status = try cni.status(), gc = try cni.gc(keeping: [(id, "eth0")])
+            if version == "1.1.0" {
+                #expect(status.status == 0 && status.stdout.isEmpty, "\(status.stdout)")
+                #expect(gc.status == 0 && gc.stdout.isEmpty, "\(gc.stdout)")
+                #expect(lab.records() == ["\(id)@eth0"], "GC keeps the valid attachment")
+            } else {
+                #expect(status.code == 1 && gc.code == 1)
+            }
+            #expect(try cni.del(id, netns: pod.path).status == 0)
+            let again = try cni.del(id, netns: pod.path)
+            #expect(again.status == 0 && again.stdout.isEmpty)
+            try expectNoLeftovers(lab, "\(version)")
+        }
+    }
+
+    @Test func badInputIsAnErrorObjectOnStdoutAndChangesNothing() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        let good = cni.stdin()
+        let cases: [(String, [String: String], String, Int)] = [
+            ("no container ID", ["CNI_CONTAINERID": ""], good, 4),
+            ("bad container ID", ["CNI_CONTAINERID": "../x"], good, 4),
+            ("no netns", ["CNI_NETNS": ""], good, 4),
+            ("bad ifname", ["CNI_IFNAME": "eth 0"], good, 4),
+            ("unknown verb", ["CNI_COMMAND": "ATTACH"], good, 4),
+            ("not JSON", [:], "{\"cniVersion\": ", 6),
+            ("unknown version", [:], good.replacingOccurrences(of: "\"1.0.0\"", with: "\"0.2.0\""), 1),
+            ("no name", [:], good.replacingOccurrences(of: "\"name\":\"podnet\",", with: ""), 7),
+            ("bad port mapping", [:], cni.stdin(runtimeConfig: .object(["portMappings": .array([.object(["hostPort": 70000, "containerPort": 80])])])), 7),
+            ("missing node config", [:], good.replacingOccurrences(of: lab.configPath, with: "/nonexistent/node.yaml"), 7),
+        ]
+        for (name, overrides, stdin, code) in cases {
+            var variables = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": pod.path, "CNI_IFNAME": "eth0"]
+            variables.merge(overrides) { $1 }
+            let outcome = try cni.invoke(variables["CNI_COMMAND"]!, containerID: variables["CNI_CONTAINERID"]!,
+                                         netns: variables["CNI_NETNS"]!, ifname: variables["CNI_IFNAME"]!, stdin: stdin)
+            #expect(outcome.status != 0, "\(name)")
+            #expect(outcome.code == code, "\(name): \(outcome.stdout)")
+            #expect(outcome.json?["msg"]?.stringValue?.isEmpty == false, "\(name)")
+            #expect(outcome.json?["cniVersion"] != nil, "\(name)")
+        }
+        #expect(try lab.node.run(["ip", "-br", "link"]).contains("cbr0") == false, "nothing was made")
+        try expectNoLeftovers(lab)
+    }
+
+    @Test func anInvalidNodeConfigGivesValidatesMessages() throws {
+        let lab = try CNILab(config: """
+            node:
+              name: cni-node
+              podCIDRs: [10.244.1.5/24]
+            cluster:
+              podCIDRs: [10.244.0.0/16]
+              masquerade: yes
+            """)
+        defer { lab.delete() }
+        let outcome = try lab.driver().add("c1", netns: try lab.pod().path)
+        #expect(outcome.code == 7)
+        let validate = try PodNetBinary.run(["validate", "-f", lab.configPath])
+        #expect(validate.status == 65)
+        let messages = validate.stderr.split(separator: "\n").map { $0.replacingOccurrences(of: "error: ", with: "") }
+        #expect(messages.count >= 2)
+        #expect(outcome.json?["details"]?.stringValue == messages.joined(separator: "\n"))
+        #expect(outcome.json?["details"]?.stringValue?.contains("node.podCIDRs[0]") == true)
+        let status = try lab.driver(version: "1.1.0").status()
+        #expect(status.code == 50)
+        #expect(status.json?["details"]?.stringValue?.contains("node.podCIDRs[0]") == true)
+        try expectNoLeftovers(lab)
+    }
+
+    @Test func addressesAreNeverSharedOrReservedAndExhaustionIsAClearError() throws {
+        // .0 network, .1 gateway, .7 broadcast, .3 a host port of the config's own.
+        let lab = try CNILab(config: """
+            node:
+              name: cni-node
+              podCIDRs: [10.244.1.0/29]
+            cluster:
+              podCIDRs: [10.244.0.0/16]
+            hostPorts:
+              - {podIP: 10.244.1.3, hostPort: 9999, containerPort: 80}
+            """)
+        defer { lab.delete() }
+        let cni = lab.driver(version: "1.1.0")
+        var pods: [TestNamespace] = []
+        for index in 0..<4 {
+            let pod = try lab.pod()
+            pods.append(pod)
+            #expect(try cni.add("c\(index)", netns: pod.path).status == 0)
+        }
+        #expect(try pods.map { try lab.addresses(in: $0) } == [["10.244.1.2/29"], ["10.244.1.4/29"], ["10.244.1.5/29"], ["10.244.1.6/29"]])
+        let duplicate = try cni.add("c0", netns: pods[1].path)
+        #expect(duplicate.status != 0)
+        #expect(duplicate.json?["msg"]?.stringValue?.contains("already has interface eth0") == true)
+        #expect(try lab.addresses(in: pods[0]) == ["10.244.1.2/29"], "the first attachment stays")
+        let last = try lab.pod()
+        let exhausted = try cni.add("c4", netns: last.path)
+        #expect(exhausted.status != 0)
+        #expect(exhausted.json?["msg"]?.stringValue == "no free address in 10.244.1.0/29", "\(exhausted.stdout)")
+        #expect(try cni.status().code == 50)
+        #expect(lab.records().count == 4)
+        #expect(try lab.addresses(in: last) == [], "the failed ADD left nothing in the pod")
+        #expect(try cni.del("c4", netns: last.path).status == 0, "the runtime's DEL after the failed ADD")
+        #expect(try cni.del("c1", netns: pods[1].path).status == 0)
+        #expect(try cni.status().status == 0)
+        #expect(try cni.add("c4", netns: last.path).status == 0)
+        #expect(try lab.addresses(in: last) == ["10.244.1.4/29"], "a released address is handed out again")
+        for (index, pod) in pods.enumerated() { _ = try cni.del("c\(index)", netns: pod.path) }
+        _ = try cni.del("c4", netns: last.path)
+        #expect(lab.records() == [])
+    }
+
+    @Test func hostPortsFromPortMappings() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        let ready = lab.directory + "/ready"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["ip", "netns", "exec", pod.name, "python3", Self.echo, "serve", "pod", "80", ready]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        func ask(_ namespace: TestNamespace, _ transport: String, _ host: String, _ port: String) -> String? {
+            try? namespace.run(["python3", Self.echo, "ask", transport, host, port, "2"])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // A UDP flow to the host port from before it exists: conntrack would keep its
+        // later packets away from the DNAT unless ADD clears it.
+        try lab.node.run(["conntrack", "-I", "-p", "udp", "-s", "198.18.0.1", "-d", "198.18.0.10", "--sport", "40000",
+                          "--dport", "5353", "--timeout", "120"])
+        #expect(try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"]).contains("sport=40000"))
+        let added = try cni.add("web", netns: pod.path, portMappings: [
+            .object(["hostPort": 8080, "containerPort": 80, "protocol": "tcp"]),
+            .object(["hostPort": 5353, "containerPort": 80, "protocol": "udp"]),
+        ], args: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0")
+        #expect(added.status == 0, "\(added.stdout)")
+        #expect(!(try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])).contains("sport=40000"),
+                "ADD cleared the new UDP host port's flows")
+        while !FileManager.default.fileExists(atPath: ready) { usleep(20_000) }
+        #expect(ask(lab.upstream, "tcp", "198.18.0.10", "8080") == "pod saw 198.18.0.1", "from another host")
+        #expect(ask(lab.upstream, "udp", "198.18.0.10", "5353") == "pod saw 198.18.0.1", "UDP")
+        #expect(ask(lab.node, "tcp", "127.0.0.1", "8080")?.hasPrefix("pod saw ") == true, "from the node's 127.0.0.1")
+        #expect(ask(pod, "tcp", "198.18.0.10", "8080") == "pod saw 10.244.1.1", "hairpin, masqueraded to the gateway")
+        #expect(ask(pod, "tcp", "198.18.0.1", "1")?.isEmpty != false)
+        let rules = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
+        #expect(rules.contains("podnet: hostport default/web-0 tcp/8080"))
+        let check = try cni.check("web", netns: pod.path)
+        #expect(check.status == 0, "\(check.stdout)")
+        // The node model: the attachment is one of the node's pods.
+        let diff = try lab.podnet(["diff", "-f", lab.configPath])
+        #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+
+        // A deleted host-port rule is drift CHECK names and apply repairs.
+        let chain = rules.split(separator: "\n").first { $0.hasPrefix(":PODNET-HP-") }!.dropFirst().split(separator: " ")[0]
+        try lab.node.run(["iptables-legacy", "-t", "nat", "-F", String(chain)])
+        let drift = try cni.check("web", netns: pod.path)
+        #expect(drift.status != 0)
+        #expect(drift.json?["details"]?.stringValue?.contains("(ipv4): chain \(chain) holds other rules than podnet's") == true,
+                "\(drift.stdout)")
+        #expect(try lab.podnet(["diff", "-f", lab.configPath]).status == 2)
+        #expect(try lab.podnet(["apply", "-f", lab.configPath]).status == 0)
+        #expect(try cni.check("web", netns: pod.path).status == 0)
+
+        #expect(try cni.del("web", netns: pod.path).status == 0)
+        #expect(ask(lab.upstream, "tcp", "198.18.0.10", "8080") == nil, "the host port is gone")
+        try expectNoLeftovers(lab)
+        #expect(!(try lab.node.run(["iptables-legacy-save"])).contains("127.0.0.0/8"), "the localnet guard went with the last host port")
+        #expect(try lab.node.run(["sysctl", "-n", "net.ipv4.conf.cbr0.route_localnet"]).hasPrefix("0"))
+    }
+
+    @Test func aPodWithoutHostPortsReadsAndWritesNoTable() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        var cni = lab.driver()
+        #expect(try cni.add("first", netns: try lab.pod().path).status == 0)
+        let trace = lab.directory + "/trace"
+        cni.wrapper = ["strace", "-f", "-qq", "-e", "trace=getsockopt,setsockopt", "-o", trace]
+        let second = try lab.pod()
+        #expect(try cni.add("second", netns: second.path).status == 0)
+        let calls = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(!calls.contains("IPT_SO_") && !calls.contains("IP6T_SO_"), "\(calls)")
+        #expect(try cni.del("second", netns: second.path).status == 0)
+        let del = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(!del.contains("IPT_SO_") && !del.contains("IP6T_SO_"), "\(del)")
+        // With a host port the tables are read and written.
+        #expect(try cni.add("third", netns: second.path, portMappings: [.object(["hostPort": 8080, "containerPort": 80])]).status == 0)
+        #expect(try String(contentsOfFile: trace, encoding: .utf8).contains("IPT_SO_SET_REPLACE"))
+    }
+
+    @Test func delWorksWithAnEmptyOrVanishedNamespace() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let first = try lab.pod(), second = try lab.pod()
+        let mapping: JSONValue = .object(["hostPort": 8080, "containerPort": 80])
+        #expect(try cni.add("gone", netns: first.path, portMappings: [mapping]).status == 0)
+        #expect(try cni.add("empty", netns: second.path, portMappings: [.object(["hostPort": 8081, "containerPort": 80])]).status == 0)
+        first.delete()
+        // Until the runtime's DEL, the node model leaves the attachment out and says why.
+        let diff = try lab.podnet(["diff", "-f", lab.configPath])
+        #expect(diff.stderr.contains("CNI attachment gone/eth0") && diff.stderr.contains("is gone"), "\(diff.stderr)")
+        #expect(try cni.del("gone", netns: first.path).status == 0, "the namespace is gone")
+        #expect(try cni.del("empty", netns: "").status == 0, "ctr sends an empty CNI_NETNS")
+        #expect(try cni.del("empty", netns: "").status == 0)
+        try expectNoLeftovers(lab)
+    }
+
+    @Test func checkNamesWhatDiffers() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        let added = try #require(try cni.add("c1", netns: pod.path).json)
+        try pod.run(["ip", "addr", "del", "10.244.1.2/24", "dev", "eth0"])
+        let drift = try cni.check("c1", netns: pod.path)
+        #expect(drift.status != 0)
+        let details = drift.json?["details"]?.stringValue ?? ""
+        #expect(details.contains("has addresses [fd00:10:244:1::2/64], not [10.244.1.2/24, fd00:10:244:1::2/64]"), "\(details)")
+        let wrong = try JSONValue.parse(added.serialized.replacingOccurrences(of: "10.244.1.2/24", with: "10.244.1.9/24"))
+        let previous = try cni.check("c1", netns: pod.path, prevResult: wrong)
+        #expect(previous.json?["details"]?.stringValue?.contains("prevResult's addresses") == true)
+        let unknown = try cni.check("nobody", netns: pod.path, prevResult: added)
+        #expect(unknown.code == 3)
+        #expect(try cni.del("c1", netns: pod.path).status == 0)
+    }
+
+    @Test func gcReleasesWhatIsNotValid() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver(version: "1.1.0")
+        for name in ["a", "b", "c"] {
+            #expect(try cni.add(name, netns: try lab.pod().path, portMappings: name == "b" ? [.object(["hostPort": 80, "containerPort": 80])] : []).status == 0)
+        }
+        let withoutList = try cni.invoke("GC", stdin: cni.stdin())
+        #expect(withoutList.code == 7 && lab.records().count == 3, "GC without valid-attachments releases nothing")
+        #expect(try cni.gc(keeping: [("a", "eth0")]).status == 0)
+        #expect(lab.records() == ["a@eth0"])
+        let left = try lab.podLeftovers()
+        #expect(left.count == 1, "only a's host end: \(left)")
+        #expect(try cni.gc(keeping: []).status == 0)
+        try expectNoLeftovers(lab)
+    }
+
+    @Test func parallelAddsNeverShareAnAddress() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let count = 30
+        let pods = try (0..<count).map { _ in try lab.pod() }
+        let results = Locked([Int: CNIDriver.Outcome]())
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let outcome = try? cni.add("p\(index)", netns: pods[index].path)
+            results.mutate { $0[index] = outcome }
+        }
+        let outcomes = results.value
+        #expect(outcomes.values.allSatisfy { $0.status == 0 }, "\(outcomes.values.filter { $0.status != 0 }.map(\.stdout))")
+        let addresses = try pods.map { try lab.addresses(in: $0) }
+        #expect(Set(addresses.flatMap { $0 }).count == 2 * count, "distinct addresses: \(addresses)")
+        #expect(lab.records().count == count)
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            _ = try? cni.del("p\(index)", netns: pods[index].path)
+        }
+        try expectNoLeftovers(lab)
+    }
+
+    @Test func attachmentsArePartOfTheNodeAndTeardownReleasesThem() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        #expect(try cni.add("a", netns: try lab.pod().path).status == 0)
+        #expect(try cni.add("b", netns: try lab.pod().path, portMappings: [.object(["hostPort": 8080, "containerPort": 80])]).status == 0)
+        let diff = try lab.podnet(["diff", "-f", lab.configPath])
+        #expect(diff.status == 0 && diff.stdout.contains("No changes"), "\(diff.stdout)")
+        let listed = try PodNetBinary.run(["allocations", "--data-dir", lab.dataDir])
+        #expect(listed.stdout.contains("a eth0 10.244.1.2,fd00:10:244:1::2 -"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("b eth0 10.244.1.3,fd00:10:244:1::3 8080->80/tcp"), "\(listed.stdout)")
+        let render = try PodNetBinary.run(["render", "-f", lab.configPath, "--data-dir", lab.dataDir])
+        #expect(render.stdout.contains("# pod cni/a/eth0") && render.stdout.contains("podnet: hostport b tcp/8080"))
+        // Without the store, diff would detach them as stale.
+        let without = try PodNetBinary.run(["diff", "-f", lab.configPath, "--netns", lab.node.name, "--data-dir", lab.directory + "/none"],
+                                           environment: lab.environment)
+        #expect(without.status == 2 && without.stdout.contains("cni/a/eth0"))
+        let teardown = try lab.podnet(["teardown", "-f", lab.configPath])
+        #expect(teardown.status == 0, "\(teardown.stderr)")
+        try expectNoLeftovers(lab)
+        #expect(try cni.del("a", netns: "").status == 0)
+    }
+}
+
+/// A value shared by concurrent test threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
+}
