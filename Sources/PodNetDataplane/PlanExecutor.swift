@@ -150,6 +150,7 @@ public final class PlanExecutor {
                 try netlink.deleteUnfinishedLink(named: name)
             }
         } catch {
+            recordLeftBehind(error)
             throw .netlinkOperation(error)
         }
         done.links.append(operation)
@@ -203,6 +204,7 @@ public final class PlanExecutor {
             try netlink.attachPod(pod, mtu: mtu, bridge: try required(bridgeName ?? ""), hairpin: hairpin,
                                   routeProtocol: routeProtocol)
         } catch {
+            recordLeftBehind(error)
             throw .netlinkOperation(error)
         }
         record("ip link del \(pod.hostInterface)") { try netlink.detachPod(hostInterface: pod.hostInterface) }
@@ -394,6 +396,14 @@ public final class PlanExecutor {
     private static func settled(_ result: RouteBatchResult) throws {
         if !result.conflicts.isEmpty { throw DataplaneError.conflicts(result.conflicts.map(Conflict.route)) }
         if !result.failed.isEmpty { throw DataplaneError.routes(result.failed) }
+    }
+
+    /// A step that failed after making a link it then could not delete: the rollback
+    /// tries once more, and reports the link if it is still there.
+    private func recordLeftBehind(_ error: NetlinkOperationError) {
+        guard case .leftBehind(_, let link, _) = error else { return }
+        let netlink = self.netlink
+        record("delete the half-made link \(link.name) (index \(link.index))") { try netlink.deleteLeftBehind(link) }
     }
 
     /// The description is only built if the step is ever undone and fails.

@@ -20,7 +20,11 @@ extension Netlink {
                                              promiscuous: bridge.promiscuous))
             return try requireLink(named: bridge.name)
         } catch {
-            try? deleteLink(created)
+            do {
+                try deleteLink(created)
+            } catch let cleanup {
+                throw .leftBehind(error, link: created, cleanup: cleanup)
+            }
             throw error
         }
     }

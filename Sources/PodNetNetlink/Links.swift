@@ -215,6 +215,16 @@ extension Netlink {
         }
     }
 
+    /// Deletes a link an operation of this run made and could not delete itself
+    /// (`NetlinkOperationError.leftBehind`), if it still exists: found by its index,
+    /// which a link keeps whatever it was renamed to.
+    public func deleteLeftBehind(_ link: Link) throws(NetlinkOperationError) {
+        let current = try attempt("ip link show dev \(link.name)") { () throws(NetlinkError) in
+            try links().first { $0.index == link.index }
+        }
+        if let current { try deleteLink(current) }
+    }
+
     /// `ip link set dev NAME ...`.
     public func setLink(_ link: Link, _ changes: LinkChanges) throws(NetlinkOperationError) {
         guard !changes.isEmpty else { return }

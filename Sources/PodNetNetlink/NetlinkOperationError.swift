@@ -16,6 +16,9 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
     /// A link observed as half-made by podnet that no longer is (it has an alias now).
     case notUnfinished(name: String, alias: String?)
     case sysctl(SysctlError)
+    /// An operation failed after it had made a link, and deleting that link failed too:
+    /// it is still in the kernel (under its temporary name the next plan sweeps it).
+    indirect case leftBehind(NetlinkOperationError, link: Link, cleanup: NetlinkOperationError)
 
     public var description: String {
         switch self {
@@ -36,6 +39,8 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
             return "link \(name) is no longer a link podnet left half-made (alias \(alias.map { "\"\($0)\"" } ?? "unset")): left alone"
         case .sysctl(let error):
             return error.description
+        case .leftBehind(let error, let link, let cleanup):
+            return "\(error); deleting the link it had made (\(link.name), index \(link.index)) failed too: \(cleanup)"
         }
     }
 }

@@ -53,7 +53,11 @@ extension Netlink {
             port.name = pod.hostInterface
             try setHairpin(hairpin, port: port)
         } catch {
-            try? deleteLink(host)
+            do {
+                try deleteLink(host)
+            } catch let cleanup {
+                throw .leftBehind(error, link: host, cleanup: cleanup)
+            }
             throw error
         }
     }

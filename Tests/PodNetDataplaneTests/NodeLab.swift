@@ -58,9 +58,10 @@ final class NodeLab: Sendable {
 
     /// The podnet CLI with `fault` injected at `write`, one of the kernel writes the same
     /// command made in a run from the same state (`kernelWrites`).
-    func podnet(_ arguments: [String], fault: KernelFault, at write: KernelWrite) throws -> ProcessResult {
+    func podnet(_ arguments: [String], fault: KernelFault, at write: KernelWrite, following: Int = 0) throws
+        -> ProcessResult {
         try Strace.run([PodNetBinary.path] + arguments + ["--netns", node.name], environment: environment,
-                       fault: fault, at: write)
+                       fault: fault, at: write, following: following)
     }
 
     /// What of podnet's the node still holds, seen by independent tools: rules or chains

@@ -98,6 +98,44 @@ import PodNetTestSupport
         }
     }
 
+    /// A pod's attach refused at the message that names and marks its host end, and the
+    /// delete of the half-made veth refused too: the failure says so, and the rollback
+    /// deletes the link (it was reported as undone while the link stayed).
+    @Test(.enabled(if: KernelTest.enabled))
+    func aLinkTheFailedAttachCouldNotDeleteIsDeletedByTheRollback() throws {
+        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        defer {
+            lab.delete()
+            pod.delete()
+        }
+        let bare = try configFile(nodeConfig(peers: 1))
+        let withPod = try configFile(nodeConfig(peers: 1, extra: """
+            pods:
+              - {name: web, netns: \(pod.name), ips: [10.244.1.10, "fd00:10:244:1::a"]}
+            """))
+        #expect(try lab.podnet(["apply", "-f", bare]).status == 0)
+        let counting = try lab.kernelWrites(["apply", "-f", withPod])
+        // Its alias, "podnet: pod ", as strace prints message bytes.
+        let alias = "podnet: pod ".utf8.map { "\\x" + String($0, radix: 16) }.joined()
+        let naming = try #require(counting.writes.first { $0.trace.contains(alias) },
+                                  "the write naming and marking the host end: \(counting.writes)")
+        #expect(try lab.podnet(["apply", "-f", bare]).status == 0)
+        // Names only: the bridge's carrier state follows its ports on its own.
+        func linkNames() throws -> [Substring] {
+            try lab.node.run(["ip", "-br", "link"]).split(separator: "\n").compactMap { $0.split(separator: " ").first }
+        }
+        let links = try linkNames()
+
+        let result = try lab.podnet(["apply", "-f", withPod], fault: .refused, at: naming, following: 1)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("deleting the link it had made"), "\(result.stderr)")
+        #expect(!result.stderr.contains("rollback failed"), "\(result.stderr)")
+        let after = try linkNames()
+        #expect(after == links, "the half-made veth is left: \(after) (before: \(links))")
+        #expect(try pod.run(["ip", "-br", "link"]).split(separator: "\n").count == 1, "the pod keeps an eth0")
+        #expect(try lab.podnet(["apply", "-f", withPod]).status == 0)
+    }
+
     /// Two applies of different configs wait for a held podnet lock, then run one after
     /// the other; the node ends as the last one left it.
     @Test(.enabled(if: KernelTest.enabled))

@@ -81,17 +81,18 @@ public enum Strace {
         -> (result: ProcessResult, writes: [KernelWrite]) {
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-strace-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: trace) }
-        let result = try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-y", "-e", calls, "-o", trace] + command,
+        let result = try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-y", "-s", "256", "-e", calls, "-o", trace] + command,
                                     environment: environment)
         return (result, try KernelWrite.parse(trace: try String(contentsOfFile: trace, encoding: .utf8)))
     }
 
     /// Runs `command` with `fault` injected at `write` (found by `kernelWrites` in a run
-    /// that started from the same state).
+    /// that started from the same state) and at the `following` calls of its kind after it.
     public static func run(_ command: [String], environment: [String: String] = [:], fault: KernelFault,
-                           at write: KernelWrite) throws -> ProcessResult {
-        try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(write.call.rawValue)",
-                                        "-e", "inject=\(write.call.rawValue):\(fault.injection):when=\(write.invocation)"]
-                                        + command, environment: environment)
+                           at write: KernelWrite, following: Int = 0) throws -> ProcessResult {
+        let calls = following == 0 ? "\(write.invocation)" : "\(write.invocation)..\(write.invocation + following)"
+        return try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(write.call.rawValue)",
+                                               "-e", "inject=\(write.call.rawValue):\(fault.injection):when=\(calls)"]
+                                               + command, environment: environment)
     }
 }
