@@ -132,7 +132,7 @@ import PodNetTestSupport
         #expect(!result.stderr.contains("rollback failed"), "\(result.stderr)")
         let after = try linkNames()
         #expect(after == links, "the half-made veth is left: \(after) (before: \(links))")
-        #expect(try pod.run(["ip", "-br", "link"]).split(separator: "\n").count == 1, "the pod keeps an eth0")
+        #expect(try pod.run(["ip", "-br", "link"]).split(separator: "\n").count == 1, "the veth's eth0 is left in the pod")
         #expect(try lab.podnet(["apply", "-f", withPod]).status == 0)
     }
 
