@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-DEB_PACKAGES := libiptc-dev libmnl-dev libyaml-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables
+DEB_PACKAGES := libiptc-dev libmnl-dev libyaml-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables ipset
 BIN          := .build/$(CONFIG)/podnet
 
 .PHONY: all deps build release release-check test unit demo e2e clean bench fuzz

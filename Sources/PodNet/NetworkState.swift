@@ -208,9 +208,13 @@ public struct NodeState: Sendable, Hashable {
     public var sysctls: [SysctlSetting]
     public var routes: [RouteState]
     public var pods: [PodAttachment]
+    /// podnet's ipsets (named with `IPSetState.ownedPrefix`), sorted by name.
+    public var ipsets: [IPSetState]
 
     public init(tables: [TableState] = [], bridge: BridgeState? = nil, addresses: [InterfaceAddress] = [],
-                sysctls: [SysctlSetting] = [], routes: [RouteState] = [], pods: [PodAttachment] = []) {
+                sysctls: [SysctlSetting] = [], routes: [RouteState] = [], pods: [PodAttachment] = [],
+                ipsets: [IPSetState] = []) {
+        self.ipsets = ipsets.sorted { $0.name < $1.name }
         self.tables = tables.sorted { $0.id < $1.id }
         self.bridge = bridge
         self.addresses = addresses.sorted()

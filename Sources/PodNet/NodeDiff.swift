@@ -44,8 +44,10 @@ public enum NodeDiff {
         let routes = RouteDiff.plan(desired: desired.routes, observed: observed.routes)
         conflicts += routes.conflicts.map(Conflict.route)
 
-        return Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
-                    routes: routes.operations, pods: pods, conflicts: conflicts)
+        var plan = Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
+                        routes: routes.operations, pods: pods, conflicts: conflicts)
+        plan.ipsets = IPSetDiff.plan(desired: desired.ipsets, observed: observed.ipsets)
+        return plan
     }
 
     public static func resolvedMTU(_ setting: MTUSetting, observed: ObservedNode) -> Int {

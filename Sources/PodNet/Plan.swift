@@ -76,6 +76,10 @@ public struct Plan: Sendable, Hashable {
     /// In an executed plan: the route operations the kernel refused, left out while
     /// the rest went in (never part of `routes`).
     public var refusedRoutes: [RefusedRoute] = []
+    /// Set creates, member changes and swaps run before the tables are committed (the
+    /// rules that match a set find it filled); destroys of sets nobody wants after
+    /// (a set is in use while a rule matches it).
+    public var ipsets: [IPSetOperation] = []
 
     public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
                 sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], pods: [PodOperation] = [],
@@ -91,10 +95,11 @@ public struct Plan: Sendable, Hashable {
 
     public var isEmpty: Bool {
         tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && pods.isEmpty
+            && ipsets.isEmpty
     }
 
     public var operationCount: Int {
         tables.reduce(0) { $0 + $1.operations.count } + links.count + addresses.count + sysctls.count
-            + routes.count + pods.count
+            + routes.count + pods.count + ipsets.count
     }
 }

@@ -28,6 +28,11 @@ public struct PlanDocument: Encodable, Sendable {
         /// A refused route's: the kernel's reason and errno.
         public var reason: String?
         public var errno: Int32?
+        /// An ipset operation's set, member, type, and (swap) the set it trades places with.
+        public var set: String?
+        public var member: String?
+        public var setType: String?
+        public var swapWith: String?
 
         init(op: String, text: [String]) {
             self.op = op
@@ -45,6 +50,7 @@ public struct PlanDocument: Encodable, Sendable {
     public var sysctls: [Operation]
     public var routes: [Operation]
     public var pods: [Operation]
+    public var ipsets: [Operation]
     public var conflicts: [String]
     /// An apply's route operations that the kernel refused, each as in `routes` with
     /// `reason` (and `errno` when the kernel gave one); everything else was applied.
@@ -95,6 +101,7 @@ public struct PlanDocument: Encodable, Sendable {
             return item
         }
         routes = plan.routes.map(Self.route)
+        ipsets = plan.ipsets.map(Self.ipset)
         refusedRoutes = plan.refusedRoutes.map { refused in
             var item = Self.route(refused.operation)
             item.reason = refused.reason.description
@@ -115,6 +122,25 @@ public struct PlanDocument: Encodable, Sendable {
                 return item
             }
         }
+    }
+
+    private static func ipset(_ operation: IPSetOperation) -> Operation {
+        var item = Operation(op: operation.kind, text: [operation.command])
+        switch operation {
+        case .create(let set):
+            item.set = set.name
+            item.setType = set.type.rawValue
+            item.family = set.family.rawValue
+        case .add(let set, let entry), .delete(let set, let entry):
+            item.set = set
+            item.member = entry.description
+        case .swap(let first, let second):
+            item.set = first
+            item.swapWith = second
+        case .destroy(let set):
+            item.set = set.name
+        }
+        return item
     }
 
     private static func route(_ operation: RouteOperation) -> Operation {
@@ -163,6 +189,18 @@ extension LinkOperation {
         case .setUp: return "setUp"
         case .setHairpin: return "setHairpin"
         case .deleteBridge: return "deleteBridge"
+        }
+    }
+}
+
+extension IPSetOperation {
+    public var kind: String {
+        switch self {
+        case .create: return "create"
+        case .add: return "add"
+        case .delete: return "delete"
+        case .swap: return "swap"
+        case .destroy: return "destroy"
         }
     }
 }

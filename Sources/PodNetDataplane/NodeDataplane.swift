@@ -103,7 +103,8 @@ public struct NodeDataplane: Sendable {
     }
 
     /// Everything podnet owns on the node, found by its marks: chains and jumps of
-    /// both families, routes of its protocol, its pods' host ends and its bridge
+    /// both families, its ipsets (after the rules that match them), routes of its
+    /// protocol, its pods' host ends and its bridge
     /// (which takes its addresses and its own sysctls with it). The bridge's
     /// route_localnet is turned off first, since its guard rule goes with the tables
     /// before the bridge does; the global sysctls stay as they are (other software on
@@ -116,9 +117,11 @@ public struct NodeDataplane: Sendable {
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
         var sysctls: [SysctlOperation] = []
         for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
-        return Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) }, sysctls: sysctls,
-                    routes: observed.routes.owned.map { .delete($0) },
-                    pods: observed.pods.map { .detach($0) })
+        var plan = Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) }, sysctls: sysctls,
+                        routes: observed.routes.owned.map { .delete($0) },
+                        pods: observed.pods.map { .detach($0) })
+        plan.ipsets = observed.ipsets.map { .destroy($0) }
+        return plan
     }
 
     public func teardown(ownership: Ownership) throws -> ApplyResult {

@@ -40,6 +40,7 @@ public struct NodeObserver {
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")
         }
+        observed.ipsets = try observeIPSets(wanted: !desired.ipsets.isEmpty)
         observed.sysctls = try observeSysctls(wanted: Set(desired.sysctls.map(\.key)), bridgeName: bridgeName,
                                               bridge: observed.bridge)
         return observed
@@ -89,6 +90,24 @@ public struct NodeObserver {
             }
         }
         return operations
+    }
+
+    /// podnet's ipsets, found by their name prefix (foreign sets are not kept). A kernel
+    /// without the ip_set subsystem holds none of podnet's, which is an error only
+    /// when sets are `wanted`.
+    private func observeIPSets(wanted: Bool) throws(DataplaneError) -> [IPSetState] {
+        let sets: IPSets
+        do {
+            sets = try IPSets(namespace: namespace)
+        } catch {
+            throw .netlink(error, while: "opening an ipset socket")
+        }
+        do {
+            return try sets.list().filter { IPSetState.isOwned($0.name) }
+        } catch {
+            if !wanted, error.isMissingIPSetSubsystem { return [] }
+            throw .netlinkOperation(error)
+        }
     }
 
     /// The link under the bridge's name and, when it is podnet's bridge, its addresses.

@@ -80,7 +80,12 @@ public final class PlanExecutor {
         // forwarding on after masquerade and forward-accept); pods attach after both,
         // so none of their packets is forwarded un-NATed and kept so by conntrack.
         for operation in plan.sysctls where operation.direction == .closes { try sysctl(operation) }
+        // Sets are filled before the rules that match them go in, and those nobody
+        // wants are destroyed once no rule matches them.
+        let ipsetPhases = plan.ipsets.phasedAroundTables
+        try ipsets(ipsetPhases.beforeTables)
         for id in tables { try commit(id, desired: desired.table(id)) }
+        try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
         for operation in plan.sysctls where operation.direction == .opens { try sysctl(operation) }
         // A pod whose spec changed is made again under the same names (its host end,
@@ -214,6 +219,21 @@ public final class PlanExecutor {
             record("re-attach pod \(pod.name) as it was") { throw PreviousAttachmentGone(pod: pod.name) }
         }
         done.pods.append(.detach(pod))
+    }
+
+    /// A NETLINK_NETFILTER socket only for a plan that changes sets: a node without
+    /// policies never opens one.
+    private func ipsets(_ operations: [IPSetOperation]) throws(DataplaneError) {
+        guard !operations.isEmpty else { return }
+        let sets: IPSets
+        do {
+            sets = try IPSets(namespace: namespace)
+        } catch {
+            throw .netlink(error, while: "opening an ipset socket")
+        }
+        try IPSetSteps(ipsets: sets, writes: writes,
+                       journal: { description, undo in self.record(description, undo) },
+                       completed: { self.done.ipsets += $0 }).run(operations)
     }
 
     /// One transaction: the table's operations recomputed from what the table holds
