@@ -27,9 +27,14 @@ public struct NodeObserver {
     /// reads each one under the xtables lock anyway.
     public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
                         routeTable: UInt32, includingTables: Bool = true) throws(DataplaneError) -> ObservedNode {
-        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try observeTable(id) } : []
+        // The sets first: rules that match one name it by the kernel's index.
+        let ipsets = try observeIPSets(wanted: !desired.ipsets.isEmpty)
+        var reader = self
+        reader.iptables.sets = ipsets.indexes
+        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try reader.observeTable(id) } : []
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
+        observed.ipsets = ipsets.owned
         if let bridgeName {
             (observed.bridge, observed.bridgeAddresses) = try observeBridge(bridgeName, netlink)
         }
@@ -40,7 +45,6 @@ public struct NodeObserver {
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")
         }
-        observed.ipsets = try observeIPSets(wanted: !desired.ipsets.isEmpty)
         observed.sysctls = try observeSysctls(wanted: Set(desired.sysctls.map(\.key)), bridgeName: bridgeName,
                                               bridge: observed.bridge)
         return observed
@@ -95,7 +99,8 @@ public struct NodeObserver {
     /// podnet's ipsets, found by their name prefix (foreign sets are not kept). A kernel
     /// without the ip_set subsystem holds none of podnet's, which is an error only
     /// when sets are `wanted`.
-    private func observeIPSets(wanted: Bool) throws(DataplaneError) -> [IPSetState] {
+    /// With the kernel's index of every set (podnet's or not: a rule is read with them).
+    func observeIPSets(wanted: Bool) throws(DataplaneError) -> (owned: [IPSetState], indexes: IPSetIndexes) {
         let sets: IPSets
         do {
             sets = try IPSets(namespace: namespace)
@@ -103,9 +108,10 @@ public struct NodeObserver {
             throw .netlink(error, while: "opening an ipset socket")
         }
         do {
-            return try sets.list().filter { IPSetState.isOwned($0.name) }
+            let listing = try sets.listing()
+            return (listing.sets.filter { IPSetState.isOwned($0.name) }, listing.indexes)
         } catch {
-            if !wanted, error.isMissingIPSetSubsystem { return [] }
+            if !wanted, error.isMissingIPSetSubsystem { return ([], IPSetIndexes()) }
             throw .netlinkOperation(error)
         }
     }

@@ -36,7 +36,7 @@ public struct ApplyFailure: Error, CustomStringConvertible {
 /// every step already taken when one fails.
 public final class PlanExecutor {
     let namespace: NetworkNamespace?
-    let iptables: Iptables
+    var iptables: Iptables
     let netlink: Netlink
     let writes: WriteBudget
     /// Undo steps, most recent last.
@@ -84,6 +84,9 @@ public final class PlanExecutor {
         // wants are destroyed once no rule matches them.
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
+        // Rules name sets by the kernel's index, known once the sets are made.
+        iptables.sets = try NodeObserver(namespace: namespace, iptables: iptables)
+            .observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()

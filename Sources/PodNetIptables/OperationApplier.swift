@@ -6,6 +6,7 @@ import PodNet
 struct OperationApplier {
     let handle: LibiptcHandle
     let table: TableID
+    var sets = IPSetIndexes()
 
     func apply(_ operation: TableOperation) throws(IptablesError) {
         switch operation {
@@ -59,7 +60,7 @@ struct OperationApplier {
                         _ operation: TableOperation) throws(IptablesError) -> [UInt8] {
         try requireRuleChain(chain, rule, operation)
         do {
-            return try EntryCodec.encode(rule, family: table.family)
+            return try EntryCodec.encode(rule, family: table.family, sets: sets)
         } catch {
             throw .encoding(table: table, operation: operation, reason: error)
         }
@@ -71,7 +72,7 @@ struct OperationApplier {
                              _ operation: TableOperation) throws(IptablesError) {
         let raw = handle.rule(in: chain.rawValue, at: index)
         let found = raw.flatMap { try? EntryCodec.decode($0.bytes, family: table.family,
-                                                         targetName: $0.standardTargetName) }
+                                                         targetName: $0.standardTargetName, sets: sets) }
         guard let found, found.rule == expected else {
             let text = raw == nil ? nil : found.map { IptablesSaveText.render($0.rule) } ?? "an undecodable rule"
             throw .refused(table: table, operation: operation,

@@ -5,7 +5,8 @@ extension TableSnapshot {
     /// of built-in chains that jump to a PODNET- chain, are decoded. The rules of
     /// foreign user chains are copied only when `foreignChainEntries` is true: a diff
     /// never needs them, and kube-proxy keeps tens of thousands there.
-    init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true) throws(IptablesError) {
+    init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true,
+         sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) {
         self.foreignChainEntriesRead = foreignChainEntries
         self.id = id
         builtinChains = []
@@ -18,7 +19,7 @@ extension TableSnapshot {
             } else if chain.isPodnetOwned {
                 var rules: [CountedRule] = [], index = 0
                 try handle.forEachRule(in: name) { raw throws(IptablesError) in
-                    let decoded = try raw.decode(table: id, chain: chain, index: index)
+                    let decoded = try raw.decode(table: id, chain: chain, index: index, sets: sets)
                     rules.append(CountedRule(rule: decoded.rule, counters: decoded.counters))
                     index += 1
                     return true
@@ -73,9 +74,10 @@ extension BuiltinChainSnapshot {
 }
 
 extension LibiptcHandle.RawRule {
-    func decode(table: TableID, chain: ChainName, index: Int) throws(IptablesError) -> DecodedEntry {
+    func decode(table: TableID, chain: ChainName, index: Int,
+                sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) -> DecodedEntry {
         do {
-            return try EntryCodec.decode(bytes, family: table.family, targetName: standardTargetName)
+            return try EntryCodec.decode(bytes, family: table.family, targetName: standardTargetName, sets: sets)
         } catch {
             throw .malformedEntry(table: table, chain: chain, index: index, reason: error)
         }

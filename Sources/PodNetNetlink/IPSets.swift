@@ -32,8 +32,14 @@ public final class IPSets {
     /// `ipset list`: every set of the namespace with its members (podnet's and others';
     /// callers keep those they own).
     public func list() throws(NetlinkOperationError) -> [IPSetState] {
+        try listing().sets
+    }
+
+    /// The sets and the kernel's index of each (what a rule matching a set holds), from one dump.
+    public func listing() throws(NetlinkOperationError) -> (sets: [IPSetState], indexes: IPSetIndexes) {
         try session.attempt("ipset list") { () throws(NetlinkError) in
-            try IPSetMessages.sets(from: try session.dump(IPSetMessages.list()))
+            let messages = try session.dump(IPSetMessages.list())
+            return (try IPSetMessages.sets(from: messages), try IPSetMessages.indexes(from: messages))
         }
     }
 
@@ -216,6 +222,18 @@ enum IPSetMessages {
             }
         }
         return order.compactMap { byName[$0] }
+    }
+
+    /// IPSET_ATTR_INDEX (network order) of each set a list dump names.
+    static func indexes(from messages: [NetlinkMessage]) throws(NetlinkError) -> IPSetIndexes {
+        var pairs: [(name: String, index: UInt16)] = []
+        for message in messages {
+            guard let (_, attributes) = try Nfnetlink.body(of: message, .ipset, UInt32(IPSET_CMD_LIST.rawValue)),
+                  let name = attributes.string(UInt16(IPSET_ATTR_SETNAME)),
+                  let index: UInt16 = attributes.bigEndian(UInt16(IPSET_ATTR_INDEX)) else { continue }
+            pairs.append((name, index))
+        }
+        return IPSetIndexes(pairs)
     }
 
     private static func entry(_ data: NetlinkAttributes, family: IPFamily) throws(NetlinkError) -> IPSetEntry? {
