@@ -40,8 +40,14 @@ let package = Package(
         // Observe the node and execute a plan across both backends, with rollback.
         .target(name: "PodNetDataplane", dependencies: ["PodNet", "PodNetIptables", "PodNetNetlink", "PodNetSystem"]),
 
+        // podnet as the node's CNI plugin: the protocol, the allocation store under
+        // dataDir, and ADD/DEL/CHECK/GC as scoped applies of the node's desired state.
+        .target(name: "PodNetCNI", dependencies: [
+            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetIptables", "PodNetNetlink", "PodNetSystem",
+        ]),
+
         .executableTarget(name: "podnet", dependencies: [
-            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetSystem", "CMalloc",
+            "PodNet", "PodNetConfig", "PodNetCompiler", "PodNetDataplane", "PodNetSystem", "PodNetCNI", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -65,6 +71,8 @@ let package = Package(
             "PodNetDataplane", "PodNetCompiler", "PodNetConfig", "PodNetTestSupport",
         ]),
         .testTarget(name: "PodNetNetlinkTests", dependencies: ["PodNetNetlink", "PodNetTestSupport"]),
+        // The CNI protocol and store without root; the binary driven as libcni drives it, on the kernel.
+        .testTarget(name: "PodNetCNITests", dependencies: ["PodNetCNI", "PodNetConfig", "PodNetTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,3 +7,4 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/ipset/ip_set.h>
+#include <linux/nexthop.h>

@@ -12,7 +12,8 @@ public enum IpCommandText {
         }
     }
 
-    /// `ip route VERB DEST via GW proto N [table T]` (the main table is iproute2's default).
+    /// `ip route VERB DEST via GW proto N [table T]`, or `... nhid ID ...` for a route
+    /// through a nexthop object (the main table is iproute2's default).
     public static func route(_ verb: String, _ route: RouteState) -> String {
         // Concatenated, not interpolated (which casts each value dynamically): a render
         // or a plan of 5,000 peers prints 10,000 of these.
@@ -21,12 +22,49 @@ public enum IpCommandText {
         line += verb
         line += " "
         line += route.destination.description
-        line += " via "
-        line += route.gateway.description
+        switch route.via {
+        case .gateway(let gateway):
+            line += " via "
+            line += gateway.description
+        case .nexthop(let id):
+            line += " nhid "
+            line += String(id)
+        }
         line += " proto "
         line += String(route.proto)
         if route.table != NodeConfig.mainRouteTable { line += " table " + tableName(route.table) }
         return line
+    }
+
+    /// `ip nexthop VERB id N via GW dev LINK proto P`.
+    public static func nexthop(_ verb: String, _ nexthop: NexthopState) -> String {
+        self.nexthop(verb, id: nexthop.id, gateway: nexthop.gateway, link: nexthop.link.name, proto: nexthop.proto)
+    }
+
+    /// The render's form: the link is a fact of the node, found at apply time (`dev auto`,
+    /// as the bridge's automatic MTU is `mtu auto`).
+    public static func nexthop(_ verb: String, _ nexthop: PeerNexthop) -> String {
+        self.nexthop(verb, id: nexthop.id, gateway: nexthop.gateway, link: "auto", proto: nexthop.proto)
+    }
+
+    private static func nexthop(_ verb: String, id: UInt32, gateway: IPAddress, link: String, proto: UInt8) -> String {
+        var line = "ip nexthop "
+        line.reserveCapacity(96)
+        line += verb
+        line += " id "
+        line += String(id)
+        line += " via "
+        line += gateway.description
+        line += " dev "
+        line += link
+        line += " proto "
+        line += String(proto)
+        return line
+    }
+
+    /// `ip nexthop del id N` (the kernel deletes it by id alone), with what it was.
+    public static func deleteNexthop(_ nexthop: NexthopState) -> String {
+        "ip nexthop del id \(nexthop.id)   # via \(nexthop.gateway) dev \(nexthop.link.name)"
     }
 
     /// `ip addr VERB ADDR/LEN dev IF`; podnet adds IPv6 addresses without duplicate
@@ -40,41 +78,52 @@ public enum IpCommandText {
         "sysctl -w \(key)=\(value)"
     }
 
-    /// The bridge as podnet makes it, marker included.
+    /// The bridge as podnet makes it: under its temporary name, then named and marked
+    /// in one message (see `UnfinishedLink`).
     public static func createBridge(_ bridge: BridgeState, mtu: String) -> [String] {
         [
-            "ip link add \(bridge.name) type bridge",
-            "ip link set \(bridge.name) alias \"\(BridgeState.ownershipAlias)\"",
-            "ip link set \(bridge.name) mtu \(mtu) address \(bridge.macAddress) promisc \(onOff(bridge.promiscuous)) up",
+            addBridge(bridge, mtu: mtu),
+            "ip link set \(UnfinishedLink.temporaryName(for: bridge.name)) name \(bridge.name) "
+                + "alias \"\(BridgeState.ownershipAlias)\" promisc \(onOff(bridge.promiscuous)) up",
         ]
+    }
+
+    /// The bridge's creation, under its temporary name.
+    public static func addBridge(_ bridge: BridgeState, mtu: String) -> String {
+        "ip link add \(UnfinishedLink.temporaryName(for: bridge.name)) mtu \(mtu) address \(bridge.macAddress) type bridge"
     }
 
     public static func hairpin(port: String, _ on: Bool) -> String {
         "bridge link set dev \(port) hairpin \(onOff(on))"
     }
 
-    /// The pod's veth pair, created with its pod end already in the pod's namespace.
+    /// The pod's veth pair, created with its pod end already in the pod's namespace and
+    /// its host end under its temporary name (see `UnfinishedLink`).
     public static func createVeth(_ pod: PodAttachment, mtu: String) -> String {
         let address = pod.podMACAddress.map { " address \($0)" } ?? ""
-        return "ip link add \(pod.hostInterface) mtu \(mtu) type veth peer name \(pod.podInterface) mtu \(mtu)\(address) "
-            + "netns \(pod.netnsPath)"
+        return "ip link add \(UnfinishedLink.temporaryName(for: pod.hostInterface)) mtu \(mtu) type veth "
+            + "peer name \(pod.podInterface) mtu \(mtu)\(address) netns \(pod.netnsPath)"
     }
 
-    /// A pod's veth pair, its host end on the bridge, its addresses and default routes.
+    /// A pod's veth pair, its addresses and default routes, then its host end named,
+    /// marked and put on the bridge in one message: a host end that carries the mark
+    /// belongs to a pod whose side is complete.
     public static func attachPod(_ pod: PodAttachment, bridge: BridgeState?, mtu: String) -> [String] {
         // `ip -n` takes only names under /run/netns; nsenter takes any namespace path.
         let inPod = "nsenter --net=\(pod.netnsPath) "
         var lines = [createVeth(pod, mtu: mtu)]
-        if let bridge {
-            lines.append("ip link set \(pod.hostInterface) master \(bridge.name) up")
-            lines.append(hairpin(port: pod.hostInterface, bridge.hairpinPorts))
-        } else {
-            lines.append("ip link set \(pod.hostInterface) up")
-        }
         lines += pod.addresses.map { inPod + address("add", $0) }
         lines.append(inPod + "ip link set \(pod.podInterface) up")
         lines += pod.gateways.map { gateway in
             inPod + "ip \(gateway.family == .ipv6 ? "-6 " : "")route replace default via \(gateway) dev \(pod.podInterface)"
+        }
+        let finish = "ip link set \(UnfinishedLink.temporaryName(for: pod.hostInterface)) name \(pod.hostInterface) "
+            + "alias \"\(PodMarker(pod).alias)\""
+        if let bridge {
+            lines.append(finish + " master \(bridge.name) up")
+            lines.append(hairpin(port: pod.hostInterface, bridge.hairpinPorts))
+        } else {
+            lines.append(finish + " up")
         }
         return lines
     }

@@ -295,6 +295,8 @@ public enum IptablesSaveText {
         case .opaque(let ext):
             line.add("-j", ext.name)
             line.add(opaqueData(ext))
+        case .undecoded(let entry):
+            line.add("/* podnet: undecodable entry: \(entry.summary) */")
         }
     }
 

@@ -57,21 +57,55 @@ public struct InterfaceAddress: Sendable, Hashable, Comparable {
     }
 }
 
-/// A route podnet owns: a peer's pod CIDR via the peer's node IP.
+/// How a route reaches the peer: through a gateway written into the route (a classic
+/// route, `via G`) or through a nexthop object the route refers to by id (`nhid N`).
+public enum RouteVia: Sendable, Hashable, Comparable {
+    case gateway(IPAddress)
+    case nexthop(id: UInt32)
+
+    public static func < (lhs: RouteVia, rhs: RouteVia) -> Bool {
+        switch (lhs, rhs) {
+        case (.gateway(let a), .gateway(let b)): return a < b
+        case (.nexthop(let a), .nexthop(let b)): return a < b
+        case (.gateway, .nexthop): return true
+        case (.nexthop, .gateway): return false
+        }
+    }
+}
+
+/// A route podnet owns: a peer's pod CIDR via the peer's node IP, or via the peer's
+/// nexthop object (whose gateway is that node IP).
 public struct RouteState: Sendable, Hashable, Comparable {
     public var destination: IPNetwork
-    public var gateway: IPAddress
+    public var via: RouteVia
     public var table: UInt32
     public var proto: UInt8
 
-    public init(destination: IPNetwork, gateway: IPAddress, table: UInt32, proto: UInt8) {
+    public init(destination: IPNetwork, via: RouteVia, table: UInt32, proto: UInt8) {
         self.destination = destination
-        self.gateway = gateway
+        self.via = via
         self.table = table
         self.proto = proto
     }
 
+    /// A classic route via `gateway`.
+    public init(destination: IPNetwork, gateway: IPAddress, table: UInt32, proto: UInt8) {
+        self.init(destination: destination, via: .gateway(gateway), table: table, proto: proto)
+    }
+
     public var family: IPFamily { destination.family }
+
+    /// The gateway of a classic route (nil for one through a nexthop object).
+    public var gateway: IPAddress? {
+        if case .gateway(let gateway) = via { return gateway }
+        return nil
+    }
+
+    /// The nexthop object a route refers to (nil for a classic route).
+    public var nexthopID: UInt32? {
+        if case .nexthop(let id) = via { return id }
+        return nil
+    }
 
     /// What identifies a route in the kernel's table (family, table, destination).
     public var key: RouteKey { RouteKey(table: table, destination: destination) }
@@ -207,13 +241,16 @@ public struct NodeState: Sendable, Hashable {
     public var addresses: [InterfaceAddress]
     public var sysctls: [SysctlSetting]
     public var routes: [RouteState]
+    /// The nexthop objects `routes` refer to (one per peer and family, see `RouteForm`).
+    public var nexthops: [PeerNexthop]
     public var pods: [PodAttachment]
     /// podnet's ipsets (named with `IPSetState.ownedPrefix`), sorted by name.
     public var ipsets: [IPSetState]
 
     public init(tables: [TableState] = [], bridge: BridgeState? = nil, addresses: [InterfaceAddress] = [],
-                sysctls: [SysctlSetting] = [], routes: [RouteState] = [], pods: [PodAttachment] = [],
-                ipsets: [IPSetState] = []) {
+                sysctls: [SysctlSetting] = [], routes: [RouteState] = [], nexthops: [PeerNexthop] = [],
+                pods: [PodAttachment] = [], ipsets: [IPSetState] = []) {
+        self.nexthops = nexthops.sorted()
         self.ipsets = ipsets.sorted { $0.name < $1.name }
         self.tables = tables.sorted { $0.id < $1.id }
         self.bridge = bridge

@@ -10,8 +10,6 @@ public struct NodeConfig: Sendable, Hashable {
     public var bridge: BridgeConfig
     public var masquerade: Bool
     public var forwardAccept: Bool
-    /// The masquerade mark bit, shared with kube-proxy (KUBE-MARK-MASQ).
-    public var masqueradeMark: UInt32
     /// The rtm_protocol number that marks podnet's routes as its own.
     public var routeProtocol: UInt8
     /// The routing table for peer routes (254 = main).
@@ -20,7 +18,6 @@ public struct NodeConfig: Sendable, Hashable {
     public var hostPorts: [HostPortMapping]
     public var pods: [PodSpec]
 
-    public static let defaultMasqueradeMark: UInt32 = 0x4000
     /// Unassigned in iproute2's rt_protos (Calico uses 80, bird 12, zebra 11).
     public static let defaultRouteProtocol: UInt8 = 111
     public static let mainRouteTable: UInt32 = 254
@@ -32,7 +29,6 @@ public struct NodeConfig: Sendable, Hashable {
         bridge: BridgeConfig = BridgeConfig(),
         masquerade: Bool = true,
         forwardAccept: Bool = true,
-        masqueradeMark: UInt32 = NodeConfig.defaultMasqueradeMark,
         routeProtocol: UInt8 = NodeConfig.defaultRouteProtocol,
         routeTable: UInt32 = NodeConfig.mainRouteTable,
         peers: [Peer] = [],
@@ -45,7 +41,6 @@ public struct NodeConfig: Sendable, Hashable {
         self.bridge = bridge
         self.masquerade = masquerade
         self.forwardAccept = forwardAccept
-        self.masqueradeMark = masqueradeMark
         self.routeProtocol = routeProtocol
         self.routeTable = routeTable
         self.peers = peers
@@ -219,10 +214,13 @@ public struct PodSpec: Sendable, Hashable {
     public var netnsPath: String
     /// At most one per family, inside the node's pod CIDRs.
     public var ips: [IPAddress]
+    /// The pod's interface name: eth0 for the config's pods, CNI_IFNAME for the runtime's.
+    public var interface: String
 
-    public init(name: String, netnsPath: String, ips: [IPAddress]) {
+    public init(name: String, netnsPath: String, ips: [IPAddress], interface: String = PodAttachment.podInterfaceName) {
         self.name = name
         self.netnsPath = netnsPath
         self.ips = ips
+        self.interface = interface
     }
 }

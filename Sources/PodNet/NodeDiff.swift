@@ -8,7 +8,9 @@ public enum NodeDiff {
             TableDiff.plan(desired: desired.table(id), observed: observed.table(id))
         }
 
-        var links: [LinkOperation] = []
+        // Half-made links go first, whatever the config says: the run that left one may
+        // have been making the very object this plan makes under the same temporary name.
+        var links = sweep(observed.unfinishedLinks)
         var addresses: [AddressOperation] = []
         var pods: [PodOperation] = []
         // The bridge is podnet's or not there yet: what is on it (addresses, ports, its own sysctls) is podnet's.
@@ -41,13 +43,19 @@ public enum NodeDiff {
             return current == setting.value ? nil : SysctlOperation(key: setting.key, from: current, to: setting.value)
         }
 
-        let routes = RouteDiff.plan(desired: desired.routes, observed: observed.routes)
+        let fitted = RouteFitting.fit(routes: desired.routes, nexthops: desired.nexthops, to: observed.routes)
+        let routes = RouteDiff.plan(desired: fitted, observed: observed.routes)
         conflicts += routes.conflicts.map(Conflict.route)
 
         var plan = Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
-                        routes: routes.operations, pods: pods, conflicts: conflicts)
+                        routes: routes.operations, nexthops: routes.nexthops, pods: pods, conflicts: conflicts)
         plan.ipsets = IPSetDiff.plan(desired: desired.ipsets, observed: observed.ipsets)
         return plan
+    }
+
+    /// Deletes the links an interrupted run left under temporary names.
+    public static func sweep(_ unfinishedLinks: [String]) -> [LinkOperation] {
+        unfinishedLinks.map { .deleteUnfinished(name: $0) }
     }
 
     public static func resolvedMTU(_ setting: MTUSetting, observed: ObservedNode) -> Int {
@@ -112,15 +120,8 @@ extension PodAttachment {
     /// A digest of everything the attachment is made from (FNV-1a 64), kept in the
     /// host end's marker so that a changed pod spec is seen without entering the pod.
     public var specDigest: String {
-        let canonical = ([name, netnsPath, hostInterface, podInterface, mtu.description]
+        FNV1a.hexDigest(([name, netnsPath, hostInterface, podInterface, mtu.description]
             + addresses.map { "\($0.address)/\($0.prefixLength)" } + gateways.map(\.description))
-            .joined(separator: "|")
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in canonical.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+            .joined(separator: "|"))
     }
 }

@@ -11,6 +11,8 @@ public struct ObservedNode: Sendable, Hashable {
     public var routes: ObservedRoutes
     /// Host ends of the pods podnet attached, found by their marker.
     public var pods: [ObservedPod]
+    /// Links a run of podnet created and did not finish (`UnfinishedLink`), by name.
+    public var unfinishedLinks: [String]
     /// kubenet's automatic bridge MTU on this node: the smallest MTU of the up,
     /// non-loopback interfaces that podnet did not make, else 1460.
     public var automaticMTU: Int
@@ -19,13 +21,14 @@ public struct ObservedNode: Sendable, Hashable {
 
     public init(tables: [ObservedTable] = [], bridge: ObservedBridge? = nil, bridgeAddresses: [InterfaceAddress] = [],
                 sysctls: [SysctlKey: String] = [:], routes: ObservedRoutes = ObservedRoutes(),
-                pods: [ObservedPod] = [], automaticMTU: Int = MTUSetting.fallback) {
+                pods: [ObservedPod] = [], unfinishedLinks: [String] = [], automaticMTU: Int = MTUSetting.fallback) {
         self.tables = tables
         self.bridge = bridge
         self.bridgeAddresses = bridgeAddresses.sorted()
         self.sysctls = sysctls
         self.routes = routes
         self.pods = pods.sorted { $0.name < $1.name }
+        self.unfinishedLinks = unfinishedLinks.sorted()
         self.automaticMTU = automaticMTU
     }
 

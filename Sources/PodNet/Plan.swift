@@ -1,6 +1,11 @@
-/// Changes to the bridge link.
+/// Changes to the bridge link, and the sweep of links a run left half-made.
 public enum LinkOperation: Sendable, Hashable {
-    /// `ip link add NAME type bridge` with podnet's marker, MTU, MAC, promiscuity, up.
+    /// `ip link del NAME` of a link an interrupted run left under its temporary name
+    /// (see `UnfinishedLink`); a host end takes its peer in the pod with it. Not undone:
+    /// nothing complete is lost.
+    case deleteUnfinished(name: String)
+    /// `ip link add TEMPORARY type bridge` with MTU and MAC, then one message naming it,
+    /// marking it, setting its promiscuity and bringing it up (see `UnfinishedLink`).
     case createBridge(BridgeState, mtu: Int)
     case setMTU(link: String, from: Int, to: Int)
     case setMACAddress(link: String, from: MACAddress, to: MACAddress)
@@ -71,35 +76,44 @@ public struct Plan: Sendable, Hashable {
     public var addresses: [AddressOperation]
     public var sysctls: [SysctlOperation]
     public var routes: [RouteOperation]
+    /// podnet's nexthop objects, which routes in `routes` refer to: part of the same
+    /// failure domains (a peer's nexthop carries only that peer's routes).
+    public var nexthops: [NexthopOperation]
     public var pods: [PodOperation]
     public var conflicts: [Conflict]
     /// In an executed plan: the route operations the kernel refused, left out while
     /// the rest went in (never part of `routes`).
     public var refusedRoutes: [RefusedRoute] = []
+    /// In an executed plan: the nexthop operations the kernel refused (never part of `nexthops`).
+    public var refusedNexthops: [RefusedNexthop] = []
     /// Set creates, member changes and swaps run before the tables are committed (the
     /// rules that match a set find it filled); destroys of sets nobody wants after
     /// (a set is in use while a rule matches it).
     public var ipsets: [IPSetOperation] = []
 
     public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
-                sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], pods: [PodOperation] = [],
-                conflicts: [Conflict] = []) {
+                sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], nexthops: [NexthopOperation] = [],
+                pods: [PodOperation] = [], conflicts: [Conflict] = []) {
         self.tables = tables.filter { !$0.operations.isEmpty }
         self.links = links
         self.addresses = addresses
         self.sysctls = sysctls
         self.routes = routes
+        self.nexthops = nexthops
         self.pods = pods
         self.conflicts = conflicts
     }
 
     public var isEmpty: Bool {
-        tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && pods.isEmpty
-            && ipsets.isEmpty
+        tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && nexthops.isEmpty
+            && pods.isEmpty && ipsets.isEmpty
     }
+
+    /// Some peer's route or nexthop was refused (apply's exit status 3).
+    public var hasRefusals: Bool { !refusedRoutes.isEmpty || !refusedNexthops.isEmpty }
 
     public var operationCount: Int {
         tables.reduce(0) { $0 + $1.operations.count } + links.count + addresses.count + sysctls.count
-            + routes.count + pods.count + ipsets.count
+            + routes.count + nexthops.count + pods.count + ipsets.count
     }
 }

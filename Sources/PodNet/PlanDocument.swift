@@ -17,6 +17,11 @@ public struct PlanDocument: Encodable, Sendable {
         public var destination: String?
         public var gateway: String?
         public var oldGateway: String?
+        /// A route's nexthop object (`nhid`), or a nexthop operation's own id.
+        public var nexthop: UInt32?
+        public var oldNexthop: UInt32?
+        /// A replaced nexthop's previous link (`interface` is the new one).
+        public var oldInterface: String?
         public var routeTable: UInt32?
         public var routeProtocol: UInt8?
         public var interface: String?
@@ -49,15 +54,19 @@ public struct PlanDocument: Encodable, Sendable {
     public var addresses: [Operation]
     public var sysctls: [Operation]
     public var routes: [Operation]
+    public var nexthops: [Operation]
     public var pods: [Operation]
     public var ipsets: [Operation]
     public var conflicts: [String]
     /// An apply's route operations that the kernel refused, each as in `routes` with
     /// `reason` (and `errno` when the kernel gave one); everything else was applied.
     public var refusedRoutes: [Operation]
+    /// Likewise for nexthop operations; the routes that were to use a refused new
+    /// nexthop are in `refusedRoutes`.
+    public var refusedNexthops: [Operation]
 
     public init(_ plan: Plan, bridge: BridgeState?) {
-        status = plan.isEmpty && plan.refusedRoutes.isEmpty ? "none" : "changes"
+        status = plan.isEmpty && !plan.hasRefusals ? "none" : "changes"
         summary = PlanText.summary(plan)
         conflicts = plan.conflicts.map(\.description)
         iptables = plan.tables.flatMap { table in
@@ -82,7 +91,11 @@ public struct PlanDocument: Encodable, Sendable {
                 return item
             }
         }
-        links = plan.links.map { Operation(op: $0.kind, text: PlanText.linkLines($0).map(\.1)) }
+        links = plan.links.map { operation in
+            var item = Operation(op: operation.kind, text: PlanText.linkLines(operation).map(\.1))
+            if case .deleteUnfinished(let name) = operation { item.interface = name }
+            return item
+        }
         addresses = plan.addresses.map { operation in
             let (op, address) = switch operation {
             case .add(let address): ("add", address)
@@ -101,12 +114,13 @@ public struct PlanDocument: Encodable, Sendable {
             return item
         }
         routes = plan.routes.map(Self.route)
+        nexthops = plan.nexthops.map(Self.nexthop)
         ipsets = plan.ipsets.map(Self.ipset)
         refusedRoutes = plan.refusedRoutes.map { refused in
-            var item = Self.route(refused.operation)
-            item.reason = refused.reason.description
-            if case .kernel(let reason) = refused.reason { item.errno = reason.errno }
-            return item
+            Self.refusal(Self.route(refused.operation), refused.reason)
+        }
+        refusedNexthops = plan.refusedNexthops.map { refused in
+            Self.refusal(Self.nexthop(refused.operation), refused.reason)
         }
         pods = plan.pods.map { operation in
             switch operation {
@@ -143,12 +157,20 @@ public struct PlanDocument: Encodable, Sendable {
         return item
     }
 
+    private static func refusal(_ operation: Operation, _ reason: RouteFailure.Reason) -> Operation {
+        var item = operation
+        item.reason = reason.description
+        if case .kernel(let reason) = reason { item.errno = reason.errno }
+        return item
+    }
+
     private static func route(_ operation: RouteOperation) -> Operation {
         func fields(_ op: String, _ route: RouteState, _ verb: String) -> Operation {
             var item = Operation(op: op, text: [IpCommandText.route(verb, route)])
             item.family = route.family.rawValue
             item.destination = route.destination.description
-            item.gateway = route.gateway.description
+            item.gateway = route.gateway?.description
+            item.nexthop = route.nexthopID
             item.routeTable = route.table
             item.routeProtocol = route.proto
             return item
@@ -158,9 +180,30 @@ public struct PlanDocument: Encodable, Sendable {
         case .delete(let route): return fields("delete", route, "del")
         case .replace(let old, let new):
             var item = fields("replace", new, "replace")
-            item.oldGateway = old.gateway.description
+            item.oldGateway = old.gateway?.description
+            item.oldNexthop = old.nexthopID
             return item
         }
+    }
+
+    private static func nexthop(_ operation: NexthopOperation) -> Operation {
+        let op = switch operation {
+        case .add: "add"
+        case .replace: "replace"
+        case .delete: "delete"
+        }
+        let nexthop = operation.nexthop
+        var item = Operation(op: op, text: [operation.commandText])
+        item.family = nexthop.family.rawValue
+        item.nexthop = nexthop.id
+        item.gateway = nexthop.gateway.description
+        item.interface = nexthop.link.name
+        item.routeProtocol = nexthop.proto
+        if case .replace(let old, _) = operation {
+            item.oldGateway = old.gateway.description
+            item.oldInterface = old.link.name
+        }
+        return item
     }
 }
 
@@ -189,6 +232,7 @@ extension LinkOperation {
         case .setUp: return "setUp"
         case .setHairpin: return "setHairpin"
         case .deleteBridge: return "deleteBridge"
+        case .deleteUnfinished: return "deleteUnfinished"
         }
     }
 }

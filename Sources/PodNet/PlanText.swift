@@ -26,6 +26,7 @@ public enum PlanText {
             let was = operation.from.map { "   # was \($0)" } ?? "   # was unset"
             return (.change, IpCommandText.sysctl(operation.key, operation.to) + was)
         })
+        out.section("nexthops", plan.nexthops.map(nexthopLine))
         out.section("routes", plan.routes.flatMap { operation -> [(Mark, String)] in
             switch operation {
             case .add(let route): return [(.add, IpCommandText.route("add", route))]
@@ -42,8 +43,9 @@ public enum PlanText {
                 return [(.remove, "ip link del \(pod.hostInterface)   # pod \(pod.name)")]
             }
         })
-        if !plan.refusedRoutes.isEmpty {
+        if plan.hasRefusals {
             out.section("routes the kernel refused (the rest was applied; the next apply retries them)") { out in
+                for refused in plan.refusedNexthops { out.line(.conflict, refused.description) }
                 for refused in plan.refusedRoutes { out.line(.conflict, refused.description) }
             }
         }
@@ -104,7 +106,7 @@ public enum PlanText {
     }
 
     public static func summary(_ plan: Plan) -> String {
-        if plan.isEmpty && plan.conflicts.isEmpty && plan.refusedRoutes.isEmpty {
+        if plan.isEmpty && plan.conflicts.isEmpty && !plan.hasRefusals {
             return "No changes: the node matches the config."
         }
         var parts: [String] = []
@@ -113,9 +115,13 @@ public enum PlanText {
         if !plan.links.isEmpty { parts.append("\(plan.links.count) link change\(plan.links.count == 1 ? "" : "s")") }
         if !plan.addresses.isEmpty { parts.append("\(plan.addresses.count) address change\(plan.addresses.count == 1 ? "" : "s")") }
         if !plan.sysctls.isEmpty { parts.append("\(plan.sysctls.count) sysctl\(plan.sysctls.count == 1 ? "" : "s")") }
+        if !plan.nexthops.isEmpty { parts.append("\(plan.nexthops.count) nexthop change\(plan.nexthops.count == 1 ? "" : "s")") }
         if !plan.routes.isEmpty { parts.append("\(plan.routes.count) route change\(plan.routes.count == 1 ? "" : "s")") }
         if !plan.pods.isEmpty { parts.append("\(plan.pods.count) pod change\(plan.pods.count == 1 ? "" : "s")") }
         if !plan.ipsets.isEmpty { parts.append("\(plan.ipsets.count) ipset change\(plan.ipsets.count == 1 ? "" : "s")") }
+        if !plan.refusedNexthops.isEmpty {
+            parts.append("\(plan.refusedNexthops.count) nexthop\(plan.refusedNexthops.count == 1 ? "" : "s") refused")
+        }
         if !plan.refusedRoutes.isEmpty {
             parts.append("\(plan.refusedRoutes.count) route\(plan.refusedRoutes.count == 1 ? "" : "s") refused")
         }
@@ -183,6 +189,16 @@ public enum PlanText {
         }
     }
 
+    /// A replaced nexthop is changed in place (its id stays, its routes follow it).
+    static func nexthopLine(_ operation: NexthopOperation) -> (Mark, String) {
+        switch operation {
+        case .add: return (.add, operation.commandText)
+        case .replace(let old, _):
+            return (.change, operation.commandText + "   # was via \(old.gateway) dev \(old.link.name)")
+        case .delete: return (.remove, operation.commandText)
+        }
+    }
+
     static func linkLines(_ operation: LinkOperation) -> [(Mark, String)] {
         switch operation {
         case .createBridge(let bridge, let mtu):
@@ -199,6 +215,8 @@ public enum PlanText {
             return [(.change, IpCommandText.hairpin(port: port, on))]
         case .deleteBridge(let name):
             return [(.remove, "ip link del \(name)")]
+        case .deleteUnfinished(let name):
+            return [(.remove, "ip link del \(name)   # left half-made by an interrupted podnet run")]
         }
     }
 }

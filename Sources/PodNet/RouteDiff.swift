@@ -35,7 +35,7 @@ public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "route \(wanted.destination) (table \(wanted.table)) is held by a route of protocol \(foreign.proto)"
-            + (foreign.gateway.map { " via \($0)" } ?? "")
+            + foreign.viaText
             + ", not podnet's (\(wanted.proto)): podnet leaves it alone; remove it to let podnet route there"
     }
 }
@@ -43,6 +43,7 @@ public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
 public enum RouteDiff {
     public struct Result: Sendable, Hashable {
         public var operations: [RouteOperation]
+        public var nexthops: [NexthopOperation] = []
         public var conflicts: [RouteConflict]
     }
 
@@ -94,5 +95,27 @@ public enum RouteDiff {
             }
         }
         return Result(operations: operations, conflicts: conflicts)
+    }
+
+    /// The routes (already fitted to the node: `RouteFitting`) and the nexthops they use.
+    /// A nexthop of podnet's at a wanted id with another gateway or link is replaced in
+    /// place, which moves its routes with it; one no longer wanted is deleted (after the
+    /// routes moved off it: the kernel deletes the routes still using it).
+    public static func plan(desired: RouteFitting.Fitted, observed: ObservedRoutes) -> Result {
+        var result = plan(desired: desired.routes, observed: observed)
+        var owned: [UInt32: NexthopState] = [:]
+        for nexthop in observed.nexthops { owned[nexthop.id] = nexthop }
+        let wanted = Set(desired.nexthops.map(\.id))
+        for nexthop in desired.nexthops {
+            if let found = owned[nexthop.id] {
+                if found != nexthop { result.nexthops.append(.replace(old: found, new: nexthop)) }
+            } else {
+                result.nexthops.append(.add(nexthop))
+            }
+        }
+        for nexthop in observed.nexthops where !wanted.contains(nexthop.id) {
+            result.nexthops.append(.delete(nexthop))
+        }
+        return result
     }
 }

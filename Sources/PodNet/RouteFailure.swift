@@ -5,11 +5,14 @@ public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
         /// The acknowledgement was lost (ENOBUFS) and re-reading the table did not
         /// show the change made.
         case notConfirmed
+        /// The nexthop object the route was to use was refused (`RefusedNexthop`).
+        case nexthopRefused(id: UInt32)
 
         public var description: String {
             switch self {
             case .kernel(let reason): return reason.description
             case .notConfirmed: return "acknowledgement lost and the re-read table does not show the change"
+            case .nexthopRefused(let id): return "its nexthop \(id) was refused"
             }
         }
     }
@@ -22,7 +25,7 @@ public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "route to \(route.destination) via \(route.gateway): \(reason)" }
+    public var description: String { "\(IpCommandText.route("add", route)): \(reason)" }
 }
 
 /// A planned route operation that an apply left out because the kernel refused it

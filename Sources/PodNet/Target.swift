@@ -14,6 +14,9 @@ public enum Target: Sendable, Hashable {
     case mark(MarkTarget)
     case reject(RejectKind)
     case opaque(OpaqueExtension)
+    /// Not a target but a whole entry podnet could not decode, found in one of its
+    /// chains: the rule holding it has nothing else, and no desired rule equals it.
+    case undecoded(UndecodedEntry)
 
     /// The user chain this target transfers control to, if any.
     public var chainReference: ChainName? {

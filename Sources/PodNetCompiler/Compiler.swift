@@ -17,6 +17,7 @@ public enum Compiler {
                 tables.append(table)
             }
         }
+        let routing = try routes(config)
         return DesiredState(
             tables: tables,
             bridge: bridge(config),
@@ -24,7 +25,8 @@ public enum Compiler {
                 InterfaceAddress(interface: config.bridge.name, address: cidr.firstHost, prefixLength: cidr.prefixLength)
             },
             sysctls: sysctls(config),
-            routes: try routes(config),
+            routes: routing.routes,
+            nexthops: routing.nexthops,
             pods: try pods(config))
     }
 
@@ -35,7 +37,7 @@ public enum Compiler {
         var filter = TableBuilder(family, .filter)
         // Host ports first: their hairpin and localhost SNAT rules must see a packet
         // before the general pod masquerade does.
-        HostPortRules.add(to: &nat, filter: &filter, config: config, family: family)
+        HostPortRules.add(to: &nat, filter: &filter, config: config, podCIDR: podCIDR)
         MasqueradeRules.add(to: &nat, config: config, podCIDR: podCIDR)
         ForwardRules.add(to: &filter, config: config, family: family)
         return [filter.build(), nat.build()].compactMap { $0 }
@@ -70,19 +72,33 @@ public enum Compiler {
     }
 
     /// Each peer pod CIDR via the peer's node IP of its family, for the families this
-    /// node's pods use (pods of a family the node lacks have nobody here to talk to).
-    private static func routes(_ config: NodeConfig) throws(CompileError) -> [RouteState] {
+    /// node's pods use (pods of a family the node lacks have nobody here to talk to), in
+    /// the form `RouteForm` prefers for the family: through the peer's own nexthop (id
+    /// from `NexthopIDs`, as if no other nexthop existed; apply moves ids others hold)
+    /// or classic.
+    private static func routes(_ config: NodeConfig) throws(CompileError) -> (routes: [RouteState], nexthops: [PeerNexthop]) {
         var routes: [RouteState] = []
+        var owners: [(route: Int, owner: NexthopOwner, gateway: IPAddress)] = []
         for peer in config.peers {
             for cidr in peer.podCIDRs where config.families.contains(cidr.family) {
                 guard let gateway = peer.nodeIP(for: cidr.family) else {
                     throw .peerWithoutNodeIP(peer: peer.name, podCIDR: cidr)
                 }
+                if RouteForm.preferred(for: cidr.family) == .nexthop {
+                    owners.append((routes.count, NexthopOwner(peer: peer.name, family: cidr.family), gateway))
+                }
                 routes.append(RouteState(destination: cidr, gateway: gateway,
                                          table: config.routeTable, proto: config.routeProtocol))
             }
         }
-        return routes
+        let ids = NexthopIDs.assign(Array(Set(owners.map(\.owner))), taken: [])
+        var nexthops: [NexthopOwner: PeerNexthop] = [:]
+        for (route, owner, gateway) in owners {
+            guard let id = ids[owner] else { continue }
+            routes[route].via = .nexthop(id: id)
+            nexthops[owner] = PeerNexthop(id: id, owner: owner, gateway: gateway, proto: config.routeProtocol)
+        }
+        return (routes, Array(nexthops.values))
     }
 
     private static func pods(_ config: NodeConfig) throws(CompileError) -> [PodAttachment] {
@@ -94,8 +110,9 @@ public enum Compiler {
                 name: pod.name,
                 netnsPath: pod.netnsPath,
                 hostInterface: InterfaceNaming.hostInterface(podName: pod.name),
+                podInterface: pod.interface,
                 addresses: cidrs.map { ip, cidr in
-                    InterfaceAddress(interface: PodAttachment.podInterfaceName, address: ip, prefixLength: cidr.prefixLength)
+                    InterfaceAddress(interface: pod.interface, address: ip, prefixLength: cidr.prefixLength)
                 },
                 gateways: cidrs.map { $0.1.firstHost },
                 mtu: config.bridge.mtu,

@@ -2,15 +2,17 @@ import PodNet
 
 /// Host ports in kubenet's shape: PODNET-HOSTPORTS, entered for local destinations
 /// from PREROUTING (other hosts, pods) and OUTPUT (the node itself), picks the
-/// mapping by port (and host IP); the mapping's own chain marks hairpin traffic for
-/// masquerade and DNATs to the pod.
+/// mapping by port (and host IP); the mapping's own chain DNATs to the pod.
+/// PODNET-HAIRPIN masquerades a pod's packets to its own host ports.
 enum HostPortRules {
     static let chain = ChainName.hostPorts
     static let mappingChainPrefix = ChainName.podnetPrefix + "HP-"
+    static let hairpinChain = ChainName(ChainName.podnetPrefix + "HAIRPIN")
     static let loopback = IPNetwork(network: IPAddress(ipv4: 0x7F00_0000), prefixLength: 8)
     static let ipv6Loopback = IPNetwork(host: IPAddress(ipv6: 0, 1))
 
-    static func add(to nat: inout TableBuilder, filter: inout TableBuilder, config: NodeConfig, family: IPFamily) {
+    static func add(to nat: inout TableBuilder, filter: inout TableBuilder, config: NodeConfig, podCIDR: IPNetwork) {
+        let family = podCIDR.family
         let mappings = config.hostPorts.filter { $0.family == family }.sorted(by: precedes)
         guard !mappings.isEmpty else { return }
 
@@ -34,15 +36,9 @@ enum HostPortRules {
         }))
         for index in mappings.indices {
             nat.add(Chain(name: names[index],
-                          rules: mappingRules(mappings[index], mark: config.masqueradeMark, comment: comments[index])))
+                          rules: [dnatRule(mappings[index], comment: comments[index])]))
         }
-
-        // The pod's hairpin packets carry the mark; they leave with the gateway's address
-        // so that the pod's reply comes back through the node and is un-NATed.
-        nat.append(Rule(matches: [.comment("podnet: SNAT for hairpin host-port traffic"),
-                                  .mark(MarkMatch(value: config.masqueradeMark, mask: config.masqueradeMark))],
-                        target: .masquerade(MasqueradeTarget())),
-                   to: .postrouting)
+        addHairpin(to: &nat, podIPs: Set(mappings.map(\.podIP)).sorted(), podCIDR: podCIDR)
 
         guard family == .ipv4 else { return }
         // 127.0.0.1:hostPort from the node itself: after DNAT the packet leaves through
@@ -111,15 +107,32 @@ enum HostPortRules {
              target: .jump(chainName))
     }
 
-    private static func mappingRules(_ mapping: HostPortMapping, mark: UInt32, comment: String) -> [Rule] {
-        [
-            Rule(source: AddressMatch(IPNetwork(host: mapping.podIP)),
-                 matches: [.comment(comment)],
-                 target: .mark(.or(mark))),
-            Rule(proto: ProtocolMatch(IPProtocol(mapping.transport)),
-                 matches: [.comment(comment), portMatch(mapping.transport, PortMatch())],
-                 target: .dnat(NATTarget(address: mapping.podIP, ports: PortRange(mapping.containerPort)))),
-        ]
+    private static func dnatRule(_ mapping: HostPortMapping, comment: String) -> Rule {
+        Rule(proto: ProtocolMatch(IPProtocol(mapping.transport)),
+             matches: [.comment(comment), portMatch(mapping.transport, PortMatch())],
+             target: .dnat(NATTarget(address: mapping.podIP, ports: PortRange(mapping.containerPort))))
+    }
+
+    /// A pod reaching its own host port is DNATed back to itself: in POSTROUTING its
+    /// packet has source == destination == the pod's IP, which no other packet of the
+    /// node has (a pod talks to itself over its own loopback). Masqueraded to the
+    /// bridge's address, the pod's reply comes back through the node and is un-NATed.
+    /// The match is the traffic itself, not a packet-mark bit: kube-proxy's
+    /// KUBE-MARK-MASQ bit is its own, and a mark rule here would masquerade every
+    /// packet kube-proxy marked before KUBE-POSTROUTING could (with --random-fully).
+    /// Only DNATed connections from this node's pods enter the per-pod rules.
+    private static func addHairpin(to nat: inout TableBuilder, podIPs: [IPAddress], podCIDR: IPNetwork) {
+        nat.append(Rule(source: AddressMatch(podCIDR),
+                        matches: [.comment("podnet: SNAT for hairpin host-port traffic"),
+                                  .conntrack(ConntrackMatch(states: [.dnat]))],
+                        target: .jump(hairpinChain)),
+                   to: .postrouting)
+        nat.add(Chain(name: hairpinChain, rules: podIPs.map { podIP in
+            let pod = AddressMatch(IPNetwork(host: podIP))
+            return Rule(source: pod, destination: pod,
+                        matches: [.comment("podnet: SNAT for hairpin host-port traffic")],
+                        target: .masquerade(MasqueradeTarget()))
+        }))
     }
 
     /// `-m tcp|udp|sctp`: port tests need the protocol's own match; the DNAT rule
@@ -145,5 +158,13 @@ enum HostPortRules {
         }
         if a.podIP != b.podIP { return a.podIP < b.podIP }
         return a.containerPort < b.containerPort
+    }
+}
+
+extension Compiler {
+    /// The nat chain of one host-port mapping (`PODNET-HP-...`), for checks that read
+    /// back one mapping's rules.
+    public static func hostPortChainName(for mapping: HostPortMapping) -> ChainName {
+        HostPortRules.chainName(for: mapping)
     }
 }

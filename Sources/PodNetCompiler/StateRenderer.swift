@@ -31,6 +31,7 @@ public enum StateRenderer {
         lines += section("links", state.bridge.map(linkLines) ?? [])
         lines += section("addresses", state.addresses.map { IpCommandText.address("add", $0) })
         lines += section("sysctls", state.sysctls.map { IpCommandText.sysctl($0.key, $0.value) })
+        lines += section("nexthops", state.nexthops.map { IpCommandText.nexthop("replace", $0) })
         lines += section("routes", state.routes.map { IpCommandText.route("replace", $0) })
         lines += section("pods", state.pods.flatMap { pod in
             ["# pod \(pod.name)"] + IpCommandText.attachPod(pod, bridge: state.bridge, mtu: pod.mtu.description)

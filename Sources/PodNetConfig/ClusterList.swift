@@ -11,21 +11,17 @@ struct ClusterList {
     /// Reads the List; a syntax error ends the reading, every other problem is reported
     /// at its `items[N]....` path, line and column, and the item it is in is kept out.
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, _ diagnostics: inout Diagnostics) -> ClusterList? {
-        var scanner = JSONScanner(bytes)
         do {
-            let root = JSONField(value: try JSONValue.read(&scanner), path: .root, file: file)
-            try scanner.expectEnd()
-            return read(root, &diagnostics)
+            return read(try JSONField.root(of: bytes, file: file), &diagnostics)
         } catch {
-            let (line, column) = scanner.position(of: error.offset)
-            diagnostics.error(SourceLocation(file: file, fieldPath: .root, line: line, column: column),
+            diagnostics.error(SourceLocation(file: file, fieldPath: .root, line: error.line, column: error.column),
                               "JSON syntax error: \(error.message)")
             return nil
         }
     }
 
     private static func read(_ root: JSONField, _ diagnostics: inout Diagnostics) -> ClusterList? {
-        guard case .object = root.value.content else {
+        guard case .object = root.value else {
             diagnostics.error(root.location, "expected a List object (the output of "
                               + "`kubectl get nodes,namespaces,pods,networkpolicies -A -o json`), got \(root.value.kindDescription)")
             return nil

@@ -16,7 +16,6 @@ struct ConfigDocument {
     var hairpinMode = HairpinMode.hairpinVeth
     var masquerade = true
     var forwardAccept = true
-    var masqueradeMark = NodeConfig.defaultMasqueradeMark
     var routeProtocol = NodeConfig.defaultRouteProtocol
     var routeTable = NodeConfig.mainRouteTable
     var peers: [PeerEntry] = []
@@ -38,7 +37,11 @@ struct ConfigDocument {
         if let node = fields[.bridge] { readBridge(node, &diagnostics) }
         if let value = fields[.masquerade]?.bool(&diagnostics) { masquerade = value }
         if let value = fields[.forwardAccept]?.bool(&diagnostics) { forwardAccept = value }
-        if let node = fields[.masqueradeMark] { readMasqueradeMark(node, &diagnostics) }
+        if let node = fields[.masqueradeMark] {
+            // Kept readable so that configs written for earlier podnets still load.
+            diagnostics.warning(node.location, "is no longer used and can be removed: podnet masquerades hairpin "
+                + "host-port traffic by its addresses, and no longer sets or matches a packet-mark bit")
+        }
         if let node = fields[.routeProtocol] { readRouteProtocol(node, &diagnostics) }
         if let node = fields[.routeTable] { readRouteTable(node, &diagnostics) }
         if let node = fields[.peers] {
@@ -80,20 +83,6 @@ struct ConfigDocument {
         }
         if let mtuNode = fields[.mtu] { mtu = mtuNode.mtu(&diagnostics).map { Located(value: $0, place: mtuNode.place) } }
         if let mode = fields[.hairpinMode]?.hairpinMode(&diagnostics) { hairpinMode = mode }
-    }
-
-    /// A single bit: podnet ORs it into the packet mark and matches it as MARK/MARK,
-    /// as kube-proxy does with its KUBE-MARK-MASQ bit; more bits would claim bits
-    /// that other programs own.
-    private mutating func readMasqueradeMark(_ node: DocumentNode, _ diagnostics: inout Diagnostics) {
-        guard let value = node.integer(in: 0...Int64(UInt32.max), expected: "a mark bit (an integer or a \"0x...\" string)",
-                                       allowHexString: true, &diagnostics) else { return }
-        guard value != 0, value & (value - 1) == 0 else {
-            diagnostics.error(node.location, "0x\(String(value, radix: 16)) is not a single bit (the masquerade mark is one bit "
-                + "of the packet mark, shared with kube-proxy: 0x4000 unless kube-proxy's --iptables-masquerade-bit says otherwise)")
-            return
-        }
-        masqueradeMark = UInt32(value)
     }
 
     /// 0..4 are the kernel's own (unspec, redirect, kernel, boot, static): podnet

@@ -90,7 +90,7 @@ enum NetworkPolicyReader {
         let endPort = field.member("endPort")
         var port: PolicyPort.Port?
         if let portField = field.member("port") {
-            switch portField.value.content {
+            switch portField.value {
             case .string(let name):
                 if let problem = portNameProblem(name) {
                     diagnostics.error(portField.location, problem)

@@ -46,7 +46,6 @@ struct NodeConfigValidator {
                                  hairpinMode: document.hairpinMode),
             masquerade: document.masquerade,
             forwardAccept: document.forwardAccept,
-            masqueradeMark: document.masqueradeMark,
             routeProtocol: document.routeProtocol,
             routeTable: document.routeTable,
             // Without errors, every name and path is present: a missing one was reported.

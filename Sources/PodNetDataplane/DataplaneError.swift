@@ -10,12 +10,11 @@ public enum DataplaneError: Error, CustomStringConvertible {
     case netlinkOperation(NetlinkOperationError)
     case sysctl(SysctlError)
     case routes([RouteFailure])
+    case nexthops([RefusedNexthop])
     case conflicts([Conflict])
     case lockTimeout(path: String, waited: Duration)
     case lockFile(path: String, errno: Int32)
     case namespace(NamespaceError)
-    /// The test-only fault hook (PODNET_TEST_FAIL_AT_WRITE) refused this write.
-    case injectedFault(write: Int, operation: String)
     /// An error of a type no case here is for, carried as it was thrown (it reached
     /// the dataplane through an API that throws `any Error`).
     case unexpected(any Error)
@@ -40,6 +39,9 @@ public enum DataplaneError: Error, CustomStringConvertible {
         case .routes(let failures):
             return "the kernel refused \(failures.count) route\(failures.count == 1 ? "" : "s"):\n"
                 + failures.map { "  \($0)" }.joined(separator: "\n")
+        case .nexthops(let refused):
+            return "the kernel refused \(refused.count) nexthop write\(refused.count == 1 ? "" : "s"):\n"
+                + refused.map { "  \($0)" }.joined(separator: "\n")
         case .conflicts(let conflicts):
             return "podnet will not overwrite what it does not own:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n")
         case .lockTimeout(let path, let waited):
@@ -47,8 +49,6 @@ public enum DataplaneError: Error, CustomStringConvertible {
         case .lockFile(let path, let code):
             return "cannot open the podnet lock \(path): errno \(code)"
         case .namespace(let error): return error.description
-        case .injectedFault(let write, let operation):
-            return "test fault injected at kernel write \(write) (\(operation))"
         case .unexpected(let error):
             return "unexpected error (\(type(of: error))): \(error)"
         }

@@ -6,7 +6,6 @@ import PodNetSystem
 /// as one netlink batch) written through `IPSets`, and the step that undoes it.
 struct IPSetSteps {
     let ipsets: IPSets
-    let writes: WriteBudget
     /// Keeps an undo step (most recent last).
     let journal: (_ description: String, _ undo: @escaping () throws -> Void) -> Void
     /// Notes operations the kernel took.
@@ -35,19 +34,19 @@ struct IPSetSteps {
                         try ipsets.add(entries, to: set, ifAbsent: true)
                     }
                 }
-                try step("ipset \(adding ? "add" : "del") \(set) (\(entries.count) members)") { () throws(NetlinkOperationError) in
+                try step { () throws(NetlinkOperationError) in
                     if adding { try ipsets.add(entries, to: set) } else { try ipsets.delete(entries, from: set) }
                 }
                 completed(Array(operations[start..<index]))
                 continue
             case .create(let set):
-                try step(operation.command) { () throws(NetlinkOperationError) in try ipsets.create(set) }
+                try step { () throws(NetlinkOperationError) in try ipsets.create(set) }
                 journal("ipset destroy \(set.name)") { try ipsets.destroy(set.name) }
             case .swap(let first, let second):
-                try step(operation.command) { () throws(NetlinkOperationError) in try ipsets.swap(first, second) }
+                try step { () throws(NetlinkOperationError) in try ipsets.swap(first, second) }
                 journal(operation.command) { try ipsets.swap(first, second) }
             case .destroy(let set):
-                try step(operation.command) { () throws(NetlinkOperationError) in try ipsets.destroy(set.name) }
+                try step { () throws(NetlinkOperationError) in try ipsets.destroy(set.name) }
                 journal("make ipset \(set.name) again with its \(set.entries.count) members") {
                     var empty = set
                     empty.entries = []
@@ -68,9 +67,7 @@ struct IPSetSteps {
         }
     }
 
-    private func step(_ description: @autoclosure () -> String,
-                      _ body: () throws(NetlinkOperationError) -> Void) throws(DataplaneError) {
-        try writes.spend(description())
+    private func step(_ body: () throws(NetlinkOperationError) -> Void) throws(DataplaneError) {
         do {
             try body()
         } catch {

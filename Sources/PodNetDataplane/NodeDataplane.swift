@@ -28,18 +28,19 @@ public struct NodeDataplane: Sendable {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
     public var lockWait: Duration
-    /// Test-only: fail the Nth kernel write of an apply (PODNET_TEST_FAIL_AT_WRITE).
-    public var failAtWrite: Int?
+    var sessions = NetlinkSessions()
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60),
-                failAtWrite: Int? = nil) {
+    public init(namespace: NetworkNamespace?, iptables: Iptables, lockWait: Duration = .seconds(60)) {
         self.namespace = namespace
         self.iptables = iptables
         self.lockWait = lockWait
-        self.failAtWrite = failAtWrite
     }
 
-    var observer: NodeObserver { NodeObserver(namespace: namespace, iptables: iptables) }
+    var observer: NodeObserver {
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        return observer
+    }
 
     /// The dry run: what apply would do now.
     public func plan(_ desired: DesiredState, ownership: Ownership) throws(DataplaneError) -> Plan {
@@ -64,7 +65,7 @@ public struct NodeDataplane: Sendable {
             withoutTables.tables = []
             let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: tables)
         }
@@ -104,11 +105,11 @@ public struct NodeDataplane: Sendable {
 
     /// Everything podnet owns on the node, found by its marks: chains and jumps of
     /// both families, its ipsets (after the rules that match them), routes of its
-    /// protocol, its pods' host ends and its bridge
-    /// (which takes its addresses and its own sysctls with it). The bridge's
-    /// route_localnet is turned off first, since its guard rule goes with the tables
-    /// before the bridge does; the global sysctls stay as they are (other software on
-    /// the node may need forwarding).
+    /// protocol and their nexthops, its pods' host ends, its bridge (which takes its
+    /// addresses and its own sysctls with it) and the links a run left half-made. The
+    /// bridge's route_localnet is turned off first, since its guard rule goes with the
+    /// tables before the bridge does; the global sysctls stay as they are (other
+    /// software on the node may need forwarding).
     public func teardownPlan(ownership: Ownership) throws(DataplaneError) -> Plan {
         let observed = try observer.observe(DesiredState(), bridgeName: nil, routeProtocol: ownership.routeProtocol,
                                             routeTable: ownership.routeTable)
@@ -117,8 +118,12 @@ public struct NodeDataplane: Sendable {
         if let name = ownership.bridgeName { bridges = bridges.filter { $0 == name } }
         var sysctls: [SysctlOperation] = []
         for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
-        var plan = Plan(tables: tables, links: bridges.map { .deleteBridge(name: $0) }, sysctls: sysctls,
+        // Routes go before their nexthops (the executor's order): a nexthop deleted first
+        // would take its routes along unseen, and their deletes would then be refused.
+        var plan = Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
+                        sysctls: sysctls,
                         routes: observed.routes.owned.map { .delete($0) },
+                        nexthops: observed.routes.nexthops.map { .delete($0) },
                         pods: observed.pods.map { .detach($0) })
         plan.ipsets = observed.ipsets.map { .destroy($0) }
         return plan
@@ -127,8 +132,8 @@ public struct NodeDataplane: Sendable {
     public func teardown(ownership: Ownership) throws -> ApplyResult {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
             let plan = try teardownPlan(ownership: ownership)
-            guard !plan.isEmpty else { return ApplyResult(executed: Plan(), kernelWrites: 0) }
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, failAtWrite: failAtWrite)
+            guard !plan.isEmpty else { return ApplyResult(executed: Plan()) }
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: DesiredState(), bridgeName: ownership.bridgeName,
                                         routeProtocol: ownership.routeProtocol, tables: plan.tables.map(\.id))
         }

@@ -5,10 +5,12 @@ import PodNetSystem
 
 /// Reads what podnet owns on a node (and what it must not collide with) from the
 /// kernel: both families' nat and filter tables, the bridge, its addresses and
-/// ports, every sysctl podnet may write, podnet's routes and pods.
+/// ports, every sysctl podnet may write, podnet's routes and pods, and the links a
+/// run of podnet left half-made.
 public struct NodeObserver {
     public var namespace: NetworkNamespace?
     public var iptables: Iptables
+    var sessions = NetlinkSessions()
 
     /// Every table podnet may have written: observed whatever the config says now,
     /// so that a family or table the config no longer uses is cleaned up.
@@ -31,7 +33,12 @@ public struct NodeObserver {
         let ipsets = try observeIPSets(wanted: !desired.ipsets.isEmpty)
         var reader = self
         reader.iptables.sets = ipsets.indexes
-        let tables = includingTables ? try Self.tables.map { id throws(DataplaneError) in try reader.observeTable(id) } : []
+        var tables: [ObservedTable] = []
+        if includingTables {
+            for id in Self.tables {
+                if let table = try reader.observeTable(id, wanted: desired.table(id) != nil) { tables.append(table) }
+            }
+        }
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         observed.ipsets = ipsets.owned
@@ -41,6 +48,7 @@ public struct NodeObserver {
         do {
             observed.routes = try netlink.observeRoutes(desired: desired.routes, proto: routeProtocol, table: routeTable)
             observed.pods = try netlink.observePods()
+            observed.unfinishedLinks = try netlink.unfinishedLinks().map(\.name)
             observed.automaticMTU = try netlink.automaticMTU()
         } catch {
             throw .netlink(error, while: "reading routes, pods and links")
@@ -103,7 +111,7 @@ public struct NodeObserver {
     func observeIPSets(wanted: Bool) throws(DataplaneError) -> (owned: [IPSetState], indexes: IPSetIndexes) {
         let sets: IPSets
         do {
-            sets = try IPSets(namespace: namespace)
+            sets = try sessions.openIPSets(in: namespace)
         } catch {
             throw .netlink(error, while: "opening an ipset socket")
         }
@@ -135,9 +143,15 @@ public struct NodeObserver {
         }
     }
 
-    public func observeTable(_ id: TableID) throws(DataplaneError) -> ObservedTable {
+    /// The table as the kernel holds it. A kernel without the table's family (IPv6
+    /// disabled) holds nothing of podnet's there: nil, unless podnet wants the table,
+    /// which is then an error saying so.
+    public func observeTable(_ id: TableID, wanted: Bool) throws(DataplaneError) -> ObservedTable? {
         do {
             return try iptables.snapshot(id, foreignChainEntries: false).observed
+        } catch let error as IptablesError {
+            if case .familyUnavailable = error, !wanted { return nil }
+            throw .iptables(error)
         } catch {
             throw DataplaneError(error)
         }
@@ -156,7 +170,7 @@ public struct NodeObserver {
 
     func session() throws(DataplaneError) -> Netlink {
         do {
-            return try Netlink(namespace: namespace)
+            return try sessions.open(in: namespace)
         } catch {
             throw .netlink(error, while: "opening a netlink socket")
         }

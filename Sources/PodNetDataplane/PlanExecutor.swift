@@ -9,7 +9,9 @@ import PodNetSystem
 /// refused in its `refusedRoutes`.
 public struct ApplyResult: Sendable {
     public var executed: Plan
-    public var kernelWrites: Int
+    /// What went through but not quite as planned (a table committed without its
+    /// rules' counters), for the operator.
+    public var warnings: [String] = []
 }
 
 /// Why an apply failed, and whether what it had already done was undone.
@@ -38,17 +40,24 @@ public final class PlanExecutor {
     let namespace: NetworkNamespace?
     var iptables: Iptables
     let netlink: Netlink
-    let writes: WriteBudget
+    let sessions: NetlinkSessions
     /// Undo steps, most recent last.
     private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
+    private var warnings: [String] = []
+    /// New nexthops the kernel refused in this run: their routes are not sent.
+    private var refusedNexthopIDs = Set<UInt32>()
 
-    public init(namespace: NetworkNamespace?, iptables: Iptables, failAtWrite: Int? = nil) throws(DataplaneError) {
+    public convenience init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
+        try self.init(namespace: namespace, iptables: iptables, sessions: NetlinkSessions())
+    }
+
+    init(namespace: NetworkNamespace?, iptables: Iptables, sessions: NetlinkSessions) throws(DataplaneError) {
         self.namespace = namespace
         self.iptables = iptables
-        writes = WriteBudget(failAt: failAtWrite)
+        self.sessions = sessions
         do {
-            netlink = try Netlink(namespace: namespace)
+            netlink = try sessions.open(in: namespace)
         } catch {
             throw .netlink(error, while: "opening a netlink socket")
         }
@@ -66,7 +75,7 @@ public final class PlanExecutor {
         } catch {
             throw rollBack(after: error)
         }
-        return ApplyResult(executed: done, kernelWrites: writes.count)
+        return ApplyResult(executed: done, warnings: warnings)
     }
 
     private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
@@ -85,8 +94,9 @@ public final class PlanExecutor {
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
         // Rules name sets by the kernel's index, known once the sets are made.
-        iptables.sets = try NodeObserver(namespace: namespace, iptables: iptables)
-            .observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
@@ -102,8 +112,12 @@ public final class PlanExecutor {
             try attach(pod, mtu: mtu, bridgeName: bridgeName, hairpin: desired.bridge?.hairpinPorts ?? false,
                        routeProtocol: routeProtocol)
         }
+        // A nexthop is in place before the routes that use it, and goes only after they
+        // moved off it (the kernel deletes the routes still using a deleted nexthop).
+        try nexthops(plan.nexthops.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return false }; return true })
         try routes(plan.routes.filter { if case .delete = $0 { return true }; return false })
+        try nexthops(plan.nexthops.filter { if case .delete = $0 { return true }; return false })
         for operation in plan.links {
             if case .setHairpin = operation { try link(operation) }
         }
@@ -117,7 +131,6 @@ public final class PlanExecutor {
     // MARK: Steps
 
     private func link(_ operation: LinkOperation) throws(DataplaneError) {
-        try writes.spend("\(operation)")
         let netlink = self.netlink
         do {
             switch operation {
@@ -142,6 +155,10 @@ public final class PlanExecutor {
             case .deleteBridge(let name):
                 // Teardown only, and last: nothing after it can fail, so it needs no undo.
                 try netlink.deleteBridge(named: name)
+            case .deleteUnfinished(let name):
+                // First in the plan's links, so before anything is made under the same
+                // temporary name; a half-made link is never put back.
+                try netlink.deleteUnfinishedLink(named: name)
             }
         } catch {
             throw .netlinkOperation(error)
@@ -150,7 +167,6 @@ public final class PlanExecutor {
     }
 
     private func addAddress(_ address: InterfaceAddress) throws(DataplaneError) {
-        try writes.spend(IpCommandText.address("add", address))
         let netlink = self.netlink
         do {
             try netlink.addAddress(address.address, prefixLength: address.prefixLength, to: try required(address.interface),
@@ -165,7 +181,6 @@ public final class PlanExecutor {
     }
 
     private func deleteAddress(_ address: InterfaceAddress) throws(DataplaneError) {
-        try writes.spend(IpCommandText.address("del", address))
         let netlink = self.netlink
         do {
             try netlink.deleteAddress(address.address, prefixLength: address.prefixLength, from: try required(address.interface))
@@ -180,7 +195,6 @@ public final class PlanExecutor {
     }
 
     private func sysctl(_ operation: SysctlOperation) throws(DataplaneError) {
-        try writes.spend(IpCommandText.sysctl(operation.key, operation.to))
         let sysctls = Sysctls(namespace: namespace)
         do {
             try sysctls.set(SysctlSetting(operation.key, operation.to))
@@ -195,7 +209,6 @@ public final class PlanExecutor {
 
     private func attach(_ pod: PodAttachment, mtu: Int, bridgeName: String?, hairpin: Bool,
                         routeProtocol: UInt8) throws(DataplaneError) {
-        try writes.spend("attach pod \(pod.name)")
         let netlink = self.netlink
         do {
             try netlink.attachPod(pod, mtu: mtu, bridge: try required(bridgeName ?? ""), hairpin: hairpin,
@@ -212,7 +225,6 @@ public final class PlanExecutor {
     /// The exception is a pod being `remade` with a changed spec: its old attachment
     /// must go before the new one is made, and a rollback reports that it stays gone.
     private func detach(_ pod: ObservedPod, remade: Bool) throws(DataplaneError) {
-        try writes.spend("detach pod \(pod.name)")
         do {
             try netlink.detachPod(hostInterface: pod.hostInterface)
         } catch {
@@ -230,11 +242,11 @@ public final class PlanExecutor {
         guard !operations.isEmpty else { return }
         let sets: IPSets
         do {
-            sets = try IPSets(namespace: namespace)
+            sets = try sessions.openIPSets(in: namespace)
         } catch {
             throw .netlink(error, while: "opening an ipset socket")
         }
-        try IPSetSteps(ipsets: sets, writes: writes,
+        try IPSetSteps(ipsets: sets,
                        journal: { description, undo in self.record(description, undo) },
                        completed: { self.done.ipsets += $0 }).run(operations)
     }
@@ -243,19 +255,11 @@ public final class PlanExecutor {
     /// under the xtables lock, committed once.
     private func commit(_ id: TableID, desired: TableState?) throws(DataplaneError) {
         var lengthsBefore: [ChainName: Int] = [:]
-        var spent = false
-        let writes = self.writes
         let outcome: TransactionOutcome
         do {
             outcome = try iptables.transact(id, foreignChainEntries: false) { snapshot in
                 lengthsBefore = snapshot.chainLengths
-                let operations = TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
-                // Only a table with something to change is a kernel write (and never read twice as one).
-                if !operations.isEmpty, !spent {
-                    spent = true
-                    try writes.spend("commit \(id)")
-                }
-                return operations
+                return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
             }
         } catch {
             // Iptables.transact throws `any Error` (its own, or the closure's): an error of
@@ -263,6 +267,10 @@ public final class PlanExecutor {
             throw DataplaneError(error)
         }
         guard outcome.committed else { return }
+        if let reason = outcome.countersNotCarried {
+            warnings.append("\(id): the new table is in place, but the kernel did not take its rules' packet "
+                            + "counters (\(reason)): they start again from 0")
+        }
         let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
         record("restore table \(id)") {
             try iptables.transact(id, foreignChainEntries: false) { _ in
@@ -273,21 +281,25 @@ public final class PlanExecutor {
     }
 
     /// Deletes the conntrack entries of UDP host ports this run added, so that their
-    /// next packets meet the new DNAT. Nothing to undo: the kernel recreates flows.
+    /// next packets meet the new DNAT: the flows to the host port on the mapping's host
+    /// IP, or on every local address of the node; the node's own flows to that port on
+    /// other hosts never meet the DNAT and stay. Nothing to undo: the kernel recreates flows.
     private func clearFlowsOfNewUDPHostPorts() throws(DataplaneError) {
         for table in done.tables {
-            let ports = HostPortFlows.addedUDPPorts(table)
+            let ports = HostPortFlows.addedUDPHostPorts(table)
             guard !ports.isEmpty else { continue }
-            let conntrack: Conntrack
+            let conntrack: Conntrack, local: [IPNetwork]
             do {
                 conntrack = try Conntrack(namespace: namespace)
+                local = try netlink.localNetworks(family: table.id.family)
             } catch {
-                throw .netlink(error, while: "opening a conntrack socket")
+                throw .netlink(error, while: "opening a conntrack socket and reading the node's local addresses")
             }
-            for port in ports {
-                try writes.spend("conntrack -D -p udp --dport \(port)")
+            for hostPort in ports {
+                let destinations = hostPort.hostIP.map { [IPNetwork(host: $0)] } ?? local
                 do {
-                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp, destinationPort: port)
+                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp,
+                                                  destinationPort: hostPort.port, to: destinations)
                 } catch {
                     throw .netlinkOperation(error)
                 }
@@ -310,6 +322,11 @@ public final class PlanExecutor {
         }
         var adds: [RouteState] = [], replaces: [RouteKey: RouteState] = [:], deletes: [RouteState] = []
         for operation in operations {
+            // A route that was to use a nexthop the kernel refused stays as it is, with it.
+            if let id = operation.route.nexthopID, refusedNexthopIDs.contains(id) {
+                done.refusedRoutes.append(RefusedRoute(operation: operation, reason: .nexthopRefused(id: id)))
+                continue
+            }
             switch operation {
             case .add(let route): adds.append(route)
             case .replace(let old, let new):
@@ -320,7 +337,6 @@ public final class PlanExecutor {
         }
         let netlink = self.netlink
         if !adds.isEmpty {
-            try writes.spend("\(adds.count) route adds/replaces")
             let result: RouteBatchResult
             do {
                 result = try netlink.replaceRoutes(adds)
@@ -351,7 +367,6 @@ public final class PlanExecutor {
             refuse(result.failed)
         }
         if !deletes.isEmpty {
-            try writes.spend("\(deletes.count) route deletes")
             let result: RouteBatchResult
             do {
                 result = try netlink.deleteRoutes(deletes)
@@ -364,6 +379,38 @@ public final class PlanExecutor {
                 record("add back the \(removed.count) routes this run deleted") { try Self.settled(netlink.addRoutes(removed)) }
             }
             refuse(result.failed)
+        }
+    }
+
+    /// One batch of nexthop writes. Each peer's nexthop stands alone, as its routes do: a
+    /// refused one is named in `refusedNexthops` (and a refused new one takes the routes
+    /// that were to use it along), the others stay. What was applied is journaled.
+    private func nexthops(_ operations: [NexthopOperation]) throws(DataplaneError) {
+        guard !operations.isEmpty else { return }
+        let netlink = self.netlink
+        let result: NexthopBatchResult
+        do {
+            result = try netlink.writeNexthops(operations)
+        } catch {
+            throw .netlink(error, while: "writing nexthops")
+        }
+        done.nexthops += result.applied
+        done.refusedNexthops += result.failed
+        for refused in result.failed {
+            if case .add(let nexthop) = refused.operation { refusedNexthopIDs.insert(nexthop.id) }
+        }
+        let inverse = result.applied.map { operation -> NexthopOperation in
+            switch operation {
+            case .add(let nexthop): return .delete(nexthop)
+            case .replace(let old, let new): return .replace(old: new, new: old)
+            case .delete(let nexthop): return .add(nexthop)
+            }
+        }
+        if !inverse.isEmpty {
+            record("undo the \(inverse.count) nexthop writes of this run") {
+                let undone = try netlink.writeNexthops(inverse)
+                if !undone.failed.isEmpty { throw DataplaneError.nexthops(undone.failed) }
+            }
         }
     }
 

@@ -26,8 +26,9 @@ public struct Iptables: Sendable {
 
     /// Reads one table (`iptables-save -t TABLE`, without printing). Takes no lock:
     /// the kernel hands out a table in one consistent copy, as for iptables-save.
-    /// Throws `IptablesError`. `foreignChainEntries: false` leaves the rules of foreign
-    /// user chains unread (see `TableSnapshot.foreignChainEntriesRead`).
+    /// Throws `IptablesError` (`familyUnavailable` when the kernel lacks the family).
+    /// `foreignChainEntries: false` leaves the rules of foreign user chains unread (see
+    /// `TableSnapshot.foreignChainEntriesRead`).
     public func snapshot(_ id: TableID, foreignChainEntries: Bool = true) throws -> TableSnapshot {
         try withHandle(id, locking: nil) { handle in
             try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries, sets: sets)
@@ -40,10 +41,24 @@ public struct Iptables: Sendable {
     /// the list is empty. When the kernel reports the table changed since it was read
     /// (EAGAIN), everything is read and computed again, up to `maxAttempts` times.
     /// Counters of untouched rules and of policies survive the commit (libiptc carries
-    /// them over).
+    /// them over). A kernel without the table's family (IPv6 disabled) holds nothing
+    /// there: `operations` sees an empty table, and anything it asks for there is
+    /// `familyUnavailable`.
     @discardableResult
     public func transact(_ id: TableID, foreignChainEntries: Bool = true,
                          operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
+        do {
+            return try transactOnce(id, foreignChainEntries: foreignChainEntries, operations: operations)
+        } catch IptablesError.familyUnavailable(let table, let message) {
+            guard try operations(TableSnapshot(emptyTable: id)).isEmpty else {
+                throw IptablesError.familyUnavailable(table: table, message: message)
+            }
+            return TransactionOutcome(operations: [], attempts: 1)
+        }
+    }
+
+    private func transactOnce(_ id: TableID, foreignChainEntries: Bool,
+                              operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
         for attempt in 1...max(maxAttempts, 1) {
             let outcome = try withHandle(id, locking: lock) { handle -> TransactionOutcome? in
                 let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries,
@@ -58,6 +73,14 @@ public struct Iptables: Sendable {
                 } catch let error as LibiptcError where error.errno == EAGAIN {
                     return nil
                 } catch let error as LibiptcError {
+                    // A libiptc commit is two calls, the table's replace and then the carry-over
+                    // of the kept rules' counters, and it reports a failure of either. When only
+                    // the second failed the new table is in the kernel: it must count as
+                    // committed, or a rollback would leave it there.
+                    if try Self.replaceLanded(handle, id) {
+                        return TransactionOutcome(operations: list, attempts: attempt,
+                                                  countersNotCarried: "\(error.message) (errno \(error.errno))")
+                    }
                     throw IptablesError.commitRejected(table: id, errno: error.errno, message: error.message,
                                                        operations: list)
                 }
@@ -66,6 +89,19 @@ public struct Iptables: Sendable {
             if let outcome { return outcome }
         }
         throw IptablesError.concurrentChanges(table: id, attempts: max(maxAttempts, 1))
+    }
+
+    /// Whether the kernel holds the table `handle` was edited into: podnet's part of
+    /// it, read afresh, is what the handle holds after the edits.
+    private static func replaceLanded(_ handle: LibiptcHandle, _ id: TableID) throws -> Bool {
+        let edited = try TableSnapshot(reading: handle, id: id, foreignChainEntries: false).observed
+        let fresh: LibiptcHandle
+        do {
+            fresh = try LibiptcHandle(family: id.family, table: id.table)
+        } catch {
+            throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno, message: error.message)
+        }
+        return try TableSnapshot(reading: fresh, id: id, foreignChainEntries: false).observed == edited
     }
 
     /// libiptc's commit zeroes the policy counters of built-in chains (seen with
@@ -96,6 +132,8 @@ public struct Iptables: Sendable {
                         let handle: LibiptcHandle
                         do {
                             handle = try LibiptcHandle(family: id.family, table: id.table)
+                        } catch let error as LibiptcError where error.errno == EAFNOSUPPORT {
+                            throw IptablesError.familyUnavailable(table: id, message: error.message)
                         } catch let error as LibiptcError {
                             throw IptablesError.libiptc(table: id, call: error.call, errno: error.errno,
                                                         message: error.message)
@@ -120,6 +158,15 @@ public struct TransactionOutcome: Sendable, Hashable {
     public var operations: [TableOperation]
     /// 1 unless the table changed underneath and the transaction was recomputed.
     public var attempts: Int
+    /// Why the kept rules' packet counters were not carried over to the new table
+    /// (nil when they were): the table itself was committed.
+    public var countersNotCarried: String?
+
+    public init(operations: [TableOperation], attempts: Int, countersNotCarried: String? = nil) {
+        self.operations = operations
+        self.attempts = attempts
+        self.countersNotCarried = countersNotCarried
+    }
 
     public var committed: Bool { !operations.isEmpty }
 }

@@ -48,6 +48,9 @@ public enum IptablesError: Error, Sendable, CustomStringConvertible {
     case commitRejected(table: TableID, errno: Int32, message: String, operations: [TableOperation])
     /// The table kept changing under podnet (EAGAIN at every commit).
     case concurrentChanges(table: TableID, attempts: Int)
+    /// The kernel has no such address family (IPv6 disabled at boot, `ipv6.disable=1`):
+    /// libiptc cannot open its socket (EAFNOSUPPORT).
+    case familyUnavailable(table: TableID, message: String)
 
     public var description: String {
         switch self {
@@ -73,6 +76,9 @@ public enum IptablesError: Error, Sendable, CustomStringConvertible {
                 + "nothing was changed (see the kernel log for its reason). Operations:\n\(list)"
         case .concurrentChanges(let table, let attempts):
             return "\(table) changed under podnet at each of \(attempts) commits (EAGAIN)"
+        case .familyUnavailable(let table, let message):
+            return "\(table): this kernel has no \(table.family == .ipv4 ? "IPv4" : "IPv6") (libiptc: \(message)), "
+                + "as when it was booted with ipv6.disable=1; a config that uses the family cannot be applied here"
         }
     }
 }

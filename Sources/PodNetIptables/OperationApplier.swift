@@ -68,15 +68,14 @@ struct OperationApplier {
 
     /// The handle must hold `expected` at `index` now: indexes were computed from an
     /// observation, and a rule that moved or is foreign must not be replaced or deleted.
+    /// An undecoded entry is compared by its bytes, so a rule changed since it was
+    /// observed is not deleted by mistake.
     private func requireRule(_ expected: Rule, in chain: ChainName, at index: Int,
                              _ operation: TableOperation) throws(IptablesError) {
-        let raw = handle.rule(in: chain.rawValue, at: index)
-        let found = raw.flatMap { try? EntryCodec.decode($0.bytes, family: table.family,
-                                                         targetName: $0.standardTargetName, sets: sets) }
-        guard let found, found.rule == expected else {
-            let text = raw == nil ? nil : found.map { IptablesSaveText.render($0.rule) } ?? "an undecodable rule"
+        let found = handle.rule(in: chain.rawValue, at: index)?.decodeOrKeep(family: table.family, sets: sets).rule
+        guard let found, found == expected else {
             throw .refused(table: table, operation: operation,
-                           reason: .ruleMismatch(chain, index: index, found: text))
+                           reason: .ruleMismatch(chain, index: index, found: found.map(IptablesSaveText.render)))
         }
     }
 

@@ -2,9 +2,11 @@ import PodNet
 
 extension TableSnapshot {
     /// Reads every chain of the handle's table. Only podnet's chains, and the entries
-    /// of built-in chains that jump to a PODNET- chain, are decoded. The rules of
-    /// foreign user chains are copied only when `foreignChainEntries` is true: a diff
-    /// never needs them, and kube-proxy keeps tens of thousands there.
+    /// of built-in chains that jump to a PODNET- chain, are decoded (set matches with
+    /// `sets`, the kernel's ipset indexes); an entry of a PODNET- chain that podnet
+    /// cannot decode is kept whole (`Target.undecoded`). The rules of foreign user
+    /// chains are copied only when `foreignChainEntries` is true: a diff never needs
+    /// them, and kube-proxy keeps tens of thousands there.
     init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true,
          sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) {
         self.foreignChainEntriesRead = foreignChainEntries
@@ -17,11 +19,10 @@ extension TableSnapshot {
             if let builtin = BuiltinChain(chainName: name), handle.isBuiltin(name) {
                 builtinChains.append(try BuiltinChainSnapshot(reading: handle, chain: builtin, table: id))
             } else if chain.isPodnetOwned {
-                var rules: [CountedRule] = [], index = 0
-                try handle.forEachRule(in: name) { raw throws(IptablesError) in
-                    let decoded = try raw.decode(table: id, chain: chain, index: index, sets: sets)
+                var rules: [CountedRule] = []
+                handle.forEachRule(in: name) { raw in
+                    let decoded = raw.decodeOrKeep(family: id.family, sets: sets)
                     rules.append(CountedRule(rule: decoded.rule, counters: decoded.counters))
-                    index += 1
                     return true
                 }
                 podnetChains.append(PodnetChainSnapshot(name: chain, rules: rules))
@@ -74,6 +75,10 @@ extension BuiltinChainSnapshot {
 }
 
 extension LibiptcHandle.RawRule {
+    func decodeOrKeep(family: IPFamily, sets: IPSetIndexes) -> DecodedEntry {
+        EntryCodec.decodeOrKeep(bytes, family: family, targetName: standardTargetName, sets: sets)
+    }
+
     func decode(table: TableID, chain: ChainName, index: Int,
                 sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) -> DecodedEntry {
         do {

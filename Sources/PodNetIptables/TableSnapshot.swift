@@ -40,6 +40,13 @@ public struct TableSnapshot: Sendable {
     }
 }
 
+extension TableSnapshot {
+    /// A table with nothing in it: what a kernel without the family holds.
+    init(emptyTable id: TableID) {
+        self.init(id: id, builtinChains: [], podnetChains: [], foreignChains: [], foreignChainEntriesRead: true)
+    }
+}
+
 /// A rule with the counters the kernel keeps for it.
 public struct CountedRule: Sendable, Hashable {
     public var rule: Rule

@@ -84,8 +84,10 @@ extension Netlink {
         var found: [ObservedAddress] = []
         for family in family.map({ [$0] }) ?? IPFamily.allCases {
             for message in try dump(AddressMessages.dump(family: family, index: link.index)) {
-                // Filter here too: the kernel's index filter is a request.
-                if let address = try AddressMessages.parse(message), address.interfaceIndex == link.index {
+                // Filter here too: the kernel's index filter is a request, and a kernel
+                // without the family (IPv6 disabled) answers with every family it has.
+                if let address = try AddressMessages.parse(message), address.interfaceIndex == link.index,
+                   address.address.family == family {
                     found.append(address)
                 }
             }

@@ -2,19 +2,27 @@ import PodNet
 
 extension Netlink {
     /// Creates podnet's bridge:
-    /// `ip link add NAME mtu N address MAC type bridge`, then
-    /// `ip link set NAME alias "podnet: managed bridge" promisc on|off up`.
-    /// The alias is podnet's ownership marker (the kernel ignores it on creation,
-    /// hence the second message).
+    /// `ip link add TEMPORARY mtu N address MAC type bridge`, then
+    /// `ip link set TEMPORARY name NAME alias "podnet: managed bridge" promisc on|off up`.
+    /// The alias is podnet's ownership marker; the kernel ignores it on creation, so the
+    /// bridge exists under its temporary name until one message names and marks it (a
+    /// run killed in between leaves a link the next one recognises: `UnfinishedLink`).
+    /// When that message is refused (the name is taken), the bridge is deleted again.
     @discardableResult
     public func createBridge(_ bridge: BridgeState, mtu: Int) throws(NetlinkOperationError) -> Link {
-        try attempt("ip link add \(bridge.name) mtu \(mtu) address \(bridge.macAddress) type bridge") {
-            () throws(NetlinkError) in
-            try perform(LinkMessages.createBridge(name: bridge.name, mtu: mtu, macAddress: bridge.macAddress))
+        let temporary = UnfinishedLink.temporaryName(for: bridge.name)
+        try attempt(IpCommandText.addBridge(bridge, mtu: String(mtu))) { () throws(NetlinkError) in
+            try perform(LinkMessages.createBridge(name: temporary, mtu: mtu, macAddress: bridge.macAddress))
         }
-        let created = try requireLink(named: bridge.name)
-        try setLink(created, LinkChanges(alias: BridgeState.ownershipAlias, up: true, promiscuous: bridge.promiscuous))
-        return try requireLink(named: bridge.name)
+        let created = try requireLink(named: temporary)
+        do {
+            try setLink(created, LinkChanges(name: bridge.name, alias: BridgeState.ownershipAlias, up: true,
+                                             promiscuous: bridge.promiscuous))
+            return try requireLink(named: bridge.name)
+        } catch {
+            try? deleteLink(created)
+            throw error
+        }
     }
 
     /// podnet's bridge (`ip -d link show dev NAME`): nil when no link has that

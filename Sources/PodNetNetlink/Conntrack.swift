@@ -26,27 +26,33 @@ public final class Conntrack {
         self.init(session: try Netlink(namespace: namespace, protocol: NETLINK_NETFILTER))
     }
 
-    /// `conntrack -D -f FAMILY -p PROTO --dport PORT`: deletes every flow of
-    /// `family` whose original direction goes to `destinationPort` over `transport`,
-    /// and returns how many it deleted.
+    /// `conntrack -D -f FAMILY -p PROTO --dport PORT`, for the flows whose original
+    /// destination lies in `destinations` only: deletes every such flow of `family`
+    /// whose original direction goes to `destinationPort` over `transport`, and
+    /// returns how many it deleted.
     ///
     /// Existing UDP flows keep the NAT decision made for their first packet, so
     /// after a new DNAT (a host port) they would bypass it until they time out;
-    /// Kubernetes clears them this way.
+    /// Kubernetes clears them this way. A host port catches only packets to the
+    /// node's own addresses (or its host IP): the node's flows to that port on other
+    /// hosts (its DNS queries, for a host port 53) never meet the DNAT and stay.
     ///
     /// Each flow is deleted by its original tuple as dumped, with its id (and zone),
     /// so a flow recreated with the same tuple since the dump is left alone. A flow
     /// that ended since the dump (ENOENT) is not counted. Throws the first other
     /// refusal, and `repliesLost` when acknowledgements were lost: deleting again
     /// is harmless and removes whatever is left.
-    public func deleteFlows(family: IPFamily, transport: TransportProtocol,
-                            destinationPort: UInt16) throws(NetlinkOperationError) -> Int {
-        let command = "conntrack -D -f \(family.rawValue) -p \(transport.rawValue) --dport \(destinationPort)"
+    public func deleteFlows(family: IPFamily, transport: TransportProtocol, destinationPort: UInt16,
+                            to destinations: [IPNetwork]) throws(NetlinkOperationError) -> Int {
+        let command = "conntrack -D -f \(family.rawValue) -p \(transport.rawValue) --dport \(destinationPort) -d "
+            + destinations.map(\.description).joined(separator: ",")
         return try session.attempt(command) { () throws(NetlinkError) in
             var doomed: [ConntrackFlow] = []
             for message in try session.dump(ConntrackMessages.dump(family: family)) {
                 guard let flow = try ConntrackMessages.parse(message), flow.family == family,
-                      flow.protocolNumber == transport.number, flow.destinationPort == destinationPort else { continue }
+                      flow.protocolNumber == transport.number, flow.destinationPort == destinationPort,
+                      let destination = flow.destination, destinations.contains(where: { $0.contains(destination) })
+                else { continue }
                 doomed.append(flow)
             }
             var deleted = 0
@@ -71,6 +77,8 @@ struct ConntrackFlow: Sendable, Hashable {
     var protocolNumber: UInt8
     /// The original direction's destination port; nil for a protocol without ports.
     var destinationPort: UInt16?
+    /// The original direction's destination address (CTA_IP_V4_DST / CTA_IP_V6_DST).
+    var destination: IPAddress?
     /// The CTA_TUPLE_ORIG attributes as the kernel dumped them: the key a delete names.
     var originalTuple: [UInt8]
     /// CTA_ID: the kernel deletes only the flow that still has this id.
@@ -106,14 +114,17 @@ enum ConntrackMessages {
         guard let (familyByte, attributes) = try Nfnetlink.body(of: message, .conntrack, IPCTNL_MSG_CT_NEW.rawValue),
               let family = IPFamily(addressFamily: familyByte) else { return nil }
         guard let originalTuple = attributes[UInt16(CTA_TUPLE_ORIG.rawValue)],
-              let proto = try attributes.nested(UInt16(CTA_TUPLE_ORIG.rawValue))?.nested(UInt16(CTA_TUPLE_PROTO.rawValue)),
+              let tuple = try attributes.nested(UInt16(CTA_TUPLE_ORIG.rawValue)),
+              let proto = try tuple.nested(UInt16(CTA_TUPLE_PROTO.rawValue)),
               let protocolNumber = proto.u8(UInt16(CTA_PROTO_NUM.rawValue)) else {
             throw .malformed("conntrack flow without an original tuple and protocol")
         }
+        let destinationType = family == .ipv4 ? CTA_IP_V4_DST.rawValue : CTA_IP_V6_DST.rawValue
         return ConntrackFlow(
             family: family,
             protocolNumber: protocolNumber,
             destinationPort: proto.bigEndian(UInt16(CTA_PROTO_DST_PORT.rawValue)),
+            destination: try tuple.nested(UInt16(CTA_TUPLE_IP.rawValue))?.address(UInt16(destinationType), family: family),
             originalTuple: Array(originalTuple),
             id: attributes.bigEndian(UInt16(CTA_ID.rawValue)),
             zone: attributes.bigEndian(UInt16(CTA_ZONE.rawValue)))

@@ -26,7 +26,12 @@ public final class IPSets {
 
     /// The sets of `namespace`, through a new NETLINK_NETFILTER socket opened there.
     public convenience init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
-        self.init(session: try Netlink(namespace: namespace, protocol: NETLINK_NETFILTER))
+        self.init(session: Netlink(transport: try Self.socket(in: namespace), namespace: namespace))
+    }
+
+    /// A NETLINK_NETFILTER socket in `namespace`, the kind a session of `IPSets` speaks over.
+    public static func socket(in namespace: NetworkNamespace?) throws(NetlinkError) -> NetlinkSocket {
+        try NetlinkSocket(namespace: namespace, protocol: NETLINK_NETFILTER)
     }
 
     /// `ipset list`: every set of the namespace with its members (podnet's and others';

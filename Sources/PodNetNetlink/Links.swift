@@ -26,8 +26,12 @@ public struct Link: Sendable, Hashable {
 }
 
 /// Changes to an existing link; nil fields are left as they are.
-/// `ip link set dev NAME [mtu N] [address MAC] [alias TEXT] [master BR] [up|down] [promisc on|off]`.
+/// `ip link set dev NAME [name NEW] [mtu N] [address MAC] [alias TEXT] [master BR] [up|down] [promisc on|off]`.
+/// The kernel applies one message's changes in a fixed order (do_setlink): the new
+/// name before the alias, the master and the flags, so a link can be renamed (which
+/// it must be while down), marked, enslaved and brought up by one message.
 public struct LinkChanges: Sendable, Hashable {
+    public var name: String?
     public var mtu: Int?
     public var macAddress: MACAddress?
     public var alias: String?
@@ -35,8 +39,9 @@ public struct LinkChanges: Sendable, Hashable {
     public var up: Bool?
     public var promiscuous: Bool?
 
-    public init(mtu: Int? = nil, macAddress: MACAddress? = nil, alias: String? = nil, masterIndex: Int32? = nil,
-                up: Bool? = nil, promiscuous: Bool? = nil) {
+    public init(name: String? = nil, mtu: Int? = nil, macAddress: MACAddress? = nil, alias: String? = nil,
+                masterIndex: Int32? = nil, up: Bool? = nil, promiscuous: Bool? = nil) {
+        self.name = name
         self.mtu = mtu
         self.macAddress = macAddress
         self.alias = alias
@@ -64,7 +69,8 @@ enum LinkMessages {
     }
 
     /// `ip link add NAME mtu N address MAC type bridge`. The kernel ignores an
-    /// alias on creation, so the ownership marker follows in a `set`.
+    /// alias on creation, so the ownership marker follows in a `set` (with the final
+    /// name: see `UnfinishedLink`).
     static func createBridge(name: String, mtu: Int, macAddress: MACAddress) -> NetlinkMessage {
         MessageWriter.message(type: Int32(RTM_NEWLINK), flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL) { writer in
             writer.putHeader(header())
@@ -114,6 +120,7 @@ enum LinkMessages {
         }
         return MessageWriter.message(type: Int32(RTM_NEWLINK), flags: NLM_F_ACK) { writer in
             writer.putHeader(header(index: index, flags: flags, change: change))
+            if let name = changes.name { writer.put(Int32(IFLA_IFNAME), string: name) }
             if let mtu = changes.mtu { writer.put(Int32(IFLA_MTU), u32: UInt32(mtu)) }
             if let mac = changes.macAddress { writer.put(Int32(IFLA_ADDRESS), bytes: mac.bytes) }
             if let alias = changes.alias { writer.put(Int32(IFLA_IFALIAS), string: alias) }
@@ -201,7 +208,7 @@ extension Netlink {
         }
     }
 
-    /// `ip link del dev NAME`.
+    /// `ip link del dev NAME` (the link is found by its index, whatever its name is now).
     func deleteLink(_ link: Link) throws(NetlinkOperationError) {
         try attempt("ip link del dev \(link.name)") { () throws(NetlinkError) in
             try perform(LinkMessages.delete(index: link.index))
@@ -237,6 +244,7 @@ extension LinkChanges {
     /// The arguments `ip link set` would take for these changes.
     var ipArguments: String {
         var words: [String] = []
+        if let name { words.append("name \(name)") }
         if let mtu { words.append("mtu \(mtu)") }
         if let macAddress { words.append("address \(macAddress)") }
         if let alias { words.append("alias \"\(alias)\"") }

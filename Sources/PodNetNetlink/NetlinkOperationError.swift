@@ -13,6 +13,8 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
     case linkMissing(name: String, namespace: NetworkNamespace?)
     /// A link named like a pod's host interface that podnet did not create.
     case podInterfaceNotOwned(name: String, alias: String?)
+    /// A link observed as half-made by podnet that no longer is (it has an alias now).
+    case notUnfinished(name: String, alias: String?)
     case sysctl(SysctlError)
 
     public var description: String {
@@ -30,6 +32,8 @@ public enum NetlinkOperationError: Error, Sendable, Equatable, CustomStringConve
             return "link \(name) not found\(namespace.map { " in netns \($0)" } ?? "")"
         case .podInterfaceNotOwned(let name, let alias):
             return "link \(name) was not created by podnet for a pod (alias \(alias.map { "\"\($0)\"" } ?? "unset")): left alone"
+        case .notUnfinished(let name, let alias):
+            return "link \(name) is no longer a link podnet left half-made (alias \(alias.map { "\"\($0)\"" } ?? "unset")): left alone"
         case .sysctl(let error):
             return error.description
         }

@@ -16,18 +16,23 @@ public struct PodInterfaceObservation: Sendable, Hashable {
 }
 
 extension Netlink {
-    /// Attaches a pod, as kubenet's bridge plugin did:
-    /// `ip link add HOST mtu N type veth peer name eth0 mtu N netns POD`,
-    /// `ip link set HOST alias "podnet: pod DIGEST NAME" master BRIDGE up`,
-    /// `ip link set HOST type bridge_slave hairpin on|off`, then inside the pod:
-    /// `ip link set lo up`, `ip addr add ADDR/PREFIX dev eth0 [nodad]`,
-    /// `ip link set eth0 up`, `ip route add default via GATEWAY proto P`.
+    /// Attaches a pod, as kubenet's bridge plugin did, in an order that leaves no
+    /// unrecognisable link at any point:
+    /// `ip link add TEMPORARY mtu N type veth peer name eth0 mtu N netns POD`, inside
+    /// the pod `ip link set lo up`, `ip addr add ADDR/PREFIX dev eth0 [nodad]`,
+    /// `ip link set eth0 up`, `ip route add default via GATEWAY proto P`, then
+    /// `ip link set TEMPORARY name HOST alias "podnet: pod DIGEST NAME" master BRIDGE up`
+    /// (one message: a marked host end always has a complete pod side) and
+    /// `ip link set HOST type bridge_slave hairpin on|off` (a separate message, since
+    /// the port must be on the bridge first; a missing flag is drift the next plan sets).
     /// IPv6 addresses skip duplicate address detection so they work at once.
     /// On a failure after the veth exists, the host end is deleted again (its
-    /// peer goes with it) so that no half-attached pod is left behind.
+    /// peer goes with it) so that no half-attached pod is left behind; a run killed
+    /// before the rename leaves the host end under its temporary name (`UnfinishedLink`).
     public func attachPod(_ pod: PodAttachment, mtu: Int, bridge: Link, hairpin: Bool,
                           routeProtocol: UInt8) throws(NetlinkOperationError) {
         let podNamespace = NetworkNamespace(path: pod.netnsPath)
+        let temporary = UnfinishedLink.temporaryName(for: pod.hostInterface)
         let create = IpCommandText.createVeth(pod, mtu: String(mtu))
         let namespaceFD = open(pod.netnsPath, O_RDONLY | O_CLOEXEC)
         guard namespaceFD >= 0 else {
@@ -36,16 +41,19 @@ extension Netlink {
         }
         defer { close(namespaceFD) }
         try attempt(create) { () throws(NetlinkError) in
-            try perform(LinkMessages.createVeth(name: pod.hostInterface, peerName: pod.podInterface,
+            try perform(LinkMessages.createVeth(name: temporary, peerName: pod.podInterface,
                                                 mtu: mtu, peerNamespaceFD: namespaceFD, peerMACAddress: pod.podMACAddress))
         }
+        let host = try requireLink(named: temporary)
         do {
-            let host = try requireLink(named: pod.hostInterface)
-            try setLink(host, LinkChanges(alias: PodMarker(pod).alias, masterIndex: bridge.index, up: true))
-            try setHairpin(hairpin, port: host)
             try configurePodSide(pod, in: podNamespace, routeProtocol: routeProtocol)
+            try setLink(host, LinkChanges(name: pod.hostInterface, alias: PodMarker(pod).alias,
+                                          masterIndex: bridge.index, up: true))
+            var port = host
+            port.name = pod.hostInterface
+            try setHairpin(hairpin, port: port)
         } catch {
-            if let host = try? link(named: pod.hostInterface) { try? deleteLink(host) }
+            try? deleteLink(host)
             throw error
         }
     }

@@ -33,7 +33,9 @@ enum RouteWrite {
 /// The route messages, as pure functions of their values.
 enum RouteMessages {
     /// A route request for `route`: rtmsg { family, dst_len, table, protocol,
-    /// scope universe, type unicast }, RTA_TABLE, RTA_DST, RTA_GATEWAY.
+    /// scope universe, type unicast }, RTA_TABLE, RTA_DST, then RTA_GATEWAY, or
+    /// RTA_NH_ID for a route through a nexthop object (the kernel takes the gateway
+    /// and link from the nexthop).
     static func write(_ route: RouteState, _ write: RouteWrite) -> NetlinkMessage {
         let (type, flags): (Int32, Int32) = switch write {
         case .add: (Int32(RTM_NEWROUTE), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
@@ -51,7 +53,10 @@ enum RouteMessages {
             writer.putHeader(header)
             writer.put(Int32(RTA_TABLE.rawValue), u32: route.table)
             writer.put(Int32(RTA_DST.rawValue), address: route.destination.address)
-            writer.put(Int32(RTA_GATEWAY.rawValue), address: route.gateway)
+            switch route.via {
+            case .gateway(let gateway): writer.put(Int32(RTA_GATEWAY.rawValue), address: gateway)
+            case .nexthop(let id): writer.put(Int32(RTA_NH_ID.rawValue), u32: id)
+            }
         }
     }
 
@@ -82,7 +87,11 @@ enum RouteMessages {
             gateway: attributes.address(UInt16(RTA_GATEWAY.rawValue), family: family),
             table: attributes.u32(UInt16(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table),
             proto: header.rtm_protocol,
-            outputInterfaceIndex: attributes.u32(UInt16(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) })
+            outputInterfaceIndex: attributes.u32(UInt16(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) },
+            nexthopID: attributes.u32(UInt16(RTA_NH_ID.rawValue)),
+            isOnLink: header.rtm_type == UInt8(RTN_UNICAST) && header.rtm_scope == UInt8(RT_SCOPE_LINK.rawValue)
+                && attributes[UInt16(RTA_GATEWAY.rawValue)] == nil && attributes[UInt16(RTA_NH_ID.rawValue)] == nil
+                && attributes[UInt16(RTA_MULTIPATH.rawValue)] == nil)
     }
 }
 
@@ -93,14 +102,16 @@ extension Netlink {
         let replies: [NetlinkMessage]
         do throws(NetlinkError) {
             replies = try dump(RouteMessages.dump(family: family, table: table, proto: proto))
-        } catch .kernel(_, _, let reason) where reason.errno == ENOENT {
-            // A table that holds no route does not exist yet.
+        } catch .kernel(_, _, let reason) where reason.errno == ENOENT || reason.errno == EAFNOSUPPORT {
+            // A table that holds no route does not exist yet; a kernel without the
+            // family (IPv6 disabled) holds none of it.
             return []
         }
         var routes: [ObservedRoute] = []
         for reply in replies {
-            // The kernel filter is a request: keep only what was asked for.
-            guard let route = try RouteMessages.parse(reply), route.table == table,
+            // The kernel filter is a request: keep only what was asked for. A kernel
+            // without the family answers a dump of it with every family it has.
+            guard let route = try RouteMessages.parse(reply), route.destination.family == family, route.table == table,
                   proto.map({ $0 == route.proto }) ?? true else { continue }
             routes.append(route)
         }
@@ -108,41 +119,61 @@ extension Netlink {
     }
 
     /// podnet's routes: those of protocol `proto` in `table`, both families,
-    /// as RouteState values (a route of that protocol without a gateway is not
-    /// one podnet makes, and is left out).
+    /// as RouteState values (a route of that protocol with neither a gateway nor a
+    /// nexthop object is not one podnet makes, and is left out).
     public func ownedRoutes(proto: UInt8, table: UInt32) throws(NetlinkError) -> [RouteState] {
         var owned: [RouteState] = []
         for family in IPFamily.allCases {
-            for route in try routes(family: family, table: table, proto: proto) {
-                guard let gateway = route.gateway else { continue }
-                owned.append(RouteState(destination: route.destination, gateway: gateway, table: table, proto: proto))
-            }
+            owned += try routes(family: family, table: table, proto: proto).compactMap(\.asRouteState)
         }
         return owned.sorted()
     }
 
-    /// What the route diff needs: podnet's routes (protocol `proto` in `table`)
-    /// and the routes of other protocols on destinations `desired` wants.
+    /// What the route diff and `RouteFitting` need, in one pass: podnet's routes (protocol
+    /// `proto` in `table`), the routes of other protocols on destinations `desired` wants,
+    /// every nexthop (podnet's, and the ids of the others), and the main table's on-link
+    /// prefixes with their links' names.
     public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
         let wanted = Set(desired.map(\.key))
-        // One dump per table and family serves both questions: podnet's table in both
-        // families (stale routes of a family no longer wanted too), and every table
-        // a wanted route lives in. A 5,000-peer node has 10,000 routes to read.
+        // One dump per table and family serves every question: podnet's table in both
+        // families (stale routes of a family no longer wanted too), every table a wanted
+        // route lives in, and the main table, where the kernel looks a nexthop's gateway
+        // up. A 5,000-peer node has 10,000 routes to read.
         var scopes = Set(desired.map { TableFamily(table: $0.table, family: $0.family) })
-        for family in IPFamily.allCases { scopes.insert(TableFamily(table: table, family: family)) }
+        for family in IPFamily.allCases {
+            scopes.insert(TableFamily(table: table, family: family))
+            scopes.insert(TableFamily(table: NodeConfig.mainRouteTable, family: family))
+        }
         var owned: [RouteState] = [], foreign: [ObservedRoute] = []
+        var onLink: [(prefix: IPNetwork, index: Int32)] = []
         for scope in scopes {
             for route in try routes(family: scope.family, table: scope.table) {
+                if route.isOnLink, route.table == NodeConfig.mainRouteTable, let index = route.outputInterfaceIndex {
+                    onLink.append((route.destination, index))
+                }
                 if route.proto == proto {
-                    // A route of podnet's protocol without a single gateway is not one podnet made.
-                    guard route.table == table, let gateway = route.gateway else { continue }
-                    owned.append(RouteState(destination: route.destination, gateway: gateway, table: table, proto: proto))
+                    // A route of podnet's protocol with no gateway or nexthop is not one podnet made.
+                    guard route.table == table, let state = route.asRouteState else { continue }
+                    owned.append(state)
                 } else if wanted.contains(route.key) {
                     foreign.append(route)
                 }
             }
         }
-        return ObservedRoutes(owned: owned, foreign: foreign)
+        let nexthops = try nexthopDump()
+        var names: [Int32: String] = [:]
+        if !onLink.isEmpty || !nexthops.nexthops.isEmpty {
+            for link in try links() { names[link.index] = link.name }
+        }
+        let own = Self.ownedNexthops(nexthops, proto: proto, names: names)
+        let ownIDs = Set(own.map(\.id))
+        return ObservedRoutes(
+            owned: owned, foreign: foreign, nexthops: own,
+            foreignNexthopIDs: nexthops.nexthops.map(\.id).filter { !ownIDs.contains($0) },
+            nexthopsSupported: nexthops.supported,
+            onLinkPrefixes: onLink.compactMap { prefix, index in
+                names[index].map { OnLinkPrefix(prefix: prefix, link: LinkReference(index: index, name: $0)) }
+            })
     }
 
     /// `ip route add DST via GW table T proto P` for each route. A destination
@@ -180,8 +211,9 @@ extension Netlink {
         for route in routes {
             let holders = observed[route.key] ?? []
             let own = holders.first { $0.proto == route.proto }.map { holder in
-                RouteState(destination: holder.destination, gateway: holder.gateway ?? .zero(route.family),
-                           table: holder.table, proto: holder.proto)
+                holder.asRouteState
+                    ?? RouteState(destination: holder.destination, gateway: .zero(route.family),
+                                  table: holder.table, proto: holder.proto)
             }
             let write: RouteWrite
             switch RouteDiff.step(for: route, owned: own, foreign: holders.first { $0.proto != route.proto }) {

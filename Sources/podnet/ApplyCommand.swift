@@ -29,6 +29,7 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var node: NodeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Flag(help: "Only show the plan, as `podnet diff` does (same exit statuses).")
     var dryRun = false
@@ -38,17 +39,21 @@ struct ApplyCommand: ParsableCommand {
             var diff = DiffCommand()
             diff.input = input
             diff.node = node
+            diff.storeOptions = storeOptions
             return try diff.run()
         }
         let logger = node.logger()
-        let config = try input.load()
-        let desired = try compileOrExit(config)
-        let dataplane = node.dataplane()
-        dataplane.warnings(for: desired).forEach(Diagnostics.warn)
-        let result = try failing {
-            try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
+        let (result, desired) = try storeOptions.locked {
+            let config = try storeOptions.including(try input.load())
+            let desired = try compileOrExit(config)
+            let dataplane = node.dataplane()
+            dataplane.warnings(for: desired).forEach(Diagnostics.warn)
+            let result = try failing {
+                try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
+            }
+            storeOptions.recordTables(desired)
+            return (result, desired)
         }
-        logger.info("kernel writes: \(result.kernelWrites)")
         try report(result, node, bridge: desired.bridge)
     }
 }

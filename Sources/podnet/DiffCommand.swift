@@ -25,10 +25,11 @@ struct DiffCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var node: NodeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         let logger = node.logger()
-        let config = try input.load()
+        let config = try storeOptions.including(try input.load())
         let desired = try compileOrExit(config)
         let dataplane = node.dataplane()
         let plan = try failing {

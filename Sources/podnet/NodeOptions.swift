@@ -34,10 +34,8 @@ struct NodeOptions: ParsableArguments {
 
     func dataplane() -> NodeDataplane {
         let lock = XtablesLock.fromEnvironment(wait: .milliseconds(Int(xtablesWait * 1000)))
-        // Test-only hook: fail the Nth kernel write of the run, to prove rollback.
-        let failAt = ProcessInfo.processInfo.environment["PODNET_TEST_FAIL_AT_WRITE"].flatMap(Int.init)
         return NodeDataplane(namespace: namespace, iptables: Iptables(namespace: namespace, lock: lock),
-                             lockWait: .milliseconds(Int(lockWait * 1000)), failAtWrite: failAt)
+                             lockWait: .milliseconds(Int(lockWait * 1000)))
     }
 
     func logger() -> Logger {
@@ -79,13 +77,19 @@ func timed<T>(_ logger: Logger, _ phase: String, _ body: () throws -> T) rethrow
     return try body()
 }
 
-/// Prints what `result` did; routes the kernel refused (the rest was applied) are
-/// named on stderr with the kernel's reason and make the exit status 3.
+/// Prints what `result` did; routes and nexthops the kernel refused (the rest was
+/// applied) are named on stderr with the kernel's reason and make the exit status 3.
 func report(_ result: ApplyResult, _ node: NodeOptions, bridge: BridgeState?) throws {
     node.print(result.executed, bridge: bridge)
-    let refused = result.executed.refusedRoutes
+    result.warnings.forEach(Diagnostics.warn)
+    let refused = result.executed.refusedNexthops.map(\.description) + result.executed.refusedRoutes.map(\.description)
     guard !refused.isEmpty else { return }
-    Diagnostics.error("the kernel refused \(refused.count) route\(refused.count == 1 ? "" : "s"); everything else "
+    func counted(_ count: Int, _ noun: String) -> String? {
+        count == 0 ? nil : "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+    let what = [counted(result.executed.refusedNexthops.count, "nexthop"),
+                counted(result.executed.refusedRoutes.count, "route")].compactMap { $0 }.joined(separator: " and ")
+    Diagnostics.error("the kernel refused \(what); everything else "
         + "was applied, and running it again retries \(refused.count == 1 ? "it" : "them"):\n"
         + refused.map { "  \($0)" }.joined(separator: "\n"))
     throw ExitStatus.routesRefused

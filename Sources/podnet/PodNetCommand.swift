@@ -4,6 +4,7 @@ import ArgumentParser
 struct PodNetCommand: ParsableCommand {
     static func main() {
         Allocator.keepFreedMemory()
+        CNIEntry.runIfPlugin()
         main(nil)
     }
 
@@ -27,7 +28,8 @@ struct PodNetCommand: ParsableCommand {
         1 any other failure.
         """,
         version: PodNetVersion.current,
-        subcommands: [ValidateCommand.self, RenderCommand.self, DiffCommand.self, ApplyCommand.self, TeardownCommand.self]
+        subcommands: [ValidateCommand.self, RenderCommand.self, DiffCommand.self, ApplyCommand.self, TeardownCommand.self,
+                      AllocationsCommand.self]
     )
 }
 

@@ -26,8 +26,10 @@ struct RenderCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Print only one family's iptables-restore input.", valueName: "ipv4|ipv6"))
     var iptables: IPFamily?
 
+    @OptionGroup var storeOptions: StoreOptions
+
     func run() throws {
-        let config = try input.load()
+        let config = try storeOptions.including(try input.load())
         let state = try compileOrExit(config)
         if let family = iptables {
             print(StateRenderer.restoreText(state, family: family), terminator: "")

@@ -11,7 +11,7 @@ struct TeardownCommand: ParsableCommand {
         Finds podnet's things by their marks: its PODNET- chains and the podnet: jumps to
         them (both families), its routes (by route protocol), its pods' host ends and the
         bridge it created (with its addresses, and its route_localnet turned off before
-        the guard rule goes). Foreign rules, routes and links are never touched; global
+        the guard rule goes), and the CNI allocations under --data-dir. Foreign rules, routes and links are never touched; global
         sysctls (forwarding, bridge-nf-call) stay as they are. A second teardown does
         nothing.
 
@@ -38,6 +38,7 @@ struct TeardownCommand: ParsableCommand {
     var routeTable: UInt32 = NodeConfig.mainRouteTable
 
     @OptionGroup var node: NodeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Flag(help: "Only show what would be removed (exit 2 when there is something).")
     var dryRun = false
@@ -61,7 +62,13 @@ struct TeardownCommand: ParsableCommand {
             if !plan.isEmpty { throw ExitStatus.changesPending }
             return
         }
-        let result = try failing { try dataplane.teardown(ownership: ownership) }
+        // The runtime's attachments went with the pods' host ends: their allocations go
+        // too, once the kernel's part is gone (a failed teardown keeps them).
+        let result = try storeOptions.locked {
+            let result = try failing { try dataplane.teardown(ownership: ownership) }
+            try storeOptions.releaseAll()
+            return result
+        }
         try report(result, node, bridge: nil)
     }
 }

@@ -8,7 +8,9 @@ import PodNet
 /// never trap; an entry it accepts must re-encode, and the re-encoding must equal the
 /// input apart from what the codec documents it does not keep: the kernel's
 /// bookkeeping (nfcache, comefrom), bytes after an extension name's NUL, and the
-/// standard target, which libiptc rewrites (its name and verdict).
+/// standard target, which libiptc rewrites (its name and verdict). An entry it refuses
+/// is kept whole as an undecoded entry, which must not trap either and must keep the
+/// entry's length (it is inserted again as it is on rollback).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func entryDecoderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
@@ -16,7 +18,13 @@ public func entryDecoderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let family: IPFamily = selector & 1 == 0 ? .ipv4 : .ipv6
     let targetName: String? = [nil, "", "PODNET-X", nil][Int(selector >> 1) & 3]
     let entry = Array(input.dropFirst())
-    guard let decoded = try? EntryCodec.decode(entry, family: family, targetName: targetName) else { return 0 }
+    guard let decoded = try? EntryCodec.decode(entry, family: family, targetName: targetName) else {
+        guard case .undecoded(let kept) = EntryCodec.decodeOrKeep(entry, family: family, targetName: targetName).rule.target,
+              kept.bytes.count == entry.count else {
+            fatalError("a refused entry is not kept whole: \(entry)")
+        }
+        return 0
+    }
     let encoded: [UInt8]
     do {
         encoded = try EntryCodec.encode(decoded.rule, family: family, counters: decoded.counters)

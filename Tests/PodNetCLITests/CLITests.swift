@@ -66,7 +66,9 @@ import PodNetTestSupport
         #expect(result.stderr.contains("warning: \(directory)/nodes.json:1:12: items[0].status.addresses: node node-b reports "
             + "no IPv6 InternalIP: its IPv6 pod CIDR fd00:10:244:2::/64 is not routed; routed: 10.244.2.0/24 via 198.18.0.11"),
             "\(result.stderr)")
-        #expect(result.stdout.contains("ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111"), "\(result.stdout)")
+        // Through node-b's nexthop object (IPv4), whose gateway is its one InternalIP.
+        #expect(result.stdout.contains("ip nexthop replace id 1293165720 via 198.18.0.11 dev auto proto 111\n"
+            + "# routes\nip route replace 10.244.2.0/24 nhid 1293165720 proto 111\n"), "\(result.stdout)")
         #expect(!result.stdout.contains("fd00:10:244:2::/64"), "\(result.stdout)")
     }
 

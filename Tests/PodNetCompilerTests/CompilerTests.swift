@@ -76,6 +76,7 @@ import PodNet
         let hp = HostPortRules.chainName(for: Self.webV4).rawValue
         let comment = "\"podnet: hostport web-1 tcp/8080\""
         #expect(state.saveLines(.ipv4, .nat) == [
+            ":PODNET-HAIRPIN - [0:0]",
             ":PODNET-HOSTPORTS - [0:0]",
             ":\(hp) - [0:0]",
             ":PODNET-OUTPUT - [0:0]",
@@ -84,11 +85,11 @@ import PodNet
             "-A PREROUTING -m comment --comment \"podnet: prerouting rules\" -j PODNET-PREROUTING",
             "-A OUTPUT -m comment --comment \"podnet: output rules\" -j PODNET-OUTPUT",
             "-A POSTROUTING -m comment --comment \"podnet: postrouting rules\" -j PODNET-POSTROUTING",
+            "-A PODNET-HAIRPIN -s 10.244.1.10/32 -d 10.244.1.10/32 -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -j MASQUERADE",
             "-A PODNET-HOSTPORTS -p tcp -m comment --comment \(comment) -m tcp --dport 8080 -j \(hp)",
-            "-A \(hp) -s 10.244.1.10/32 -m comment --comment \(comment) -j MARK --set-xmark 0x4000/0x4000",
             "-A \(hp) -p tcp -m comment --comment \(comment) -m tcp -j DNAT --to-destination 10.244.1.10:80",
             "-A PODNET-OUTPUT -m comment --comment \"podnet: host ports\" -m addrtype --dst-type LOCAL -j PODNET-HOSTPORTS",
-            "-A PODNET-POSTROUTING -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -m mark --mark 0x4000/0x4000 -j MASQUERADE",
+            "-A PODNET-POSTROUTING -s 10.244.1.0/24 -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -m conntrack --ctstate DNAT -j PODNET-HAIRPIN",
             "-A PODNET-POSTROUTING -s 127.0.0.0/8 -o cbr0 -m comment --comment \"podnet: SNAT for localhost access to host ports\" -j MASQUERADE",
             "-A PODNET-PREROUTING -m comment --comment \"podnet: host ports\" -m addrtype --dst-type LOCAL -j PODNET-HOSTPORTS",
         ])
@@ -178,13 +179,23 @@ import PodNet
         }
     }
 
-    @Test func customMasqueradeMarkIsUsedForHairpin() throws {
-        var config = TestConfigs.node([.ipv4], hostPorts: [Self.webV4])
-        config.masqueradeMark = 0x200
-        let lines = try Compiler.compile(config).saveLines(.ipv4, .nat)
-        #expect(lines.contains { $0.hasSuffix("-j MARK --set-xmark 0x200/0x200") })
-        #expect(lines.contains { $0.contains("-m mark --mark 0x200/0x200 -j MASQUERADE") })
-        #expect(!lines.contains { $0.contains("0x4000") })
+    /// kube-proxy's KUBE-MARK-MASQ bit (0x4000) is kube-proxy's: podnet neither sets
+    /// nor matches a packet mark, and masquerades exactly each host-port pod's
+    /// traffic to itself, once per pod however many host ports it has.
+    @Test func hairpinIsMatchedByAddressesWithoutAMark() throws {
+        var second = Self.webV4
+        second.hostPort = 8081
+        let other = HostPortMapping(podIP: TestConfigs.ip("10.244.1.20"), transport: .udp, hostPort: 53, containerPort: 53)
+        let lines = try Compiler.compile(TestConfigs.node([.ipv4], hostPorts: [Self.webV4, second, other]))
+            .saveLines(.ipv4, .nat)
+        #expect(!lines.contains { $0.contains("mark") || $0.contains("MARK") })
+        #expect(lines.filter { $0.hasPrefix("-A PODNET-HAIRPIN ") } == [
+            "-A PODNET-HAIRPIN -s 10.244.1.10/32 -d 10.244.1.10/32 -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -j MASQUERADE",
+            "-A PODNET-HAIRPIN -s 10.244.1.20/32 -d 10.244.1.20/32 -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -j MASQUERADE",
+        ])
+        let v6 = try Compiler.compile(TestConfigs.node([.ipv6], hostPorts: [Self.dnsV6])).saveLines(.ipv6, .nat)
+        #expect(v6.contains("-A PODNET-HAIRPIN -s fd00:10:244:1::a/128 -d fd00:10:244:1::a/128 -m comment --comment \"podnet: SNAT for hairpin host-port traffic\" -j MASQUERADE"))
+        #expect(try !Compiler.compile(TestConfigs.node([.ipv4])).saveLines(.ipv4, .nat).contains { $0.contains("HAIRPIN") })
     }
 }
 
@@ -241,12 +252,19 @@ import PodNet
         config.routeTable = 100
         config.routeProtocol = 80
         let state = try Compiler.compile(config)
-        #expect(state.routes.map { "\($0.destination) via \($0.gateway) table \($0.table) proto \($0.proto)" } == [
-            "10.244.2.0/24 via 198.18.0.11 table 100 proto 80",
-            "10.244.3.0/24 via 198.18.0.12 table 100 proto 80",
+        // IPv4 through each peer's nexthop (RouteForm.preferred), IPv6 classic.
+        let idB = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerB.name, family: .ipv4))
+        let idC = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerC.name, family: .ipv4))
+        #expect(state.routes.map(IpCommandText.routeForTests) == [
+            "10.244.2.0/24 nhid \(idB) table 100 proto 80",
+            "10.244.3.0/24 nhid \(idC) table 100 proto 80",
             "fd00:10:244:2::/64 via 2001:db8:56::11 table 100 proto 80",
             "fd00:10:244:3::/64 via 2001:db8:56::12 table 100 proto 80",
         ])
+        #expect(state.nexthops.map { "\($0.id) \($0.owner) via \($0.gateway) proto \($0.proto)" }.sorted() == [
+            "\(idB) \(TestConfigs.peerB.name)/ipv4 via 198.18.0.11 proto 80",
+            "\(idC) \(TestConfigs.peerC.name)/ipv4 via 198.18.0.12 proto 80",
+        ].sorted())
         let ipv4Only = try Compiler.compile(TestConfigs.node([.ipv4], peers: [TestConfigs.peerB]))
         #expect(ipv4Only.routes.map(\.destination) == [TestConfigs.net("10.244.2.0/24")],
                 "no IPv6 pods here, so no IPv6 peer routes")
@@ -321,5 +339,16 @@ import PodNet
         let first = try Compiler.compile(forward), second = try Compiler.compile(reversed)
         #expect(first == second)
         #expect(StateRenderer.render(first) == StateRenderer.render(second))
+    }
+}
+
+extension IpCommandText {
+    /// A route's destination, how it gets there, table and protocol.
+    static func routeForTests(_ route: RouteState) -> String {
+        let via = switch route.via {
+        case .gateway(let gateway): "via \(gateway)"
+        case .nexthop(let id): "nhid \(id)"
+        }
+        return "\(route.destination) \(via) table \(route.table) proto \(route.proto)"
     }
 }

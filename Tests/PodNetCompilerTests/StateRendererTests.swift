@@ -35,8 +35,11 @@ import PodNet
         let state = try Compiler.compile(config)
         let text = StateRenderer.render(state)
         let veth = InterfaceNaming.hostInterface(podName: "web-1")
+        let bridgeTemporary = UnfinishedLink.temporaryName(for: "cbr0"), vethTemporary = UnfinishedLink.temporaryName(for: veth)
+        let marker = try #require(state.pods.first.map { PodMarker($0).alias })
         let mac = try #require(state.bridge?.macAddress)
         let podMAC = InterfaceNaming.podMAC(addresses: [IPAddress("10.244.1.10")!])
+        let nexthop = NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerB.name, family: .ipv4))
         #expect(text == """
             # ipv4 iptables: podnet's chains and jumps, in iptables-legacy-save syntax
             *filter
@@ -57,9 +60,8 @@ import PodNet
             -A PODNET-POSTROUTING -s 10.244.1.0/24 -m comment --comment "podnet: SNAT for outbound traffic from pods" -j PODNET-MASQUERADE
             COMMIT
             # links
-            ip link add cbr0 type bridge
-            ip link set cbr0 alias "podnet: managed bridge"
-            ip link set cbr0 mtu auto address \(mac) promisc off up
+            ip link add \(bridgeTemporary) mtu auto address \(mac) type bridge
+            ip link set \(bridgeTemporary) name cbr0 alias "podnet: managed bridge" promisc off up
             # hairpin: on for every port of cbr0
             # addresses
             ip addr add 10.244.1.1/24 dev cbr0
@@ -67,16 +69,18 @@ import PodNet
             sysctl -w net.bridge.bridge-nf-call-iptables=1
             sysctl -w net.ipv4.conf.cbr0.route_localnet=0
             sysctl -w net.ipv4.ip_forward=1
+            # nexthops
+            ip nexthop replace id \(nexthop) via 198.18.0.11 dev auto proto 111
             # routes
-            ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111
+            ip route replace 10.244.2.0/24 nhid \(nexthop) proto 111
             # pods
             # pod web-1
-            ip link add \(veth) mtu auto type veth peer name eth0 mtu auto address \(podMAC) netns /run/netns/web-1
-            ip link set \(veth) master cbr0 up
-            bridge link set dev \(veth) hairpin on
+            ip link add \(vethTemporary) mtu auto type veth peer name eth0 mtu auto address \(podMAC) netns /run/netns/web-1
             nsenter --net=/run/netns/web-1 ip addr add 10.244.1.10/24 dev eth0
             nsenter --net=/run/netns/web-1 ip link set eth0 up
             nsenter --net=/run/netns/web-1 ip route replace default via 10.244.1.1 dev eth0
+            ip link set \(vethTemporary) name \(veth) alias "\(marker)" master cbr0 up
+            bridge link set dev \(veth) hairpin on
 
             """)
     }
@@ -85,13 +89,13 @@ import PodNet
         let state = try Compiler.compile(TestConfigs.node([.ipv6], masquerade: false, forwardAccept: false))
         let text = StateRenderer.render(state)
         #expect(text.hasPrefix("# ipv6 ip6tables: podnet's chains and jumps, in iptables-legacy-save syntax\n# (none)\n"))
-        #expect(text.contains("# routes\n# (none)\n# pods\n# (none)\n"))
+        #expect(text.contains("# nexthops\n# (none)\n# routes\n# (none)\n# pods\n# (none)\n"))
     }
 
     @Test func routeTableNames() throws {
         var config = TestConfigs.node([.ipv4], peers: [TestConfigs.peerB])
         config.routeTable = 100
         #expect(StateRenderer.render(try Compiler.compile(config))
-            .contains("ip route replace 10.244.2.0/24 via 198.18.0.11 proto 111 table 100\n"))
+            .contains("ip route replace 10.244.2.0/24 nhid \(NexthopIDs.derived(NexthopOwner(peer: TestConfigs.peerB.name, family: .ipv4))) proto 111 table 100\n"))
     }
 }

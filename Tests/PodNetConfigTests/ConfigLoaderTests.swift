@@ -25,7 +25,6 @@ import PodNetConfig
         #expect(config.bridge == BridgeConfig(name: "cbr0", mtu: .automatic, hairpinMode: .hairpinVeth))
         #expect(config.masquerade)
         #expect(config.forwardAccept)
-        #expect(config.masqueradeMark == 0x4000)
         #expect(config.routeProtocol == 111)
         #expect(config.routeTable == 254)
         #expect(config.peers.isEmpty && config.hostPorts.isEmpty && config.pods.isEmpty)
@@ -45,7 +44,6 @@ import PodNetConfig
           hairpinMode: none
         masquerade: false
         forwardAccept: false
-        masqueradeMark: "0x2000"
         routeProtocol: 200
         routeTable: 100
         peers:
@@ -78,7 +76,6 @@ import PodNetConfig
         #expect(config.bridge == BridgeConfig(name: "br-pods", mtu: .fixed(9000), hairpinMode: HairpinMode.none))
         #expect(!config.masquerade)
         #expect(!config.forwardAccept)
-        #expect(config.masqueradeMark == 0x2000)
         #expect(config.routeProtocol == 200)
         #expect(config.routeTable == 100)
         #expect(config.peers == [Peer(name: "node-b", nodeIPs: [IPAddress("198.18.0.11")!, IPAddress("2001:db8::11")!],
@@ -106,7 +103,7 @@ import PodNetConfig
               },
               "bridge": {"name": "br-pods", "mtu": 9000, "hairpinMode": "none"},
               "masquerade": false, "forwardAccept": false,
-              "masqueradeMark": "0x2000", "routeProtocol": 200, "routeTable": 100,
+              "routeProtocol": 200, "routeTable": 100,
               "peers": [{"name": "node-b", "nodeIPs": ["198.18.0.11", "2001:db8::11"],
                          "podCIDRs": ["10.244.2.0/24", "fd00:10:244:2::/64"]}],
               "hostPorts": [
@@ -122,9 +119,16 @@ import PodNetConfig
         #expect(try load(json) == load(Self.full))
     }
 
-    @Test(arguments: [("0x8000", UInt32(0x8000)), ("\"0x1\"", 1), ("16384", 0x4000), ("\"0X80000000\"", 0x8000_0000)])
-    func masqueradeMarkIsAnIntegerOrAHexString(_ text: String, _ expected: UInt32) throws {
-        #expect(try load(Self.minimal + "\nmasqueradeMark: \(text)").masqueradeMark == expected)
+    /// masqueradeMark configured a mark bit podnet no longer uses: a config that has it
+    /// still loads, whatever its value, with a warning at the key.
+    @Test(arguments: ["\"0x2000\"", "16384", "\"0x6000\""])
+    func masqueradeMarkIsAcceptedWithAWarningThatItIsUnused(_ text: String) throws {
+        let loaded = try ConfigLoader.load(configText: Self.minimal + "\nmasqueradeMark: \(text)", configName: "node.yaml")
+        #expect(loaded.config == (try load(Self.minimal)))
+        #expect(loaded.warnings.map(\.description) == [
+            "node.yaml:6:17: masqueradeMark: is no longer used and can be removed: podnet masquerades hairpin "
+                + "host-port traffic by its addresses, and no longer sets or matches a packet-mark bit",
+        ])
     }
 
     @Test func explicitAutoMTUAndEmptySectionsMeanTheDefaults() throws {

@@ -58,7 +58,6 @@ struct InvalidFixture: Sendable, CustomTestStringConvertible {
         .init(name: "hairpin-mode-unknown.yaml", fieldPath: "bridge.hairpinMode", fragment: "did you mean hairpin-veth?"),
         .init(name: "hairpin-mode-promiscuous-bridge.yaml", fieldPath: "bridge.hairpinMode",
               fragment: "no legacy ebtables"),
-        .init(name: "masquerade-mark-not-single-bit.yaml", fieldPath: "masqueradeMark", fragment: "0x6000 is not a single bit"),
         .init(name: "route-protocol-reserved.yaml", fieldPath: "routeProtocol", fragment: "4 is reserved by the kernel"),
         .init(name: "route-table-local.yaml", fieldPath: "routeTable", fragment: "local table"),
         .init(name: "port-out-of-range.yaml", fieldPath: "hostPorts[0].hostPort", fragment: "70000 is out of range (1..65535)"),

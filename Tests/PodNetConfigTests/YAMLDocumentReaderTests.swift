@@ -18,7 +18,8 @@ import PodNetTestSupport
 
     @Test func everyFixtureReadsAsYamsComposesIt() throws {
         let fixtures = try Self.fixtureTexts()
-        #expect(fixtures.count >= 70)
+        // Every fixture, valid and invalid: a floor that catches a listing gone wrong.
+        #expect(fixtures.count >= 60)
         for (name, text) in fixtures {
             let expected = YamsOracle.outcome(text)
             let read = YamsOracle.podnetOutcome(text)

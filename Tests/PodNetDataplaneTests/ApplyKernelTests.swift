@@ -32,12 +32,14 @@ import PodNetTestSupport
             guard let range = line.range(of: "nlmsg_type=0x") else { return nil }
             return Int(line[range.upperBound...].prefix { $0.isHexDigit }, radix: 16)
         }
-        let writes: Set<Int> = [16, 17, 19, 20, 21, 24, 25]  // RTM_NEW/DEL/SETLINK, NEW/DELADDR, NEW/DELROUTE
+        // RTM_NEW/DEL/SETLINK, NEW/DELADDR, NEW/DELROUTE, NEW/DELNEXTHOP
+        let writes: Set<Int> = [16, 17, 19, 20, 21, 24, 25, 104, 105]
         #expect(types.filter(writes.contains).isEmpty, "netlink writes on a no-op apply: \(types)")
         let sysctlWrites = calls.split(separator: "\n").filter { $0.contains("/proc/sys") && $0.contains("O_WRONLY") }
         #expect(sysctlWrites.isEmpty, "\(sysctlWrites)")
         // strace decoded netlink: the trace must show the route dump it did send, or the check above proves nothing.
         #expect(types.contains(26), "strace did not show the route dump (RTM_GETROUTE): the check above proves nothing")
+        #expect(types.contains(106), "strace did not show the nexthop dump (RTM_GETNEXTHOP)")
 
         let diff = try lab.podnet(["diff", "-f", path])
         #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
@@ -52,23 +54,35 @@ import PodNetTestSupport
 
         try lab.node.run(["iptables-legacy", "-t", "nat", "-D", "PODNET-MASQUERADE", "1"])
         try lab.node.run(["ip", "route", "del", "10.244.2.0/24"])
+        // A route changed by hand to a classic one, and a peer's nexthop deleted (the
+        // kernel deletes its route with it).
         try lab.node.run(["ip", "route", "replace", "10.244.3.0/24", "via", "198.18.0.99", "proto", "111"])
+        try lab.node.run(["ip", "nexthop", "del", "id", String(nexthopID(ofPeer: 4))])
+        #expect(try !lab.routesShown(["proto", "111"]).contains("10.244.4.0/24"))
 
         let diff = try lab.podnet(["diff", "-f", path])
         #expect(diff.status == 2)
-        let changes = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("+ ") || $0.hasPrefix("- ") }
+        let changes = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("+ ") || $0.hasPrefix("- ") || $0.hasPrefix("~ ") }
         #expect(changes == [
             "+ -A PODNET-MASQUERADE -d 10.244.0.0/16 -m comment --comment \"podnet: no SNAT to non-masquerade CIDRs\" -j RETURN",
-            "+ ip route add 10.244.2.0/24 via 198.18.0.11 proto 111",
+            "+ ip nexthop add id \(nexthopID(ofPeer: 4)) via 198.18.0.13 dev eth0 proto 111",
+            "+ ip route add 10.244.2.0/24 nhid \(nexthopID(ofPeer: 2)) proto 111",
             "- ip route del 10.244.3.0/24 via 198.18.0.99 proto 111",
-            "+ ip route replace 10.244.3.0/24 via 198.18.0.12 proto 111",
+            "+ ip route replace 10.244.3.0/24 nhid \(nexthopID(ofPeer: 3)) proto 111",
+            "+ ip route add 10.244.4.0/24 nhid \(nexthopID(ofPeer: 4)) proto 111",
         ], "\(diff.stdout)")
 
         let apply = try lab.podnet(["apply", "-f", path, "--output", "json"])
         #expect(apply.status == 0, "\(apply.stderr)")
         let document = try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as! [String: Any]
         #expect((document["iptables"] as! [Any]).count == 1)
-        #expect((document["routes"] as! [Any]).count == 2)
+        #expect((document["routes"] as! [Any]).count == 3)
+        let nexthops = try #require(document["nexthops"] as? [[String: Any]])
+        #expect(nexthops.count == 1)
+        #expect(nexthops.first?["op"] as? String == "add")
+        #expect(nexthops.first?["nexthop"] as? Int == Int(nexthopID(ofPeer: 4)))
+        #expect(nexthops.first?["gateway"] as? String == "198.18.0.13")
+        #expect(nexthops.first?["interface"] as? String == "eth0")
         #expect(try lab.podnet(["diff", "-f", path]).status == 0)
     }
 
@@ -164,7 +178,7 @@ import PodNetTestSupport
         for line in diff.stdout.split(separator: "\n") where line.hasPrefix("+ ") || line.hasPrefix("- ") {
             let isHostPort = line.contains("HOSTPORTS") || line.contains("PODNET-HP-") || line.contains("route_localnet")
                 || line.contains("127.0.0.0/8") || line.contains("PODNET-INPUT") || line.contains("PODNET-PREROUTING")
-                || line.contains("PODNET-OUTPUT") || line.contains("0x4000")
+                || line.contains("PODNET-OUTPUT") || line.contains("PODNET-HAIRPIN")
             #expect(isHostPort, "a change outside the host-port rules: \(line)")
         }
         // A stream through masquerade (a ping every 10 ms) runs across the apply and loses nothing.
@@ -197,14 +211,20 @@ import PodNetTestSupport
             let listing = try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", String(port)])
             return listing.split(separator: "\n").filter { $0.contains("dport=\(port)") }.count
         }
-        #expect(try flows(5353) == 1)
+        // The node's own flow to port 5353 of another host (its DNS, for a host port 53)
+        // never meets the DNAT and must stay.
+        try lab.node.run(["conntrack", "-I", "-p", "udp", "-s", "198.18.0.10", "-d", "198.18.0.1", "--sport", "40000",
+                          "--dport", "5353", "--timeout", "3600"])
+        #expect(try flows(5353) == 2)
         #expect(try flows(5354) == 1)
         let withPort = try configFile(base + """
             hostPorts:
               - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
             """)
         #expect(try lab.podnet(["apply", "-f", withPort]).status == 0)
-        #expect(try flows(5353) == 0, "the old flow would bypass the new DNAT")
+        #expect(try flows(5353) == 1, "the old flow to the node would bypass the new DNAT")
+        let left = try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
+        #expect(left.contains("src=198.18.0.10 dst=198.18.0.1 sport=40000 dport=5353"), "\(left)")
         #expect(try flows(5354) == 1, "flows of other ports stay")
     }
 

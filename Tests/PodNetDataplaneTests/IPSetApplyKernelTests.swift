@@ -1,7 +1,10 @@
+import Foundation
+import Synchronization
 import Testing
 import PodNet
-import PodNetDataplane
+import PodNetNetlink
 import PodNetTestSupport
+@testable import PodNetDataplane
 
 /// ipsets as owned kernel objects: applied, changed in place, rewritten by a swap,
 /// undone on failure and removed by teardown, with `ipset save` as the oracle and a
@@ -85,8 +88,9 @@ import PodNetTestSupport
         #expect(try lab.dataplane.teardownPlan(ownership: ownership).isEmpty)
     }
 
-    /// Failing each kernel write of an apply that creates, changes, rewrites and
-    /// destroys sets in turn leaves the sets exactly as they were.
+    /// The kernel refusing each netlink write of an apply that creates, changes,
+    /// rewrites and destroys sets in turn (`RefusingKernel`, as strace's injection does
+    /// to the CLI, which has no sets to apply yet) leaves the sets exactly as they were.
     @Test(.enabled(if: KernelTest.enabled))
     func failureAtEveryWriteLeavesTheSetsAsTheyWere() throws {
         let lab = try NodeLab()
@@ -106,7 +110,8 @@ import PodNetTestSupport
         var failures = 0
         for write in 1...30 {
             var dataplane = lab.dataplane
-            dataplane.failAtWrite = write
+            let writes = WriteCount()
+            dataplane.sessions = NetlinkSessions(transport: { RefusingKernel($0, refusing: write, of: writes) })
             do {
                 _ = try dataplane.apply(after, ownership: ownership)
                 break
@@ -119,4 +124,37 @@ import PodNetTestSupport
         #expect(failures >= 6, "the plan has at least six ipset writes")
         #expect(try lab.dataplane.plan(after, ownership: ownership).isEmpty)
     }
+}
+
+/// The write requests the sockets of one apply have sent.
+final class WriteCount: Sendable {
+    let sent = Atomic(0)
+}
+
+/// The kernel's socket, with the `refusing`th write request (one asking for an
+/// acknowledgement, as every write of podnet's does) of all the sockets sharing
+/// `writes` failing at its send with EPERM, as `strace -e inject=sendto:error=EPERM`
+/// makes it fail: the kernel never sees it.
+final class RefusingKernel: NetlinkTransport {
+    private let socket: NetlinkSocket
+    private let refused: Int
+    private let writes: WriteCount
+
+    init(_ socket: NetlinkSocket, refusing refused: Int, of writes: WriteCount) {
+        self.socket = socket
+        self.refused = refused
+        self.writes = writes
+    }
+
+    func send(_ datagram: [UInt8]) throws(NetlinkError) {
+        // nlmsg_flags of the first message: NLM_F_ACK (0x04).
+        if datagram.count >= 16, datagram[6] & 0x04 != 0,
+           writes.sent.add(1, ordering: .sequentiallyConsistent).newValue == refused {
+            throw .system(call: "sendto", errno: EPERM)
+        }
+        try socket.send(datagram)
+    }
+
+    func receive() throws(NetlinkError) -> [UInt8] { try socket.receive() }
+    func receiveQueued() throws(NetlinkError) -> [UInt8]? { try socket.receiveQueued() }
 }

@@ -43,11 +43,40 @@ final class NodeLab: Sendable {
                       lockWait: .seconds(30))
     }
 
+    /// The test's own lock files, for every podnet run on this node.
+    var environment: [String: String] { ["PODNET_LOCK_DIR": lockDirectory, "XTABLES_LOCKFILE": xtablesLock] }
+
     /// The podnet CLI pointed at this node, with the test's own lock files.
-    func podnet(_ arguments: [String], environment: [String: String] = [:]) throws -> PodNetBinary.Result {
-        try PodNetBinary.run(arguments + ["--netns", node.name],
-                             environment: ["PODNET_LOCK_DIR": lockDirectory, "XTABLES_LOCKFILE": xtablesLock]
-                                .merging(environment) { $1 })
+    func podnet(_ arguments: [String]) throws -> PodNetBinary.Result {
+        try PodNetBinary.run(arguments + ["--netns", node.name], environment: environment)
+    }
+
+    /// The podnet CLI under strace: what it did, and its kernel writes in order.
+    func kernelWrites(_ arguments: [String]) throws -> (result: ProcessResult, writes: [KernelWrite]) {
+        try Strace.kernelWrites(of: [PodNetBinary.path] + arguments + ["--netns", node.name], environment: environment)
+    }
+
+    /// The podnet CLI with `fault` injected at `write`, one of the kernel writes the same
+    /// command made in a run from the same state (`kernelWrites`).
+    func podnet(_ arguments: [String], fault: KernelFault, at write: KernelWrite) throws -> ProcessResult {
+        try Strace.run([PodNetBinary.path] + arguments + ["--netns", node.name], environment: environment,
+                       fault: fault, at: write)
+    }
+
+    /// What of podnet's the node still holds, seen by independent tools: rules or chains
+    /// naming podnet (iptables-legacy-save of both families), routes of its protocol in
+    /// any table of both families, and links beyond the lab's own (lo, eth0).
+    func podnetLeftovers(routeProtocol: UInt8 = NodeConfig.defaultRouteProtocol) throws -> [String] {
+        let rules = (try node.run(["iptables-legacy-save"]) + (try node.run(["ip6tables-legacy-save"])))
+            .split(separator: "\n").filter { $0.lowercased().contains("podnet") }.map { "rule: \($0)" }
+        let routes = try ["-4", "-6"].flatMap { family in
+            try node.run(["ip", family, "route", "show", "table", "all", "proto", String(routeProtocol)])
+                .split(separator: "\n").map { "route: \($0)" }
+        }
+        let links = try node.run(["ip", "-br", "link"]).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first?.split(separator: "@").first.map(String.init) }
+            .filter { $0 != "lo" && $0 != "eth0" }.map { "link: \($0)" }
+        return rules + routes + links
     }
 
     /// iptables-legacy-save of both families without timestamps and with counters zeroed.
@@ -63,11 +92,19 @@ final class NodeLab: Sendable {
     }
 
     /// Every route of both families, but the IPv6 link-local ones the kernel adds
-    /// by itself some time after a link comes up.
+    /// by itself some time after a link comes up, and every nexthop object.
     func routes() throws -> String {
         let all = try node.run(["ip", "-4", "route", "show", "table", "all"]) + (try node.run(["ip", "-6", "route", "show", "table", "all"]))
+            + (try node.run(["ip", "nexthop", "show"]))
         return all.split(separator: "\n").filter { !$0.contains("fe80:") && !$0.hasPrefix("multicast ff00::") }
             .joined(separator: "\n")
+    }
+
+    /// `ip [-6] route show ARGS` of both families with each route's `nhid N` left out:
+    /// a route through a nexthop object shows its gateway and link as a classic one does.
+    func routesShown(_ arguments: [String]) throws -> String {
+        let text = try node.run(["ip", "route", "show"] + arguments) + (try node.run(["ip", "-6", "route", "show"] + arguments))
+        return text.replacingOccurrences(of: #"nhid \d+ "#, with: "", options: .regularExpression)
     }
 
     /// Turns forwarding on as apply does. Teardown leaves sysctls as they are, and IPv6
@@ -112,6 +149,11 @@ func nodeConfig(peers: Int = 2, extra: String = "") -> String {
         }
     }
     return text + extra
+}
+
+/// The nexthop id podnet gives peer `node-N`'s IPv4 node IP (nodeConfig's peers).
+func nexthopID(ofPeer number: Int) -> UInt32 {
+    NexthopIDs.derived(NexthopOwner(peer: "node-\(number)", family: .ipv4))
 }
 
 func desiredState(_ text: String) throws -> (NodeConfig, DesiredState) {

@@ -31,15 +31,27 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func failedReattachSaysThePodStaysDetachedAndTheNextApplyAttachesIt() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        func appliedNode() throws -> (lab: NodeLab, pod: TestNamespace, changed: String) {
+            let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+            #expect(try lab.podnet(["apply", "-f", try config(podNamespace: pod.name, ip: "10.244.1.10")]).status == 0)
+            return (lab, pod, try config(podNamespace: pod.name, ip: "10.244.1.20"))
+        }
+        // Write 1 detaches the pod (RTM_DELLINK), write 2 creates its veth again
+        // (RTM_NEWLINK): counted on a node of its own, then refused on this one.
+        let counting = try appliedNode()
+        let writes = try counting.lab.kernelWrites(["apply", "-f", counting.changed]).writes
+        counting.lab.delete()
+        counting.pod.delete()
+        try #require(writes.count > 2)
+        #expect(writes[0].trace.contains("nlmsg_type=0x11"), "\(writes[0])")
+        #expect(writes[1].trace.contains("nlmsg_type=0x10"), "\(writes[1])")
+
+        let (lab, pod, changed) = try appliedNode()
         defer {
             lab.delete()
             pod.delete()
         }
-        #expect(try lab.podnet(["apply", "-f", try config(podNamespace: pod.name, ip: "10.244.1.10")]).status == 0)
-        let changed = try config(podNamespace: pod.name, ip: "10.244.1.20")
-        // Write 1 detaches the pod, write 2 attaches it again: refuse that one.
-        let failed = try lab.podnet(["apply", "-f", changed], environment: ["PODNET_TEST_FAIL_AT_WRITE": "2"])
+        let failed = try lab.podnet(["apply", "-f", changed], fault: .refused, at: writes[1])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("pod web's previous attachment cannot be restored"), "\(failed.stderr)")
         #expect(!failed.stderr.contains("every change of this run was undone"))

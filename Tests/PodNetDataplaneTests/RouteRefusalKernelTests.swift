@@ -27,8 +27,7 @@ import PodNetTestSupport
         #expect(first.stdout.contains("2 routes refused."), "\(first.stdout)")
 
         // The other peers' routes stay, in both families; the refused ones are not there.
-        let routes = try lab.node.run(["ip", "route", "show", "proto", "111"])
-            + (try lab.node.run(["ip", "-6", "route", "show", "proto", "111"]))
+        let routes = try lab.routesShown(["proto", "111"])
         for expected in ["10.244.2.0/24 via 198.18.0.11", "10.244.3.0/24 via 198.18.0.12",
                          "fd00:10:244:2::/64 via 2001:db8::b", "fd00:10:244:3::/64 via 2001:db8::c"] {
             #expect(routes.contains(expected), "\(routes)")
@@ -61,7 +60,10 @@ import PodNetTestSupport
         try lab.node.run(["ip", "addr", "add", "2001:db8:99::1/64", "dev", "eth0", "nodad"])
         let fixed = try lab.podnet(["apply", "-f", config])
         #expect(fixed.status == 0, "\(fixed.stderr)")
-        #expect(fixed.stdout.contains("+ ip route add 10.244.4.0/24 via 203.0.113.9 proto 111"), "\(fixed.stdout)")
+        // Now on-link, the peer's IPv4 route goes through its nexthop object like the others.
+        #expect(fixed.stdout.contains("+ ip nexthop add id \(nexthopID(ofPeer: 4)) via 203.0.113.9 dev eth0 proto 111"),
+                "\(fixed.stdout)")
+        #expect(fixed.stdout.contains("+ ip route add 10.244.4.0/24 nhid \(nexthopID(ofPeer: 4)) proto 111"), "\(fixed.stdout)")
         #expect(try lab.podnet(["diff", "-f", config]).status == 0)
     }
 }
@@ -102,7 +104,7 @@ import PodNetTestSupport
         #expect(clean.status == 3, "\(clean.stderr)")
         #expect(clean.stderr.contains("ip route add 10.244.5.0/24 via 203.0.113.9 proto 111: Nexthop has invalid gateway"),
                 "\(clean.stderr)")
-        let routesNow = try lab.node.run(["ip", "route", "show", "proto", "111"])
+        let routesNow = try lab.routesShown(["proto", "111"])
         #expect(routesNow.contains("10.244.4.0/24 via 198.18.0.14") && !routesNow.contains("10.244.5.0/24"), "\(routesNow)")
         let total = sends
         #expect(total > 10, "strace saw \(total) sends")
@@ -140,7 +142,7 @@ import PodNetTestSupport
         try lab.node.run(["ip", "route", "add", "203.0.113.0/24", "via", "198.18.0.1", "table", "100", "proto", "static"])
         try lab.node.run(["ip", "route", "add", "10.244.9.0/24", "via", "198.18.0.1", "proto", "111"])
         func table100() throws -> String {
-            try lab.node.run(["ip", "route", "show", "table", "100"]) + (try lab.node.run(["ip", "-6", "route", "show", "table", "100"]))
+            try lab.routesShown(["table", "100"])
         }
         #expect(try table100().contains("10.244.2.0/24 via 198.18.0.11"))
 
@@ -152,10 +154,13 @@ import PodNetTestSupport
 
         let teardown = try lab.podnet(["teardown", "--route-table", "100"])
         #expect(teardown.status == 0, "\(teardown.stderr)")
-        #expect(teardown.stdout.contains("- ip route del 10.244.2.0/24 via 198.18.0.11 proto 111 table 100"), "\(teardown.stdout)")
+        #expect(teardown.stdout.contains("- ip route del 10.244.2.0/24 nhid \(nexthopID(ofPeer: 2)) proto 111 table 100"),
+                "\(teardown.stdout)")
+        #expect(teardown.stdout.contains("- ip nexthop del id \(nexthopID(ofPeer: 2))   # via 198.18.0.11 dev eth0"),
+                "\(teardown.stdout)")
         let left = try table100()
         #expect(left.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["203.0.113.0/24 via 198.18.0.1 dev eth0 proto static"], "\(left)")
-        #expect(try lab.node.run(["ip", "route", "show", "proto", "111"]).contains("10.244.9.0/24"),
+        #expect(try lab.routesShown(["proto", "111"]).contains("10.244.9.0/24"),
                 "main is not podnet's table here, so its route of protocol 111 stays")
         #expect(try lab.podnet(["teardown", "--route-table", "100", "--dry-run"]).status == 0)
 

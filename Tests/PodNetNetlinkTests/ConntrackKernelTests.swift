@@ -137,16 +137,56 @@ import PodNetTestSupport
         #expect(try Self.trackedFlows(node) == Set(udp4 + udp6 + others))
 
         let conntrack = try Conntrack(namespace: node.namespace)
-        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353) == 2)
+        let v4 = [try IPNetwork(parsing: "10.0.0.0/24")], v6 = [try IPNetwork(parsing: "fd00::/64")]
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353, to: v4) == 2)
         #expect(try Self.trackedFlows(node) == Set(udp6 + others))
 
-        #expect(try conntrack.deleteFlows(family: .ipv6, transport: .udp, destinationPort: 5353) == 1)
+        #expect(try conntrack.deleteFlows(family: .ipv6, transport: .udp, destinationPort: 5353, to: v6) == 1)
         #expect(try Self.trackedFlows(node) == Set(others))
 
         // Nothing left to delete: a second run is harmless.
-        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353) == 0)
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353, to: v4) == 0)
         #expect(try Self.trackedFlows(node) == Set(others))
         // The client namespace tracks nothing: the flows were the node's.
         #expect(try Self.trackedFlows(client) == [])
+    }
+
+    /// A host port 53 must not cut the node's own DNS: its flows to port 53 of other
+    /// hosts never meet the DNAT. Only flows to the node's local addresses (as
+    /// `localNetworks` finds them), or to one host IP, are deleted.
+    @Test(.enabled(if: KernelTest.enabled))
+    func deletesOnlyTheFlowsToTheGivenDestinations() throws {
+        let (node, client) = try Self.nodeAndClient()
+        defer { client.delete(); node.delete() }
+        try node.run(["ip", "addr", "add", "10.0.1.1/24", "dev", "eth0"])
+        try Self.sendUDP(from: client, sourcePort: 40001, to: "10.0.0.1", port: 5353)
+        try Self.sendUDP(from: client, sourcePort: 40002, to: "fd00::1", port: 5353)
+        // The node's own queries to a resolver elsewhere, and a flow to its second address.
+        for (source, destination, port) in [("10.0.0.1", "10.0.0.2", "40011"), ("10.0.0.1", "192.0.2.53", "40012"),
+                                            ("fd00::1", "fd00::2", "40013"), ("10.0.0.2", "10.0.1.1", "40014")] {
+            try node.run(["conntrack", "-I", "-p", "udp", "-s", source, "-d", destination, "--sport", port,
+                          "--dport", "5353", "--timeout", "3600"])
+        }
+        let remote = ["ipv4 udp 10.0.0.1:40011 > 10.0.0.2:5353", "ipv4 udp 10.0.0.1:40012 > 192.0.2.53:5353",
+                      "ipv6 udp fd00::1:40013 > fd00::2:5353"]
+        let local = ["ipv4 udp 10.0.0.2:40001 > 10.0.0.1:5353", "ipv6 udp fd00::2:40002 > fd00::1:5353"]
+        let secondAddress = "ipv4 udp 10.0.0.2:40014 > 10.0.1.1:5353"
+        #expect(try Self.trackedFlows(node) == Set(remote + local + [secondAddress]))
+
+        let netlink = try Netlink(namespace: node.namespace)
+        let conntrack = try Conntrack(namespace: node.namespace)
+        // One host IP: only the flow to it goes.
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353,
+                                          to: [IPNetwork(host: IPAddress("10.0.1.1")!)]) == 1)
+        #expect(try Self.trackedFlows(node) == Set(remote + local))
+
+        let local4 = try netlink.localNetworks(family: .ipv4), local6 = try netlink.localNetworks(family: .ipv6)
+        #expect(local4.contains(IPNetwork(host: IPAddress("10.0.0.1")!)))
+        #expect(local4.contains(try IPNetwork(parsing: "127.0.0.0/8")))
+        #expect(!local4.contains { $0.contains(IPAddress("10.0.0.2")!) })
+        #expect(local6.contains(IPNetwork(host: IPAddress("fd00::1")!)))
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353, to: local4) == 1)
+        #expect(try conntrack.deleteFlows(family: .ipv6, transport: .udp, destinationPort: 5353, to: local6) == 1)
+        #expect(try Self.trackedFlows(node) == Set(remote), "the node's flows to other hosts stay")
     }
 }

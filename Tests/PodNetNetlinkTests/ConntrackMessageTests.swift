@@ -8,7 +8,7 @@ import PodNet
     /// `udp src=10.0.0.2 dst=10.0.0.1 sport=40001 dport=5353 [UNREPLIED]` (seen with strace):
     /// the original and reply tuples, status, mark, id, use, timeout.
     static func dumpedFlow(proto: UInt8 = 17, sourcePort: UInt16 = 40001, destinationPort: UInt16 = 5353,
-                           id: UInt32 = 0xf666_7147, sequence: UInt32 = 1) -> [UInt8] {
+                           destination: String = "0a000001", id: UInt32 = 0xf666_7147, sequence: UInt32 = 1) -> [UInt8] {
         func be16(_ value: UInt16) -> String { hexText(withUnsafeBytes(of: value.bigEndian) { Array($0) }) }
         func be32(_ value: UInt32) -> String { hexText(withUnsafeBytes(of: value.bigEndian) { Array($0) }) }
         let sequenceText = hexText(withUnsafeBytes(of: sequence) { Array($0) })
@@ -17,10 +17,10 @@ import PodNet
             a4000000 0001 2200 \(sequenceText) 5f180000
             02 00 0000
             3400 0180
-              1400 0180 0800 0100 0a000002 0800 0200 0a000001
+              1400 0180 0800 0100 0a000002 0800 0200 \(destination)
               1c00 0280 0500 0100 \(protoText)000000 0600 0200 \(be16(sourcePort))0000 0600 0300 \(be16(destinationPort))0000
             3400 0280
-              1400 0180 0800 0100 0a000001 0800 0200 0a000002
+              1400 0180 0800 0100 \(destination) 0800 0200 0a000002
               1c00 0280 0500 0100 \(protoText)000000 0600 0200 \(be16(destinationPort))0000 0600 0300 \(be16(sourcePort))0000
             0800 0300 00000008
             0800 0800 00000000
@@ -52,7 +52,7 @@ import PodNet
     @Test func parsesADumpedFlow() throws {
         let flow = try #require(try ConntrackMessages.parse(NetlinkMessage(bytes: Self.dumpedFlow())))
         #expect(flow == ConntrackFlow(family: .ipv4, protocolNumber: 17, destinationPort: 5353,
-                                      originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
+                                      destination: IPAddress("10.0.0.1"), originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
     }
 
     @Test func deleteEchoesTheOriginalTupleAndTheId() throws {
@@ -70,7 +70,7 @@ import PodNet
 
     @Test func deleteOfAZonedFlowNamesTheZone() {
         var flow = ConntrackFlow(family: .ipv4, protocolNumber: 17, destinationPort: 5353,
-                                 originalTuple: Self.originalTuple, id: nil, zone: 7)
+                                 destination: IPAddress("10.0.0.1"), originalTuple: Self.originalTuple, id: nil, zone: 7)
         #expect(hexText(ConntrackMessages.delete(flow).bytes).hasSuffix("06001200" + "00070000"))
         flow.zone = nil
         #expect(ConntrackMessages.delete(flow).bytes.count == 16 + 4 + 52)
@@ -80,17 +80,21 @@ import PodNet
         #expect(try ConntrackMessages.parse(NetlinkMessage(bytes: Self.done(sequence: 1))) == nil)
     }
 
-    /// The flows `deleteFlows` is answered with: two UDP flows to 5353, one UDP
-    /// flow to 5354 and one TCP flow to 5353.
-    static func table(ids: [UInt32] = [1, 2, 3, 4]) -> (UInt32) -> [[UInt8]] {
+    /// The flows `deleteFlows` is answered with: two UDP flows to 10.0.0.1:5353, one
+    /// UDP flow to 5354, one TCP flow to 5353 and a UDP flow to 192.0.2.53:5353.
+    static func table(ids: [UInt32] = [1, 2, 3, 4, 5]) -> (UInt32) -> [[UInt8]] {
         { sequence in
             [dumpedFlow(sourcePort: 40001, destinationPort: 5353, id: ids[0], sequence: sequence)
                 + dumpedFlow(sourcePort: 40002, destinationPort: 5354, id: ids[1], sequence: sequence)
                 + dumpedFlow(proto: 6, sourcePort: 40003, destinationPort: 5353, id: ids[2], sequence: sequence),
-             dumpedFlow(sourcePort: 40004, destinationPort: 5353, id: ids[3], sequence: sequence),
+             dumpedFlow(sourcePort: 40004, destinationPort: 5353, id: ids[3], sequence: sequence)
+                + dumpedFlow(sourcePort: 40005, destinationPort: 5353, destination: "c0000235", id: ids[4],
+                             sequence: sequence),
              done(sequence: sequence)]
         }
     }
+
+    static let node = [IPNetwork(host: IPAddress("10.0.0.1")!)]
 
     static func deletedIDs(_ kernel: ScriptedKernel) throws -> [UInt32] {
         try kernel.sent.flatMap { datagram throws in try NetlinkMessage.split(datagram: datagram) }
@@ -105,8 +109,10 @@ import PodNet
         kernel.refuse = { message in
             message.bytes.suffix(4) == [0, 0, 0, 4] ? KernelReason(errno: 2) : nil
         }
-        let deleted = try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
+        let deleted = try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp,
+                                                                                    destinationPort: 5353, to: Self.node)
         #expect(deleted == 1)
+        // Not 5: its destination, 192.0.2.53, is not among the given ones.
         #expect(try Self.deletedIDs(kernel) == [1, 4])
     }
 
@@ -115,10 +121,11 @@ import PodNet
         kernel.dumpAnswers = [Self.table()]
         kernel.refuse = { _ in KernelReason(errno: 1) }
         #expect {
-            try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp, destinationPort: 5353)
+            try Conntrack(session: Netlink(transport: kernel)).deleteFlows(family: .ipv4, transport: .udp,
+                                                                          destinationPort: 5353, to: Self.node)
         } throws: { error in
             guard case .failed(let command, nil, let cause) = error as? NetlinkOperationError else { return false }
-            return command == "conntrack -D -f ipv4 -p udp --dport 5353" && cause.kernelReason == KernelReason(errno: 1)
+            return command == "conntrack -D -f ipv4 -p udp --dport 5353 -d 10.0.0.1/32" && cause.kernelReason == KernelReason(errno: 1)
         }
     }
 }

@@ -65,6 +65,19 @@ import PodNet
             """)))
     }
 
+    /// A pod's host end is named, marked, enslaved and brought up by one message: the
+    /// name (IFLA_IFNAME on an existing index is a rename), alias, master and IFF_UP.
+    @Test func renameMarkMasterAndUpInOneMessage() {
+        let message = LinkMessages.set(index: 5, LinkChanges(name: "veth1", alias: "p", masterIndex: 3, up: true))
+        #expect(hexText(message.bytes) == hexText(hexBytes("""
+            3c000000 1000 0500 00000000 00000000
+            00 00 0000 05000000 01000000 01000000
+            0a00 0300 7665746831000000
+            0600 1400 70000000
+            0800 0a00 03000000
+            """)))
+    }
+
     @Test func hairpinBytes() {
         let message = LinkMessages.setHairpin(index: 7, true)
         #expect(hexText(message.bytes) == hexText(hexBytes("""

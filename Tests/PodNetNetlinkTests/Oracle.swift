@@ -30,10 +30,13 @@ func ipRoutes(_ namespace: TestNamespace, family: IPFamily, _ filter: [String]) 
         // `ip` prints host routes without their /32 or /128.
         let full = destination.contains("/") || destination == "default"
             ? destination : destination + "/\(family.bitWidth)"
-        return "\(full) via \(row["gateway"] as? String ?? "-")"
+        let nexthop = (row["nhid"] as? Int).map { " nhid \($0)" } ?? ""
+        return "\(full)\(nexthop) via \(row["gateway"] as? String ?? "-")"
     })
 }
 
 extension RouteState {
-    var text: String { "\(destination) via \(gateway)" }
+    /// As `ipRoutes` shows it: a route through a nexthop object shows the nexthop's
+    /// gateway too, so only classic routes have this text.
+    var text: String { "\(destination) via \(gateway?.description ?? "-")" }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import PodNet
 import PodNetSystem
@@ -113,7 +114,27 @@ import PodNetTestSupport
             return command.hasPrefix("ip route add default via 10.99.0.1")
                 && cause.kernelReason?.message == "Nexthop has invalid gateway"
         }
-        #expect(try netlink.link(named: pod.hostInterface) == nil)
+        #expect(try netlink.links().map(\.name).sorted() == ["cbr0", "lo"], "no host end, under either name")
+        #expect(try ipJSON(podA, ["link", "show"]).compactMap { $0["ifname"] as? String } == ["lo"])
+    }
+
+    /// The host end is named last, with its mark: a foreign link holding that name makes
+    /// the rename fail, and the pod's veth (made under its temporary name) goes again.
+    @Test(.enabled(if: KernelTest.enabled))
+    func anAttachWhoseHostNameIsTakenLeavesTheTakerAndNothingElse() throws {
+        let node = try TestNamespace(), podA = try TestNamespace(prefix: "pnpod")
+        defer { podA.delete(); node.delete() }
+        let (netlink, bridge) = try Self.node(node)
+        let pod = Self.pod("default/a", podA, host: 2)
+        try runCommand(["ip", "-n", node.name, "link", "add", pod.hostInterface, "type", "veth", "peer", "name", "theirs"])
+        #expect {
+            try netlink.attachPod(pod, mtu: 1400, bridge: bridge, hairpin: false, routeProtocol: Self.proto)
+        } throws: { error in
+            guard case .failed(let command, _, let cause) = error as? NetlinkOperationError else { return false }
+            return command.contains("name \(pod.hostInterface) alias") && cause.kernelReason?.errno == EEXIST
+        }
+        #expect(try netlink.links().map(\.name).sorted() == ["cbr0", "lo", pod.hostInterface, "theirs"].sorted())
+        #expect(try netlink.link(named: pod.hostInterface)?.alias == nil)
         #expect(try ipJSON(podA, ["link", "show"]).compactMap { $0["ifname"] as? String } == ["lo"])
     }
 }

@@ -21,9 +21,12 @@ public struct CommandError: Error, CustomStringConvertible {
     }
 }
 
-/// What a finished process printed, and its exit status.
+/// What a finished process printed, and its exit status (or, when `killedBy` is set,
+/// the signal that ended it).
 public struct ProcessResult: Sendable {
     public var status: Int32
+    public var killedBy: Int32? { signalled ? status : nil }
+    var signalled = false
     public var stdout: String
     public var stderr: String
 }
@@ -54,8 +57,8 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Strin
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errBox.data, as: UTF8.self))
+    return ProcessResult(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+                         stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
 /// Runs an oracle command (iptables-legacy, ip, ...) and returns its stdout;

@@ -29,6 +29,22 @@ import Testing
         #expect(plan.conflicts.isEmpty)
     }
 
+    /// Links an interrupted run left half-made go first, before anything is created under
+    /// the same temporary name, whatever the config wants (here no bridge at all).
+    @Test func unfinishedLinksAreSweptFirst() {
+        let leftovers = [UnfinishedLink.temporaryName(for: "vethabc"), UnfinishedLink.temporaryName(for: "cbr0")]
+        let plan = NodeDiff.plan(desired: desired(), observed: ObservedNode(unfinishedLinks: leftovers, automaticMTU: 1500))
+        #expect(plan.links == leftovers.sorted().map { .deleteUnfinished(name: $0) } + [.createBridge(bridge, mtu: 1500)])
+
+        let withoutBridge = NodeDiff.plan(desired: DesiredState(), observed: ObservedNode(unfinishedLinks: leftovers))
+        #expect(withoutBridge.links == leftovers.sorted().map { .deleteUnfinished(name: $0) })
+        let text = PlanText.render(withoutBridge, bridge: nil)
+        #expect(text.contains("- ip link del \(leftovers[0])   # left half-made by an interrupted podnet run\n"), "\(text)")
+        let document = PlanDocument(withoutBridge, bridge: nil)
+        #expect(document.links.map(\.op) == ["deleteUnfinished", "deleteUnfinished"])
+        #expect(document.links.map(\.interface) == leftovers.sorted())
+    }
+
     @Test func matchingNodeHasAnEmptyPlan() {
         let observed = ObservedNode(bridge: observedBridge(ports: [BridgePort(name: "veth1", hairpin: true)]),
                                     bridgeAddresses: [gateway],
@@ -80,7 +96,7 @@ import Testing
     @Test func dryRunTextShowsEachChange() {
         let old = RouteState(destination: try! IPNetwork(parsing: "10.244.2.0/24"), gateway: IPAddress("198.18.0.9")!, table: 254, proto: 111)
         var new = old
-        new.gateway = IPAddress("198.18.0.11")!
+        new.via = .gateway(IPAddress("198.18.0.11")!)
         let rule = Rule(source: AddressMatch(try! IPNetwork(parsing: "10.244.0.0/16")), target: .accept)
         let plan = Plan(tables: [TablePlan(id: TableID(.ipv4, .filter), operations: [.insertRule("PODNET-FORWARD", index: 0, rule)])],
                         sysctls: [SysctlOperation(key: .ipv4Forwarding, from: "0", to: "1")],

@@ -59,10 +59,14 @@ saved_rules() {
 
 # Every route in every table of both families, but those the kernel adds by itself
 # on its own schedule (IPv6 link-local and multicast, and anycast once forwarding is on).
+# Routes through a nexthop object show its gateway and link too: `nhid N` is left out, so
+# a route reads the same in either form (the nexthops are checked on their own).
 all_routes() {
   { ip -n "$(node_ns "$1")" -4 route show table all; ip -n "$(node_ns "$1")" -6 route show table all; } |
-    grep -v -e 'fe80:' -e '^multicast ff00::' -e '^anycast ' | sed 's/ *$//' | sort
+    grep -v -e 'fe80:' -e '^multicast ff00::' -e '^anycast ' | sed -e 's/ *$//' -e 's/ nhid [0-9]*//' | sort
 }
+
+all_nexthops() { ip -n "$(node_ns "$1")" nexthop show | sed 's/ *$//' | sort; }
 
 link_names() { ip -n "$(node_ns "$1")" -br link | awk '{print $1}' | sort; }
 
@@ -330,11 +334,12 @@ addresses=$(ip -n "$(pod_ns 2b)" -4 -br addr show dev eth0 2>&1 | awk '{print $3
 [ "$addresses" = "10.244.2.21/24" ] && pass "pod-2b's eth0 holds only its new address" || fail "pod-2b's eth0 holds only its new address" "$addresses"
 # A remade pod cannot be put back as it was when the attach fails (its old spec is
 # gone): apply must say so rather than claim a clean rollback, and the next apply
-# attaches it. PODNET_TEST_FAIL_AT_WRITE=2 refuses the second kernel write (the
-# attach; the first is the detach).
+# attaches it. strace fails the attach from outside podnet, after the detach: the
+# attach's first call, opening pod-2b's network namespace, gets EPERM.
 sed -i "s/\[10.244.2.21,/[10.244.2.31,/" "$WORK/node-2.yaml"
 status=0
-PODNET_TEST_FAIL_AT_WRITE=2 podnet_on 2 apply >"$WORK/reattach-fault.txt" 2>&1 || status=$?
+strace -f -qq -o /dev/null -P "/run/netns/$(pod_ns 2b)" -e trace=openat -e inject=openat:error=EPERM:when=1 \
+  "$PODNET" apply -f "$WORK/node-2.yaml" --netns "$(node_ns 2)" >"$WORK/reattach-fault.txt" 2>&1 || status=$?
 if [ "$status" -eq 1 ] && grep -q "pod-2b's previous attachment cannot be restored" "$WORK/reattach-fault.txt"; then
   pass "a failed re-attach exits 1 and reports pod-2b's attachment as not restored"
 else
@@ -382,6 +387,12 @@ if diff -u "$WORK/rules-with-3" <(saved_rules 1) >"$WORK/rules-diff" 2>&1; then
 else
   fail "peer removal: iptables unchanged" "$(cat "$WORK/rules-diff")"
 fi
+nexthops_left=$(all_nexthops 1)
+if ! grep -q "via $(node_v4 3) " <<<"$nexthops_left" && grep -q "via $(node_v4 2) dev eth0 scope link proto 111" <<<"$nexthops_left"; then
+  pass "peer removal: node-3's nexthop went with its route, node-2's stays"
+else
+  fail "peer removal: node-3's nexthop went with its route, node-2's stays" "$nexthops_left"
+fi
 expect_no_answer "peer removal: pod-1a no longer reaches node-3's pods ipv4" "$(pod_ns 1a)" tcp "$(pod_v4 3a)" "$ECHO_PORT"
 expect_answer "peer removal: pod-1a still reaches node-2's pods ipv4" "$(pod_ns 1a)" tcp "$(pod_v4 2a)" "$ECHO_PORT" "pod-2a saw $(pod_v4 1a)"
 cp "$WORK/node-1-full.yaml" "$WORK/node-1.yaml"
@@ -420,6 +431,8 @@ for i in $NODES; do
     fail "teardown node-$i: the other tool's $OTHER_TOOL_RULES rules are there" "found $count"
   owned=$( { ip -n "$ns" -4 route show table all proto 111; ip -n "$ns" -6 route show table all proto 111; } )
   [ -z "$owned" ] && pass "teardown node-$i: no proto 111 route" || fail "teardown node-$i: no proto 111 route" "$owned"
+  nexthops=$(ip -n "$ns" nexthop show proto 111)
+  [ -z "$nexthops" ] && pass "teardown node-$i: no proto 111 nexthop" || fail "teardown node-$i: no proto 111 nexthop" "$nexthops"
   if diff -u "$WORK/routes-before-$i" <(all_routes "$i") >"$WORK/routes-diff-$i"; then
     pass "teardown node-$i: routes exactly as before apply (other tool's route kept)"
   else

@@ -69,6 +69,8 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
     case unknownIPSet(String)
     /// A set match looks at 1..6 dimensions.
     case badSetDimensions(Int)
+    /// An undecoded entry is written whole by `EntryCodec.encode`, never as a target.
+    case undecodedEntryAsTarget(String)
 
     public var description: String {
         switch self {
@@ -90,6 +92,8 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "extension \"\(name)\" with \(size) data bytes cannot be encoded"
         case .entryTooLarge(let size):
             return "entry of \(size) bytes exceeds 65535"
+        case .undecodedEntryAsTarget(let summary):
+            return "an undecodable entry (\(summary)) is not a target"
         }
     }
 }

@@ -38,9 +38,11 @@ public enum EntryCodec {
     /// Sizes the entry from the extensions' heads, then writes header, matches and
     /// target in place into one zeroed array: a plan can encode thousands of rules, and
     /// an array per extension (then copied into the entry) was most of the cost.
-    /// `sets`: the kernel's ipset indexes, for rules that match a set.
+    /// `sets`: the kernel's ipset indexes, for rules that match a set (an undecoded
+    /// entry holds its sets' indexes in its bytes already).
     public static func encode(_ rule: Rule, family: IPFamily, counters: PacketCounters = .zero,
                               sets: IPSetIndexes = IPSetIndexes()) throws(RuleEncodingError) -> [UInt8] {
+        if case .undecoded(let entry) = rule.target { return encode(entry, family: family, counters: counters) }
         let layout = EntryLayout.of(family)
         let target = TargetCodec.head(rule.target, family: family)
         var targetOffset = layout.headerSize
@@ -230,7 +232,7 @@ public enum EntryCodec {
                                data: bytes.slice(offset + ExtensionHeader.size, size - ExtensionHeader.size))
     }
 
-    private static let verdicts: [Int32: Target] = [
+    static let verdicts: [Int32: Target] = [
         StandardVerdict.accept: .accept, StandardVerdict.drop: .drop,
         StandardVerdict.queue: .queue, StandardVerdict.return: .returnFromChain,
     ]

@@ -29,6 +29,8 @@ struct EntryLayout: Sendable {
     let gotoFlag: UInt8
     /// IP6T_F_PROTO: without it the IPv6 kernel ignores `proto`. IPv4 has none.
     let protoFlag: UInt8?
+    /// IPT_F_FRAG (`-f`, IPv4 only): not modelled, named when podnet shows such an entry.
+    let fragmentFlag: UInt8?
     /// The flag bits the codec understands (fragments and tos are not modelled).
     var knownFlags: UInt8 { gotoFlag | (protoFlag ?? 0) }
 
@@ -39,7 +41,7 @@ struct EntryLayout: Sendable {
         proto: 80, tos: nil, flags: 82, invertFlags: 83,
         nfcache: 84, targetOffset: 88, nextOffset: 90, comefrom: 92, counters: 96,
         headerSize: 112, padding: [],
-        gotoFlag: 0x02, protoFlag: nil)
+        gotoFlag: 0x02, protoFlag: nil, fragmentFlag: 0x01)
 
     static let ipv6 = EntryLayout(
         family: .ipv6, addressLength: 16,
@@ -48,7 +50,7 @@ struct EntryLayout: Sendable {
         proto: 128, tos: 130, flags: 131, invertFlags: 132,
         nfcache: 136, targetOffset: 140, nextOffset: 142, comefrom: 144, counters: 152,
         headerSize: 168, padding: [133..<136, 148..<152],
-        gotoFlag: 0x04, protoFlag: 0x01)
+        gotoFlag: 0x04, protoFlag: 0x01, fragmentFlag: nil)
 
     static func of(_ family: IPFamily) -> EntryLayout { family == .ipv4 ? ipv4 : ipv6 }
 }

@@ -30,6 +30,7 @@ enum TargetCodec {
         case .mark: return ExtensionHead(name: "MARK", revision: 2, dataSize: 8)
         case .reject: return ExtensionHead(name: "REJECT", revision: 0, dataSize: 8)
         case .opaque(let ext): return ExtensionHead(name: ext.name, revision: ext.revision, dataSize: ext.data.count)
+        case .undecoded: return standard("")  // never written as a target: EntryCodec writes the entry whole
         }
     }
 
@@ -63,6 +64,8 @@ enum TargetCodec {
             }
         case .opaque(let ext):
             data.set(ext.data, at: 0)
+        case .undecoded(let entry):
+            throw .undecodedEntryAsTarget(entry.summary)
         }
     }
 

@@ -1,5 +1,3 @@
-import PodNet
-
 /// The interface alias podnet writes on a pod's host end: which pod it serves and
 /// the digest of the attachment it was made from, so ownership and staleness are
 /// read back from the kernel without state files.
@@ -32,7 +30,7 @@ public struct PodMarker: Sendable, Hashable {
     }
 
     /// Whether a link carries any of podnet's markers (its bridge or a pod's host end).
-    static func isPodnets(_ alias: String?) -> Bool {
+    public static func isPodnets(_ alias: String?) -> Bool {
         alias == BridgeState.ownershipAlias || PodMarker(alias: alias) != nil
     }
 }

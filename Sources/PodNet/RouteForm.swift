@@ -1,0 +1,89 @@
+/// How podnet writes the routes to one family's peers: the one place that choice is made.
+public enum RouteForm: Sendable, Hashable {
+    /// `ip route add P via G`.
+    case classic
+    /// `ip nexthop add id N via G dev D` once per peer, `ip route add P nhid N` per route.
+    case nexthop
+
+    /// The form that measured faster on this kernel (BENCHMARKS.md). IPv4: the fib_info
+    /// hash keys a classic route by its output device only, so routes via thousands of
+    /// gateways on one link share a bucket and every insert scans it (20,000 routes: 8.2 s
+    /// with `ip -batch`); a route through a nexthop object is keyed by the nexthop's id
+    /// (0.29 s). IPv6 (fib6) has no such hash: classic routes are the faster ones there
+    /// (5,000: 0.04 s, against 0.08 s with nexthop objects, which also cost a message each).
+    public static func preferred(for family: IPFamily) -> RouteForm {
+        switch family {
+        case .ipv4: return .nexthop
+        case .ipv6: return .classic
+        }
+    }
+}
+
+/// The desired routes made concrete for one node: what the compiler wants (`RouteForm`
+/// per family) as far as the kernel and the node allow it.
+public enum RouteFitting {
+    public struct Fitted: Sendable, Hashable {
+        public var routes: [RouteState]
+        public var nexthops: [NexthopState]
+    }
+
+    /// - A kernel without nexthop objects (before 5.3: its nexthop dump is refused) gets
+    ///   every route in the classic form.
+    /// - Ids held by nexthops that are not podnet's are never used: the owners of such
+    ///   ids take the next free ones (`NexthopIDs`), their routes with them.
+    /// - A nexthop needs the link its gateway is on-link through (NHA_OIF): the longest
+    ///   on-link prefix holding the gateway. A gateway that is on no link, or on several
+    ///   equally (an IPv6 link-local one), keeps its routes classic, which the kernel
+    ///   judges as it always has: a gateway that is not on-link is that peer's refused
+    ///   route (exit 3), not a failure of the apply.
+    public static func fit(routes: [RouteState], nexthops: [PeerNexthop], to observed: ObservedRoutes) -> Fitted {
+        guard !nexthops.isEmpty else { return Fitted(routes: routes, nexthops: []) }
+        var replacement: [UInt32: RouteVia] = [:]
+        var fitted: [NexthopState] = []
+        if observed.nexthopsSupported {
+            let ids = NexthopIDs.assign(nexthops.map(\.owner), taken: Set(observed.foreignNexthopIDs))
+            let onLink = OnLinkLookup(observed.onLinkPrefixes)
+            for nexthop in nexthops {
+                if let link = onLink.link(for: nexthop.gateway), let id = ids[nexthop.owner] {
+                    fitted.append(NexthopState(id: id, gateway: nexthop.gateway, link: link, proto: nexthop.proto))
+                    replacement[nexthop.id] = .nexthop(id: id)
+                } else {
+                    replacement[nexthop.id] = .gateway(nexthop.gateway)
+                }
+            }
+        } else {
+            for nexthop in nexthops { replacement[nexthop.id] = .gateway(nexthop.gateway) }
+        }
+        let concrete = routes.map { route -> RouteState in
+            guard let id = route.nexthopID, let via = replacement[id] else { return route }
+            var route = route
+            route.via = via
+            return route
+        }
+        return Fitted(routes: concrete, nexthops: fitted.sorted())
+    }
+}
+
+/// Longest-prefix match of a gateway against the on-link prefixes of its family.
+struct OnLinkLookup {
+    private let prefixes: [OnLinkPrefix]
+
+    init(_ prefixes: [OnLinkPrefix]) {
+        self.prefixes = prefixes.sorted { $0.prefix.prefixLength > $1.prefix.prefixLength }
+    }
+
+    /// The link of the longest prefix holding `gateway`; nil when none does or when
+    /// two links hold it at that length (the kernel would want to be told which).
+    func link(for gateway: IPAddress) -> LinkReference? {
+        var found: OnLinkPrefix?
+        for candidate in prefixes where candidate.prefix.family == gateway.family && candidate.prefix.contains(gateway) {
+            if let found {
+                if found.prefix.prefixLength > candidate.prefix.prefixLength { break }
+                if found.link != candidate.link { return nil }
+            } else {
+                found = candidate
+            }
+        }
+        return found?.link
+    }
+}

@@ -1,0 +1,241 @@
+import PodNet
+import PodNetCompiler
+import PodNetConfig
+import PodNetDataplane
+import PodNetIptables
+import PodNetNetlink
+import PodNetSystem
+
+/// The node a CNI request acts on: the node config (the conflist repeats none of it),
+/// the allocation store under `dataDir`, and the dataplane of the caller's network
+/// namespace (the node's).
+///
+/// Every verb runs under the store's lock: an address is picked and recorded, and the
+/// kernel changed, by one request at a time, so parallel ADDs never share an address.
+/// The record is written before the kernel is touched and removed only after the
+/// kernel's state is gone, so a podnet killed at any point leaves either no allocation
+/// (and nothing in the kernel) or a whole one, which DEL and GC release.
+struct CNINode {
+    let request: CNIPluginConfig
+    let config: NodeConfig
+    let store: AllocationStore
+    let dataplane: NodeDataplane
+    let ownership: Ownership
+
+    init(_ request: CNIPluginConfig, warn: (String) -> Void) throws(CNIError) {
+        self.request = request
+        config = try Self.loadNodeConfig(request.nodeConfigPath, warn: warn)
+        guard !config.node.podCIDRs.isEmpty else {
+            throw CNIError(.invalidNetworkConfig, "the node config \(request.nodeConfigPath) gives this node no pod CIDR",
+                           details: "node.podCIDRs: set this node's pod CIDRs (one per family) in the config itself")
+        }
+        store = AllocationStore(directory: request.dataDirectory)
+        dataplane = NodeDataplane(namespace: nil, iptables: Iptables(namespace: nil, lock: .fromEnvironment(wait: .seconds(5))))
+        ownership = Ownership(config)
+    }
+
+    /// The node config, or code 7 with `podnet validate`'s messages in the details.
+    static func loadNodeConfig(_ path: String, warn: (String) -> Void) throws(CNIError) -> NodeConfig {
+        do {
+            let loaded = try ConfigLoader.load(configPath: path)
+            loaded.warnings.forEach { warn($0.description) }
+            return loaded.config
+        } catch {
+            throw CNIError(.invalidNetworkConfig, "invalid node config \(path)", details: error.description)
+        }
+    }
+
+    // MARK: ADD
+
+    func add(_ environment: CNIEnvironment) throws(CNIError) -> CNIResult {
+        let id = AttachmentID(containerID: environment.containerID, ifname: environment.ifname)
+        return try locked { () throws(CNIError) -> CNIResult in
+            let allocations = try read()
+            if let existing = allocations.first(where: { $0.id == id }) {
+                throw CNIError(.failure, "container \(id.containerID) already has interface \(id.ifname) on this network",
+                               details: "it holds " + existing.addresses.map(\.description).joined(separator: ", ")
+                                   + "; DEL releases it")
+            }
+            var taken = AddressPool.reserved(by: config).union(allocations.flatMap(\.addresses))
+            var addresses: [IPAddress] = []
+            for cidr in config.node.podCIDRs.sorted() {
+                guard let address = AddressPool.next(in: cidr, taken: taken) else {
+                    throw CNIError(.failure, "no free address in \(cidr)",
+                                   details: "all \(AddressPool.capacity(of: cidr)) addresses an attachment can get are taken "
+                                       + "(\(allocations.count) attachments, the rest by the node config); DEL or GC releases them")
+                }
+                taken.insert(address)
+                addresses.append(address)
+            }
+            let allocation = Allocation(id: id, netns: environment.netns, addresses: addresses,
+                                        portMappings: request.portMappings, podName: environment.kubernetesPod)
+            try HostPortClaims.check(allocation, against: config.including(allocations).hostPorts)
+            let desired = try compile(config.including(allocations + [allocation]))
+            let pod = desired.pods.first { $0.name == allocation.modelName }!
+            try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
+            do throws(CNIError) {
+                try apply(desired, hostInterfaces: [pod.hostInterface])
+            } catch {
+                // The run undid its kernel changes; the address goes back too.
+                try? store.remove(id)
+                throw error
+            }
+            return result(pod, desired: desired, environment: environment)
+        }
+    }
+
+    /// The result: the bridge, the host end and the container's interface; the
+    /// addresses with the bridge's as gateway; a default route per family.
+    private func result(_ pod: PodAttachment, desired: DesiredState, environment: CNIEnvironment) -> CNIResult {
+        let host = try? Netlink(namespace: nil).link(named: pod.hostInterface)
+        let interfaces = [
+            CNIResult.Interface(name: config.bridge.name, mac: desired.bridge?.macAddress),
+            CNIResult.Interface(name: pod.hostInterface, mac: host?.macAddress, mtu: host?.mtu),
+            CNIResult.Interface(name: pod.podInterface, mac: pod.podMACAddress, mtu: host?.mtu, sandbox: environment.netns),
+        ]
+        let ips = pod.addresses.map { address in
+            CNIResult.IP(address: address, gateway: pod.gateways.first { $0.family == address.family }, interface: 2)
+        }
+        let routes = pod.gateways.map { gateway in
+            CNIResult.Route(destination: IPNetwork(network: gateway.masked(toPrefix: 0), prefixLength: 0), gateway: gateway)
+        }
+        return CNIResult(interfaces: interfaces, ips: ips, routes: routes)
+    }
+
+    // MARK: DEL and GC
+
+    /// DEL: the host end (which takes the container's interface with it), the host-port
+    /// rules and the address go; nothing to do for an attachment podnet does not hold.
+    /// It needs neither the container's namespace nor prevResult.
+    func delete(_ environment: CNIEnvironment) throws(CNIError) {
+        let id = AttachmentID(containerID: environment.containerID, ifname: environment.ifname)
+        try locked { () throws(CNIError) in
+            let allocations = try read()
+            guard allocations.contains(where: { $0.id == id }) else { return }
+            try release(allocations.filter { $0.id == id }, keeping: allocations.filter { $0.id != id })
+        }
+    }
+
+    /// GC: releases every attachment the runtime no longer lists.
+    func collectGarbage(keeping valid: [AttachmentID]) throws(CNIError) {
+        let valid = Set(valid)
+        try locked { () throws(CNIError) in
+            let allocations = try read()
+            let released = allocations.filter { !valid.contains($0.id) }
+            guard !released.isEmpty else { return }
+            try release(released, keeping: allocations.filter { valid.contains($0.id) })
+        }
+    }
+
+    private func release(_ released: [Allocation], keeping kept: [Allocation]) throws(CNIError) {
+        let names = Set(released.map(\.modelName))
+        let hostInterfaces = try compile(config.including(released)).pods.filter { names.contains($0.name) }
+            .map(\.hostInterface)
+        try apply(try compile(config.including(kept)), hostInterfaces: Set(hostInterfaces))
+        for allocation in released {
+            try record { () throws(AllocationStore.Failure) in try store.remove(allocation.id) }
+        }
+    }
+
+    // MARK: CHECK
+
+    /// CHECK: the allocation, the host end, the container's interface (addresses, MAC,
+    /// default routes) and the host-port rules against what ADD made and prevResult
+    /// says; any difference is an error naming it.
+    func check(_ environment: CNIEnvironment) throws(CNIError) {
+        guard let previous = request.prevResult else {
+            throw CNIError(.invalidNetworkConfig, "prevResult: required for CHECK")
+        }
+        let previousResult = try CNIResult(parsing: previous)
+        let id = AttachmentID(containerID: environment.containerID, ifname: environment.ifname)
+        let allocations = try read()
+        guard let allocation = allocations.first(where: { $0.id == id }) else {
+            throw CNIError(.unknownContainer, "podnet holds no attachment for container \(id.containerID) interface \(id.ifname)")
+        }
+        let desired = try compile(config.including(allocations))
+        let pod = desired.pods.first { $0.name == allocation.modelName }!
+        let drift = AttachmentCheck(pod: pod, allocation: allocation, desired: desired, previous: previousResult,
+                                    netns: environment.netns, dataplane: dataplane).differences()
+        guard drift.isEmpty else {
+            throw CNIError(.failure, "\(id.containerID)/\(id.ifname) differs from what ADD made",
+                           details: drift.joined(separator: "\n"))
+        }
+    }
+
+    // MARK: STATUS
+
+    /// STATUS: ready when the node config is valid, gives a pod CIDR and has a free
+    /// address in each; code 50 with the reason otherwise.
+    static func status(_ request: CNIPluginConfig, warn: (String) -> Void) throws(CNIError) {
+        let node: CNINode
+        do {
+            node = try CNINode(request, warn: warn)
+        } catch {
+            throw CNIError(.notAvailable, error.message, details: error.details)
+        }
+        let allocations: [Allocation]
+        do {
+            allocations = try node.store.all()
+        } catch {
+            throw CNIError(.notAvailable, "cannot read the allocations", details: error.description)
+        }
+        let taken = AddressPool.reserved(by: node.config).union(allocations.flatMap(\.addresses))
+        for cidr in node.config.node.podCIDRs where AddressPool.next(in: cidr, taken: taken) == nil {
+            throw CNIError(.notAvailable, "no free address in \(cidr)",
+                           details: "\(allocations.count) attachments hold the addresses; DEL or GC releases them")
+        }
+    }
+
+    // MARK: Pieces
+
+    private func locked<T>(_ body: () throws(CNIError) -> T) throws(CNIError) -> T {
+        do {
+            return try store.withLock { try body() }
+        } catch let error as CNIError {
+            throw error
+        } catch let error as AllocationStore.Failure {
+            throw error.problem == nil ? CNIError(.ioFailure, "the allocation store", details: error.description)
+                : CNIError(.tryAgainLater, "the allocation store is busy", details: error.description)
+        } catch {
+            throw CNIError(.failure, "\(error)")
+        }
+    }
+
+    private func read() throws(CNIError) -> [Allocation] {
+        try record { () throws(AllocationStore.Failure) in try store.all() }
+    }
+
+    private func record<T>(_ body: () throws(AllocationStore.Failure) -> T) throws(CNIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw CNIError(.ioFailure, "the allocation store", details: error.description)
+        }
+    }
+
+    private func compile(_ config: NodeConfig) throws(CNIError) -> DesiredState {
+        do {
+            return try Compiler.compile(config)
+        } catch {
+            throw CNIError(.failure, "cannot compile the node's state", details: "\(error)")
+        }
+    }
+
+    /// The scoped apply; the tables are read and written only when the wanted ones are
+    /// not those last written (their digest is kept in the store).
+    private func apply(_ desired: DesiredState, hostInterfaces: Set<String>) throws(CNIError) {
+        let digest = TableState.digest(desired.tables)
+        let tables = store.tablesDigest() != digest
+        do {
+            _ = try dataplane.apply(desired, ownership: ownership,
+                                    scope: AttachmentScope(hostInterfaces: hostInterfaces, tables: tables))
+        } catch {
+            if tables { try? store.recordTablesDigest(nil) }
+            if case DataplaneError.lockTimeout = error {
+                throw CNIError(.tryAgainLater, "another podnet run holds the node", details: "\(error)")
+            }
+            throw CNIError(.failure, "podnet could not change the node", details: "\(error)")
+        }
+        if tables { try record { () throws(AllocationStore.Failure) in try store.recordTablesDigest(digest) } }
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMNL
+import PodNet
+
+/// A nexthop object as the kernel holds it, whoever made it.
+struct KernelNexthop: Sendable, Hashable {
+    var id: UInt32
+    var proto: UInt8
+    /// Nil for a group, a blackhole or an fdb nexthop.
+    var gateway: IPAddress?
+    var outputInterfaceIndex: Int32?
+}
+
+/// What the nexthop dump found: every nexthop, or that the kernel has none to give.
+struct NexthopDump: Sendable, Hashable {
+    var supported: Bool
+    var nexthops: [KernelNexthop]
+}
+
+/// What a nexthop batch did, as `RouteBatchResult` for routes: `applied` is what a
+/// rollback has to undo.
+public struct NexthopBatchResult: Sendable, Hashable {
+    public var applied: [NexthopOperation] = []
+    public var failed: [RefusedNexthop] = []
+    public var reread = false
+}
+
+/// The nexthop messages, as pure functions of their values.
+enum NexthopMessages {
+    /// `ip nexthop add|replace id N via G dev D proto P`: nhmsg { family, scope 0,
+    /// protocol }, NHA_ID, NHA_GATEWAY, NHA_OIF (in iproute2's order); `ip nexthop del id N`:
+    /// RTM_DELNEXTHOP with an empty nhmsg and NHA_ID.
+    static func write(_ operation: NexthopOperation) -> NetlinkMessage {
+        switch operation {
+        case .add(let nexthop): return new(nexthop, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        case .replace(_, let nexthop): return new(nexthop, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+        case .delete(let nexthop): return delete(id: nexthop.id)
+        }
+    }
+
+    private static func new(_ nexthop: NexthopState, flags: Int32) -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_NEWNEXTHOP), flags: flags) { writer in
+            var header = nhmsg()
+            header.nh_family = nexthop.family.addressFamily
+            header.nh_protocol = nexthop.proto
+            writer.putHeader(header)
+            writer.put(Int32(NHA_ID), u32: nexthop.id)
+            writer.put(Int32(NHA_GATEWAY), address: nexthop.gateway)
+            writer.put(Int32(NHA_OIF), u32: UInt32(bitPattern: nexthop.link.index))
+        }
+    }
+
+    static func delete(id: UInt32) -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_DELNEXTHOP), flags: NLM_F_ACK) { writer in
+            writer.putHeader(nhmsg())
+            writer.put(Int32(NHA_ID), u32: id)
+        }
+    }
+
+    /// `ip nexthop show`: every nexthop of every family and protocol (the foreign ones'
+    /// ids are what podnet must not take).
+    static func dump() -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_GETNEXTHOP), flags: NLM_F_DUMP) { writer in
+            writer.putHeader(nhmsg())
+        }
+    }
+
+    static func parse(_ message: NetlinkMessage) throws(NetlinkError) -> KernelNexthop? {
+        guard message.type == UInt16(RTM_NEWNEXTHOP) else { return nil }
+        let size = MemoryLayout<nhmsg>.size
+        guard message.payload.count >= size else { throw .malformed("RTM_NEWNEXTHOP shorter than nhmsg") }
+        let header = message.payload.withUnsafeBytes { $0.loadUnaligned(as: nhmsg.self) }
+        let attributes = try NetlinkAttributes(message.payload.dropFirst(size))
+        guard let id = attributes.u32(UInt16(NHA_ID)) else { throw .malformed("RTM_NEWNEXTHOP without NHA_ID") }
+        let gateway = IPFamily(addressFamily: header.nh_family).flatMap { family in
+            attributes.address(UInt16(NHA_GATEWAY), family: family)
+        }
+        return KernelNexthop(id: id, proto: header.nh_protocol, gateway: gateway,
+                             outputInterfaceIndex: attributes.u32(UInt16(NHA_OIF)).map { Int32(bitPattern: $0) })
+    }
+}
+
+extension Netlink {
+    /// `ip nexthop show`. A kernel without nexthop objects (before 5.3) does not know the
+    /// message and answers EOPNOTSUPP (EINVAL on some older ones): that is the run-time
+    /// probe that sends podnet's routes the classic way.
+    func nexthopDump() throws(NetlinkError) -> NexthopDump {
+        let replies: [NetlinkMessage]
+        do throws(NetlinkError) {
+            replies = try dump(NexthopMessages.dump())
+        } catch .kernel(_, _, let reason) where reason.errno == EOPNOTSUPP || reason.errno == EINVAL {
+            return NexthopDump(supported: false, nexthops: [])
+        }
+        var nexthops: [KernelNexthop] = []
+        nexthops.reserveCapacity(replies.count)
+        for reply in replies {
+            if let nexthop = try NexthopMessages.parse(reply) { nexthops.append(nexthop) }
+        }
+        return NexthopDump(supported: true, nexthops: nexthops)
+    }
+
+    /// podnet's nexthops (protocol `proto`, a single gateway on a link) as the kernel
+    /// holds them; `names` are the links by index.
+    static func ownedNexthops(_ dump: NexthopDump, proto: UInt8, names: [Int32: String]) -> [NexthopState] {
+        dump.nexthops.compactMap { nexthop in
+            guard nexthop.proto == proto, let gateway = nexthop.gateway, let index = nexthop.outputInterfaceIndex else {
+                return nil
+            }
+            return NexthopState(id: nexthop.id, gateway: gateway,
+                                link: LinkReference(index: index, name: names[index] ?? "if\(index)"), proto: proto)
+        }
+    }
+
+    /// One batch of nexthop writes (`ip nexthop add|replace|del ...`), each standing
+    /// alone: a refused one is named with the kernel's reason and the others stay.
+    /// Acknowledgements lost (ENOBUFS) are settled by reading the nexthops again.
+    public func writeNexthops(_ operations: [NexthopOperation]) throws(NetlinkError) -> NexthopBatchResult {
+        var result = NexthopBatchResult()
+        guard !operations.isEmpty else { return result }
+        let acknowledgements = try batch(operations.map(NexthopMessages.write))
+        var unsettled: [NexthopOperation] = []
+        for (operation, acknowledgement) in zip(operations, acknowledgements) {
+            switch acknowledgement {
+            case .applied: result.applied.append(operation)
+            case .refused(let reason): result.failed.append(RefusedNexthop(operation: operation, reason: .kernel(reason)))
+            case .lost: unsettled.append(operation)
+            }
+        }
+        guard !unsettled.isEmpty else { return result }
+        result.reread = true
+        var present: [UInt32: KernelNexthop] = [:]
+        for nexthop in try nexthopDump().nexthops { present[nexthop.id] = nexthop }
+        for operation in unsettled {
+            let wanted = operation.nexthop
+            let found = present[wanted.id]
+            let done: Bool = switch operation {
+            case .add, .replace:
+                found?.gateway == wanted.gateway && found?.outputInterfaceIndex == wanted.link.index
+                    && found?.proto == wanted.proto
+            case .delete: found == nil
+            }
+            if done {
+                result.applied.append(operation)
+            } else {
+                result.failed.append(RefusedNexthop(operation: operation, reason: .notConfirmed))
+            }
+        }
+        return result
+    }
+}

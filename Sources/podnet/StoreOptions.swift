@@ -1,0 +1,76 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import PodNet
+import PodNetCNI
+
+/// Where the attachments podnet made as the runtime's CNI plugin are recorded: they are
+/// pods of the node like the config's, so diff and apply keep them (never stale) and
+/// repair their host-port rules, render shows them and teardown releases them.
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The CNI allocation store (the conflist's dataDir).", valueName: "directory"))
+    var dataDir: String = CNIPluginConfig.defaultDataDirectory
+
+    var store: AllocationStore { AllocationStore(directory: dataDir) }
+
+    /// Whether a CNI plugin run ever made the store here.
+    var exists: Bool { access(dataDir + "/allocations", F_OK) == 0 }
+
+    /// The allocations, or exit 1 naming the unreadable record.
+    func allocations() throws -> [Allocation] {
+        guard exists else { return [] }
+        do {
+            return try store.all()
+        } catch {
+            Diagnostics.error("cannot read the CNI allocations: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
+    /// `config` with the runtime's attachments as pods. One whose network namespace is
+    /// gone (the container ended without DEL) is left out and named: there is nothing to
+    /// attach to, and DEL or GC releases it.
+    func including(_ config: NodeConfig) throws -> NodeConfig {
+        let allocations = try allocations().filter { allocation in
+            guard access(allocation.netns, F_OK) == 0 else {
+                Diagnostics.warn("CNI attachment \(allocation.id) (\(allocation.addresses.map(\.description).joined(separator: ", "))): "
+                                 + "its network namespace \(allocation.netns) is gone; the runtime's DEL or GC releases it")
+                return false
+            }
+            return true
+        }
+        return config.including(allocations)
+    }
+
+    /// Runs `body` under the store's lock when the store exists, so that an apply and a
+    /// CNI ADD never write the tables from two views of the attachments.
+    func locked<T>(_ body: () throws -> T) throws -> T {
+        guard exists else { return try body() }
+        do {
+            return try store.withLock(body)
+        } catch let error as AllocationStore.Failure {
+            Diagnostics.error("the CNI allocation store: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
+    /// Teardown: every allocation and the tables' digest go.
+    func releaseAll() throws {
+        guard exists else { return }
+        do {
+            for allocation in try store.all() { try store.remove(allocation.id) }
+            try store.recordTablesDigest(nil)
+        } catch {
+            Diagnostics.error("cannot release the CNI allocations: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
+    /// After an apply wrote the tables whole: later ADDs and DELs that want the same ones
+    /// need not read them.
+    func recordTables(_ desired: DesiredState) {
+        guard exists else { return }
+        try? store.recordTablesDigest(TableState.digest(desired.tables))
+    }
+}
