@@ -132,7 +132,7 @@ final class WriteCount: Sendable {
 }
 
 /// The kernel's socket, with the `refusing`th write request (one asking for an
-/// acknowledgement, as every write of podnet's does) of all the sockets sharing
+/// acknowledgement, as every write of podnet's does, and no dump) of all the sockets sharing
 /// `writes` failing at its send with EPERM, as `strace -e inject=sendto:error=EPERM`
 /// makes it fail: the kernel never sees it.
 final class RefusingKernel: NetlinkTransport {
@@ -147,8 +147,9 @@ final class RefusingKernel: NetlinkTransport {
     }
 
     func send(_ datagram: [UInt8]) throws(NetlinkError) {
-        // nlmsg_flags of the first message: NLM_F_ACK (0x04).
-        if datagram.count >= 16, datagram[6] & 0x04 != 0,
+        // nlmsg_flags of the first message: NLM_F_ACK (0x04) without NLM_F_DUMP (0x300).
+        let flags = datagram.count >= 16 ? UInt16(datagram[6]) | UInt16(datagram[7]) << 8 : 0
+        if flags & 0x04 != 0, flags & 0x300 != 0x300,
            writes.sent.add(1, ordering: .sequentiallyConsistent).newValue == refused {
             throw .system(call: "sendto", errno: EPERM)
         }
