@@ -41,8 +41,8 @@ struct ApplyCommand: ParsableCommand {
             return try diff.run()
         }
         let logger = node.logger()
-        let config = try input.load()
-        let desired = try compileOrExit(config)
+        let (config, cluster) = try input.loadWithCluster()
+        let desired = try compileOrExit(config, cluster: cluster)
         let dataplane = node.dataplane()
         dataplane.warnings(for: desired).forEach(Diagnostics.warn)
         let result = try failing {

@@ -28,8 +28,8 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let logger = node.logger()
-        let config = try input.load()
-        let desired = try compileOrExit(config)
+        let (config, cluster) = try input.loadWithCluster()
+        let desired = try compileOrExit(config, cluster: cluster)
         let dataplane = node.dataplane()
         let plan = try failing {
             try timed(logger, "observe and plan") { try dataplane.plan(desired, ownership: Ownership(config)) }

@@ -27,8 +27,8 @@ struct RenderCommand: ParsableCommand {
     var iptables: IPFamily?
 
     func run() throws {
-        let config = try input.load()
-        let state = try compileOrExit(config)
+        let (config, cluster) = try input.loadWithCluster()
+        let state = try compileOrExit(config, cluster: cluster)
         if let family = iptables {
             print(StateRenderer.restoreText(state, family: family), terminator: "")
         } else {
