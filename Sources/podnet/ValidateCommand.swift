@@ -30,7 +30,8 @@ struct ValidateCommand: ParsableCommand {
         let rules = state.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } + $1.jumps.count }
         print("\(input.configPath): valid: node \(config.node.name), \(config.families.map(\.rawValue).joined(separator: "+")), "
               + "\(config.peers.count) peers, \(config.hostPorts.count) host ports, \(config.pods.count) pods "
-              + "-> \(chains) chains, \(rules) rules, \(state.routes.count) routes")
+              + "-> \(chains) chains, \(rules) rules, \(state.routes.count) routes"
+              + (state.ipsets.isEmpty ? "" : ", \(state.ipsets.count) ipsets"))
     }
 }
 
