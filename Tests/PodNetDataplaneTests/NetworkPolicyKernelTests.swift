@@ -119,9 +119,43 @@ import PodNetTestSupport
         #expect(Self.reaches(pods[2], "10.244.1.10", 80), "before any policy, c reaches a")
         #expect(Self.reaches(lab.upstream, "10.244.1.10", 81), "before any policy, the outside host reaches a")
 
+        // A connection c opened before the policy (to a line echo on 82) stays up after it:
+        // conntrack lets the rest of an allowed connection through (README: existing connections).
+        let go = FileManager.default.temporaryDirectory.appendingPathComponent("pnnp-go-\(UUID())").path
+        let lineEcho = Process(), established = Process(), answer = Pipe()
+        lineEcho.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        lineEcho.arguments = ["ip", "netns", "exec", pods[0].name, "python3", "-c", """
+            import socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 82)); s.listen()
+            c, _ = s.accept()
+            while (data := c.recv(100)): c.sendall(data)
+            """]
+        try lineEcho.run()
+        defer { kill(lineEcho.processIdentifier, SIGKILL); lineEcho.waitUntilExit() }
+        usleep(300_000)
+        established.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        established.arguments = ["ip", "netns", "exec", pods[2].name, "python3", "-c", """
+            import os, socket, time
+            s = socket.create_connection(('10.244.1.10', 82), 2); s.settimeout(2)
+            s.sendall(b'1'); assert s.recv(10) == b'1'
+            while not os.path.exists('\(go)'): time.sleep(0.05)
+            try:
+                s.sendall(b'2'); print('kept' if s.recv(10) == b'2' else 'lost')
+            except OSError as error:
+                print('lost', error)
+            """]
+        established.standardOutput = answer
+        try established.run()
+        usleep(500_000)
+
         let first = try configFile(Self.cluster(cLabels: #"{"pod": "c"}"#, policies: [Self.allowBToWeb]))
         let enforced = try lab.podnet(["apply", "-f", config, "--cluster", first])
         #expect(enforced.status == 0, "\(enforced.stderr)")
+        FileManager.default.createFile(atPath: go, contents: nil)
+        established.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: go)
+        let kept = String(decoding: answer.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(kept == "kept\n", "the connection c opened before the policy: \(kept)")
         #expect(Self.reaches(pods[1], "10.244.1.10", 80), "b reaches a's web port (same node: bridged)")
         #expect(!Self.reaches(pods[1], "10.244.1.10", 81), "b does not reach a's other port")
         #expect(!Self.reaches(pods[2], "10.244.1.10", 80), "c does not reach a")
