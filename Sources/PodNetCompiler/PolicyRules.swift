@@ -88,7 +88,14 @@ struct PolicyRules {
         for policy in isolating {
             let comment = Match.comment(String("podnet: \(word) of \(policy.namespace)/\(policy.name)".prefix(250)))
             let targets = evaluation.targets(of: policy).filter(isLocal)
-            let targetSet = podSet("T", key: "\(policy.namespace)/\(policy.name)", targets, family: family)
+            // Made when a rule matches it (a policy with only named ports never does).
+            var targetSetName: String?
+            func targetSet() -> String {
+                if let targetSetName { return targetSetName }
+                let name = podSet("T", key: "\(policy.namespace)/\(policy.name)", targets, family: family)
+                targetSetName = name
+                return name
+            }
             for (number, rule) in (direction == .egress ? policy.egress : policy.ingress).enumerated() {
                 let key = "\(policy.namespace)/\(policy.name)/\(word)/\(number)"
                 for (peerMatch, peerPods) in peerMatches(rule, policy: policy, side: peer, family: family) {
@@ -97,7 +104,7 @@ struct PolicyRules {
                         // ingress, the peer's pods for egress; each number it takes is a set.
                         guard case .named? = port?.port else {
                             let span = port.map { PolicyEvaluation.spans(of: $0, on: nil)[0] }
-                            rules.append(Self.rule(comment, [.set(SetMatch(targetSet, own))] + peerMatch, span))
+                            rules.append(Self.rule(comment, [.set(SetMatch(targetSet(), own))] + peerMatch, span))
                             continue
                         }
                         let destinations = direction == .ingress ? targets : (peerPods ?? evaluation.cluster.pods.filter(\.takesPartInPolicy))
@@ -109,7 +116,7 @@ struct PolicyRules {
                             let named = podSet("N", key: "\(key)/\(portKey)/\(span.ports?.first ?? 0)", byNumber[span]!, family: family)
                             let matches: [Match] = direction == .ingress
                                 ? [.set(SetMatch(named, own))] + peerMatch
-                                : [.set(SetMatch(targetSet, own))] + peerMatch + [.set(SetMatch(named, peer))]
+                                : [.set(SetMatch(targetSet(), own))] + peerMatch + [.set(SetMatch(named, peer))]
                             rules.append(Self.rule(comment, matches, span))
                         }
                     }

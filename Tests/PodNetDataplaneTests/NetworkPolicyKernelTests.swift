@@ -64,11 +64,13 @@ import PodNetTestSupport
         return (try? runProcess("/usr/bin/env", ["ip", "netns", "exec", namespace.name, "python3", "-c", script]))?.status == 0
     }
 
+    /// Pods are dual-stack: 10.244.1.N and fd00:10:244:1::N.
     static func pod(_ name: String, ip: String, labels: String, ports: String = "[]") -> String {
-        """
+        let host = ip.split(separator: ".").last!
+        return """
         {"kind": "Pod", "metadata": {"name": "\(name)", "namespace": "x", "labels": \(labels)},
          "spec": {"nodeName": "node-a", "containers": [{"ports": \(ports)}]},
-         "status": {"phase": "Running", "podIPs": [{"ip": "\(ip)"}]}}
+         "status": {"phase": "Running", "podIPs": [{"ip": "\(ip)"}, {"ip": "fd00:10:244:1::\(host)"}]}}
         """
     }
 
@@ -100,9 +102,9 @@ import PodNetTestSupport
         }
         let config = try configFile(nodeConfig(peers: 0, extra: """
             pods:
-              - {name: a, netns: \(pods[0].name), ips: [10.244.1.10]}
-              - {name: b, netns: \(pods[1].name), ips: [10.244.1.11]}
-              - {name: c, netns: \(pods[2].name), ips: [10.244.1.12]}
+              - {name: a, netns: \(pods[0].name), ips: [10.244.1.10, "fd00:10:244:1::10"]}
+              - {name: b, netns: \(pods[1].name), ips: [10.244.1.11, "fd00:10:244:1::11"]}
+              - {name: c, netns: \(pods[2].name), ips: [10.244.1.12, "fd00:10:244:1::12"]}
             """))
         // The host beyond the node reaches the pods through it.
         try lab.upstream.run(["ip", "route", "add", "10.244.1.0/24", "via", "198.18.0.10"])
@@ -157,6 +159,9 @@ import PodNetTestSupport
         let kept = String(decoding: answer.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(kept == "kept\n", "the connection c opened before the policy: \(kept)")
         #expect(Self.reaches(pods[1], "10.244.1.10", 80), "b reaches a's web port (same node: bridged)")
+        #expect(Self.reaches(pods[1], "fd00:10:244:1::10", 80), "b reaches a's web port over IPv6")
+        #expect(!Self.reaches(pods[2], "fd00:10:244:1::10", 80), "c does not reach a over IPv6")
+        #expect(Self.reaches(pods[2], "fd00:10:244:1::11", 80), "c reaches b over IPv6 (b is not isolated)")
         #expect(!Self.reaches(pods[1], "10.244.1.10", 81), "b does not reach a's other port")
         #expect(!Self.reaches(pods[2], "10.244.1.10", 80), "c does not reach a")
         #expect(!Self.reaches(lab.upstream, "10.244.1.10", 80), "the outside host does not reach a (routed)")
