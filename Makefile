@@ -78,9 +78,12 @@ demo: build
 	@PODNET=$(BIN) bash Tests/e2e/demo.sh
 
 # End to end on the real kernel: three dual-stack nodes, six pods, an outside host;
-# one PASS/FAIL line per check, non-zero exit when any fails. Needs root.
+# then NetworkPolicy truth tables (namespaces x, y, z, pods a, b, c over three nodes,
+# the 9 x 9 matrix per case); one PASS/FAIL line per check, non-zero exit when any
+# fails. Needs root.
 e2e: build
 	PODNET=$(BIN) bash Tests/e2e/e2e.sh
+	PODNET=$(BIN) bash Tests/e2e/netpol.sh
 
 # podnet side by side with iptables-legacy-restore, ip -batch and Python at 5,000-node
 # scale (Tests/Bench/bench.py): a release build, then one table, also written to
