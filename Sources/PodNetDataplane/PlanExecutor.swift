@@ -263,8 +263,11 @@ public final class PlanExecutor {
             throw DataplaneError(error)
         }
         guard outcome.committed else { return }
-        let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
+        let applied = outcome.operations, lengths = lengthsBefore, namespace = self.namespace
+        var iptables = self.iptables
         record("restore table \(id)") {
+            // Sets destroyed and made again by later undo steps may hold other indexes now.
+            iptables.sets = try NodeObserver(namespace: namespace, iptables: iptables).observeIPSets(wanted: false).indexes
             try iptables.transact(id, foreignChainEntries: false) { _ in
                 TableOperation.inverse(of: applied, chainLengths: lengths)
             }

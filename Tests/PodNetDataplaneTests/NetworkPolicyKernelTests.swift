@@ -202,4 +202,37 @@ import PodNetTestSupport
         #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty)
         #expect(!(try lab.savedRules()).contains("PODNET-"))
     }
+
+    /// Removing every policy (tables committed, then sets destroyed) and failing each
+    /// kernel write in turn: the rollback puts back the rules and the sets they match.
+    @Test(.enabled(if: KernelTest.enabled))
+    func removingPoliciesRollsBackWholeAtEveryWrite() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let config = try configFile(nodeConfig(peers: 1))
+        let with = try configFile(Self.cluster(cLabels: #"{"pod": "c"}"#, policies: [Self.allowBToWeb]))
+        let without = try configFile(Self.cluster(cLabels: #"{"pod": "c"}"#, policies: []))
+        #expect(try lab.podnet(["apply", "-f", config, "--cluster", with]).status == 0)
+        func sets() throws -> String {
+            try lab.node.run(["ipset", "save"]).split(separator: "\n").map { line in
+                line.hasPrefix("create ") ? line.split(separator: " ").prefix(5).joined(separator: " ") : String(line)
+            }.sorted().joined(separator: "\n")
+        }
+        let rules = try lab.savedRules(), original = try sets()
+        #expect(rules.contains("--match-set") && !original.isEmpty)
+        var failures = 0
+        for write in 1...30 {
+            let result = try lab.podnet(["apply", "-f", config, "--cluster", without],
+                                        environment: ["PODNET_TEST_FAIL_AT_WRITE": String(write)])
+            if result.status == 0 { break }
+            failures += 1
+            #expect(result.stderr.contains("every change of this run was undone") || result.stderr.contains("nothing had been changed"),
+                    "write \(write): \(result.stderr)")
+            #expect(try lab.savedRules() == rules, "write \(write): the rules differ after the rollback")
+            #expect(try sets() == original, "write \(write): the sets differ after the rollback")
+        }
+        #expect(failures >= 2, "the removal needs a table commit and set destroys")
+        #expect(!(try lab.savedRules()).contains("PODNET-POLICY"))
+        #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty)
+    }
 }
