@@ -203,8 +203,9 @@ import PodNetTestSupport
         #expect(!(try lab.savedRules()).contains("PODNET-"))
     }
 
-    /// Removing every policy (tables committed, then sets destroyed) and failing each
-    /// kernel write in turn: the rollback puts back the rules and the sets they match.
+    /// Removing every policy (tables committed, then sets destroyed) and adding it again
+    /// (sets made, then the commit), failing each kernel write in turn: the rollback puts
+    /// back exactly the rules and sets there were.
     @Test(.enabled(if: KernelTest.enabled))
     func removingPoliciesRollsBackWholeAtEveryWrite() throws {
         let lab = try NodeLab()
@@ -234,5 +235,19 @@ import PodNetTestSupport
         #expect(failures >= 2, "the removal needs a table commit and set destroys")
         #expect(!(try lab.savedRules()).contains("PODNET-POLICY"))
         #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty)
+
+        // And the other way: adding the policy (sets made, then the commit) fails whole too.
+        let bare = try lab.savedRules()
+        failures = 0
+        for write in 1...30 {
+            let result = try lab.podnet(["apply", "-f", config, "--cluster", with],
+                                        environment: ["PODNET_TEST_FAIL_AT_WRITE": String(write)])
+            if result.status == 0 { break }
+            failures += 1
+            #expect(try lab.savedRules() == bare, "write \(write): the rules differ after the rollback")
+            #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty, "write \(write): sets left behind")
+        }
+        #expect(failures >= 2)
+        #expect(try lab.savedRules() == rules)
     }
 }
