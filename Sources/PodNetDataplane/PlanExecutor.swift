@@ -94,8 +94,6 @@ public final class PlanExecutor {
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
         // Rules name sets by the kernel's index, known once the sets are made.
-        var observer = NodeObserver(namespace: namespace, iptables: iptables)
-        observer.sessions = sessions
         iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
@@ -126,6 +124,13 @@ public final class PlanExecutor {
         for operation in plan.links {
             if case .deleteBridge = operation { try link(operation) }
         }
+    }
+
+    /// Observation through this run's netlink sessions (the sets' kernel indexes).
+    private var observer: NodeObserver {
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        return observer
     }
 
     // MARK: Steps
@@ -271,8 +276,11 @@ public final class PlanExecutor {
             warnings.append("\(id): the new table is in place, but the kernel did not take its rules' packet "
                             + "counters (\(reason)): they start again from 0")
         }
-        let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
+        let applied = outcome.operations, lengths = lengthsBefore, observer = self.observer
+        var iptables = self.iptables
         record("restore table \(id)") {
+            // Sets destroyed and made again by later undo steps may hold other indexes now.
+            iptables.sets = try observer.observeIPSets(wanted: false).indexes
             try iptables.transact(id, foreignChainEntries: false) { _ in
                 TableOperation.inverse(of: applied, chainLengths: lengths)
             }

@@ -202,4 +202,62 @@ import PodNetTestSupport
         #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty)
         #expect(!(try lab.savedRules()).contains("PODNET-"))
     }
+
+    /// Removing every policy (tables committed, then sets destroyed) and adding it again
+    /// (sets made, then the commit), the kernel refusing each of their writes in turn
+    /// (strace makes the call fail with EPERM): the rollback puts back exactly the rules
+    /// and sets there were.
+    @Test(.enabled(if: KernelTest.enabled))
+    func removingPoliciesRollsBackWholeAtEveryWrite() throws {
+        let config = try configFile(nodeConfig(peers: 1))
+        let with = try configFile(Self.cluster(cLabels: #"{"pod": "c"}"#, policies: [Self.allowBToWeb]))
+        let without = try configFile(Self.cluster(cLabels: #"{"pod": "c"}"#, policies: []))
+        func appliedNode() throws -> NodeLab {
+            let lab = try NodeLab()
+            #expect(try lab.podnet(["apply", "-f", config, "--cluster", with]).status == 0)
+            return lab
+        }
+        // The writes of each apply, counted by runs on a node of their own from the same states.
+        // A table's counters follow its replace, which the kernel has taken by then.
+        let counting = try appliedNode()
+        let removal = try counting.kernelWrites(["apply", "-f", config, "--cluster", without]).writes
+            .filter { !$0.isCounterUpdate }
+        let addition = try counting.kernelWrites(["apply", "-f", config, "--cluster", with]).writes
+            .filter { !$0.isCounterUpdate }
+        counting.delete()
+
+        let lab = try appliedNode()
+        defer { lab.delete() }
+        func sets() throws -> String {
+            try lab.node.run(["ipset", "save"]).split(separator: "\n").map { line in
+                line.hasPrefix("create ") ? line.split(separator: " ").prefix(5).joined(separator: " ") : String(line)
+            }.sorted().joined(separator: "\n")
+        }
+        let rules = try lab.savedRules(), original = try sets()
+        #expect(rules.contains("--match-set") && !original.isEmpty)
+        #expect(removal.count >= 2, "the removal needs a table commit and set destroys: \(removal)")
+        for write in removal {
+            let result = try lab.podnet(["apply", "-f", config, "--cluster", without], fault: .refused, at: write)
+            #expect(result.status == 1, "\(write): \(result.stderr)")
+            #expect(result.stderr.contains("every change of this run was undone") || result.stderr.contains("nothing had been changed"),
+                    "\(write): \(result.stderr)")
+            #expect(try lab.savedRules() == rules, "\(write): the rules differ after the rollback")
+            #expect(try sets() == original, "\(write): the sets differ after the rollback")
+        }
+        #expect(try lab.podnet(["apply", "-f", config, "--cluster", without]).status == 0)
+        #expect(!(try lab.savedRules()).contains("PODNET-POLICY"))
+        #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty)
+
+        // And the other way: adding the policy (sets made, then the commit) fails whole too.
+        let bare = try lab.savedRules()
+        #expect(addition.count >= 2, "the addition needs set creates and a table commit: \(addition)")
+        for write in addition {
+            let result = try lab.podnet(["apply", "-f", config, "--cluster", with], fault: .refused, at: write)
+            #expect(result.status == 1, "\(write): \(result.stderr)")
+            #expect(try lab.savedRules() == bare, "\(write): the rules differ after the rollback")
+            #expect(try lab.node.run(["ipset", "list", "-n"]).isEmpty, "\(write): sets left behind")
+        }
+        #expect(try lab.podnet(["apply", "-f", config, "--cluster", with]).status == 0)
+        #expect(try lab.savedRules() == rules)
+    }
 }
