@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 CONFIG       ?= debug
 DEB_PACKAGES := libiptc-dev libmnl-dev libyaml-dev iptables iproute2 pkg-config conntrack strace iputils-ping python3 nftables \
-                podman runc containernetworking-plugins busybox-static
+                ipset podman runc containernetworking-plugins busybox-static
 BIN          := .build/$(CONFIG)/podnet
 
 .PHONY: all deps build release release-check test unit demo e2e cni-e2e install clean bench bench-cni fuzz
@@ -80,9 +80,12 @@ demo: build
 	@PODNET=$(BIN) bash Tests/e2e/demo.sh
 
 # End to end on the real kernel: three dual-stack nodes, six pods, an outside host;
-# one PASS/FAIL line per check, non-zero exit when any fails. Needs root.
+# then NetworkPolicy truth tables (namespaces x, y, z, pods a, b, c over three nodes,
+# the 9 x 9 matrix per case); one PASS/FAIL line per check, non-zero exit when any
+# fails. Needs root.
 e2e: build
 	PODNET=$(BIN) bash Tests/e2e/e2e.sh
+	PODNET=$(BIN) bash Tests/e2e/netpol.sh
 
 # podnet as the CNI plugin of a real podman 4.3 (network_backend = "cni", a local busybox
 # image), the reference plugins configured as kubenet did side by side as the control,

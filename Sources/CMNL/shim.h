@@ -6,4 +6,5 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/ipset/ip_set.h>
 #include <linux/nexthop.h>

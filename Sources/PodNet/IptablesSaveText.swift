@@ -255,6 +255,8 @@ public enum IptablesSaveText {
             if let negated = m.isOutNegated { line.option(negated: negated, "--physdev-is-out") }
             if let output = m.outInterface { line.option(negated: output.negated, "--physdev-out", output.name) }
             if let negated = m.isBridgedNegated { line.option(negated: negated, "--physdev-is-bridged") }
+        case .set(let m):
+            line.option(negated: m.negated, "--match-set", m.set, m.directions.map(\.rawValue).joined(separator: ","))
         case .opaque(let ext):
             line.add(opaqueData(ext))
         }

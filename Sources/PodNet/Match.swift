@@ -9,6 +9,7 @@ public enum Match: Sendable, Hashable {
     case sctp(PortMatch)
     case multiport(MultiportMatch)
     case physdev(PhysdevMatch)
+    case set(SetMatch)
     case opaque(OpaqueExtension)
 
     /// The extension's name as the kernel knows it.
@@ -23,6 +24,7 @@ public enum Match: Sendable, Hashable {
         case .sctp: return "sctp"
         case .multiport: return "multiport"
         case .physdev: return "physdev"
+        case .set: return "set"
         case .opaque(let ext): return ext.name
         }
     }

@@ -235,11 +235,14 @@ public struct NodeState: Sendable, Hashable {
     /// The nexthop objects `routes` refer to (one per peer and family, see `RouteForm`).
     public var nexthops: [PeerNexthop]
     public var pods: [PodAttachment]
+    /// podnet's ipsets (named with `IPSetState.ownedPrefix`), sorted by name.
+    public var ipsets: [IPSetState]
 
     public init(tables: [TableState] = [], bridge: BridgeState? = nil, addresses: [InterfaceAddress] = [],
                 sysctls: [SysctlSetting] = [], routes: [RouteState] = [], nexthops: [PeerNexthop] = [],
-                pods: [PodAttachment] = []) {
+                pods: [PodAttachment] = [], ipsets: [IPSetState] = []) {
         self.nexthops = nexthops.sorted()
+        self.ipsets = ipsets.sorted { $0.name < $1.name }
         self.tables = tables.sorted { $0.id < $1.id }
         self.bridge = bridge
         self.addresses = addresses.sorted()

@@ -47,8 +47,10 @@ public enum NodeDiff {
         let routes = RouteDiff.plan(desired: fitted, observed: observed.routes)
         conflicts += routes.conflicts.map(Conflict.route)
 
-        return Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
-                    routes: routes.operations, nexthops: routes.nexthops, pods: pods, conflicts: conflicts)
+        var plan = Plan(tables: tables, links: links, addresses: addresses, sysctls: sysctls,
+                        routes: routes.operations, nexthops: routes.nexthops, pods: pods, conflicts: conflicts)
+        plan.ipsets = IPSetDiff.plan(desired: desired.ipsets, observed: observed.ipsets)
+        return plan
     }
 
     /// Deletes the links an interrupted run left under temporary names.

@@ -16,6 +16,8 @@ public struct ObservedNode: Sendable, Hashable {
     /// kubenet's automatic bridge MTU on this node: the smallest MTU of the up,
     /// non-loopback interfaces that podnet did not make, else 1460.
     public var automaticMTU: Int
+    /// The ipsets podnet owns (by their name prefix), members included.
+    public var ipsets: [IPSetState] = []
 
     public init(tables: [ObservedTable] = [], bridge: ObservedBridge? = nil, bridgeAddresses: [InterfaceAddress] = [],
                 sysctls: [SysctlKey: String] = [:], routes: ObservedRoutes = ObservedRoutes(),

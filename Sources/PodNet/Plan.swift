@@ -86,6 +86,10 @@ public struct Plan: Sendable, Hashable {
     public var refusedRoutes: [RefusedRoute] = []
     /// In an executed plan: the nexthop operations the kernel refused (never part of `nexthops`).
     public var refusedNexthops: [RefusedNexthop] = []
+    /// Set creates, member changes and swaps run before the tables are committed (the
+    /// rules that match a set find it filled); destroys of sets nobody wants after
+    /// (a set is in use while a rule matches it).
+    public var ipsets: [IPSetOperation] = []
 
     public init(tables: [TablePlan] = [], links: [LinkOperation] = [], addresses: [AddressOperation] = [],
                 sysctls: [SysctlOperation] = [], routes: [RouteOperation] = [], nexthops: [NexthopOperation] = [],
@@ -102,7 +106,7 @@ public struct Plan: Sendable, Hashable {
 
     public var isEmpty: Bool {
         tables.isEmpty && links.isEmpty && addresses.isEmpty && sysctls.isEmpty && routes.isEmpty && nexthops.isEmpty
-            && pods.isEmpty
+            && pods.isEmpty && ipsets.isEmpty
     }
 
     /// Some peer's route or nexthop was refused (apply's exit status 3).
@@ -110,6 +114,6 @@ public struct Plan: Sendable, Hashable {
 
     public var operationCount: Int {
         tables.reduce(0) { $0 + $1.operations.count } + links.count + addresses.count + sysctls.count
-            + routes.count + nexthops.count + pods.count
+            + routes.count + nexthops.count + pods.count + ipsets.count
     }
 }

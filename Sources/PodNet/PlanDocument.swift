@@ -33,6 +33,11 @@ public struct PlanDocument: Encodable, Sendable {
         /// A refused route's: the kernel's reason and errno.
         public var reason: String?
         public var errno: Int32?
+        /// An ipset operation's set, member, type, and (swap) the set it trades places with.
+        public var set: String?
+        public var member: String?
+        public var setType: String?
+        public var swapWith: String?
 
         init(op: String, text: [String]) {
             self.op = op
@@ -51,6 +56,7 @@ public struct PlanDocument: Encodable, Sendable {
     public var routes: [Operation]
     public var nexthops: [Operation]
     public var pods: [Operation]
+    public var ipsets: [Operation]
     public var conflicts: [String]
     /// An apply's route operations that the kernel refused, each as in `routes` with
     /// `reason` (and `errno` when the kernel gave one); everything else was applied.
@@ -109,6 +115,7 @@ public struct PlanDocument: Encodable, Sendable {
         }
         routes = plan.routes.map(Self.route)
         nexthops = plan.nexthops.map(Self.nexthop)
+        ipsets = plan.ipsets.map(Self.ipset)
         refusedRoutes = plan.refusedRoutes.map { refused in
             Self.refusal(Self.route(refused.operation), refused.reason)
         }
@@ -129,6 +136,25 @@ public struct PlanDocument: Encodable, Sendable {
                 return item
             }
         }
+    }
+
+    private static func ipset(_ operation: IPSetOperation) -> Operation {
+        var item = Operation(op: operation.kind, text: [operation.command])
+        switch operation {
+        case .create(let set):
+            item.set = set.name
+            item.setType = set.type.rawValue
+            item.family = set.family.rawValue
+        case .add(let set, let entry), .delete(let set, let entry):
+            item.set = set
+            item.member = entry.description
+        case .swap(let first, let second):
+            item.set = first
+            item.swapWith = second
+        case .destroy(let set):
+            item.set = set.name
+        }
+        return item
     }
 
     private static func refusal(_ operation: Operation, _ reason: RouteFailure.Reason) -> Operation {
@@ -207,6 +233,18 @@ extension LinkOperation {
         case .setHairpin: return "setHairpin"
         case .deleteBridge: return "deleteBridge"
         case .deleteUnfinished: return "deleteUnfinished"
+        }
+    }
+}
+
+extension IPSetOperation {
+    public var kind: String {
+        switch self {
+        case .create: return "create"
+        case .add: return "add"
+        case .delete: return "delete"
+        case .swap: return "swap"
+        case .destroy: return "destroy"
         }
     }
 }

@@ -14,6 +14,7 @@ public enum PlanText {
                 for operation in table.operations { writeTableLines(operation, to: &out) }
             }
         }
+        out.section("ipsets", plan.ipsets.map(ipsetLine))
         out.section("links", plan.links.flatMap(linkLines))
         out.section("addresses", plan.addresses.map { operation in
             switch operation {
@@ -117,6 +118,7 @@ public enum PlanText {
         if !plan.nexthops.isEmpty { parts.append("\(plan.nexthops.count) nexthop change\(plan.nexthops.count == 1 ? "" : "s")") }
         if !plan.routes.isEmpty { parts.append("\(plan.routes.count) route change\(plan.routes.count == 1 ? "" : "s")") }
         if !plan.pods.isEmpty { parts.append("\(plan.pods.count) pod change\(plan.pods.count == 1 ? "" : "s")") }
+        if !plan.ipsets.isEmpty { parts.append("\(plan.ipsets.count) ipset change\(plan.ipsets.count == 1 ? "" : "s")") }
         if !plan.refusedNexthops.isEmpty {
             parts.append("\(plan.refusedNexthops.count) nexthop\(plan.refusedNexthops.count == 1 ? "" : "s") refused")
         }
@@ -176,6 +178,14 @@ public enum PlanText {
             ruleLine(.add, new, chain)
         case .deleteRule(let chain, _, let rule):
             ruleLine(.remove, rule, chain)
+        }
+    }
+
+    static func ipsetLine(_ operation: IPSetOperation) -> (Mark, String) {
+        switch operation {
+        case .create, .add: return (.add, operation.command)
+        case .delete, .destroy: return (.remove, operation.command)
+        case .swap: return (.change, operation.command)
         }
     }
 

@@ -6,13 +6,16 @@ import PodNet
 /// The same config gives the same state: everything derived is sorted, and names
 /// depend only on the config.
 public enum Compiler {
-    public static func compile(_ config: NodeConfig) throws(CompileError) -> DesiredState {
+    /// `cluster`: the namespaces, pods and NetworkPolicies to enforce for this node's pods
+    /// (`--cluster`); without policies, no policy rule or set at all.
+    public static func compile(_ config: NodeConfig, cluster: ClusterState? = nil) throws(CompileError) -> DesiredState {
         guard config.bridge.hairpinMode != .promiscuousBridge else {
             throw .unsupportedHairpinMode(config.bridge.hairpinMode)
         }
+        var policy = PolicyRules(config: config, cluster: cluster)
         var tables: [TableState] = []
         for family in config.families {
-            for table in self.tables(config, family: family) {
+            for table in self.tables(config, family: family, policy: &policy) {
                 try TableChecker.check(table)
                 tables.append(table)
             }
@@ -27,11 +30,12 @@ public enum Compiler {
             sysctls: sysctls(config),
             routes: routing.routes,
             nexthops: routing.nexthops,
-            pods: try pods(config))
+            pods: try pods(config),
+            ipsets: policy.map { Array($0.sets.values) } ?? [])
     }
 
     /// podnet's filter and nat tables for one family (none when it needs nothing there).
-    static func tables(_ config: NodeConfig, family: IPFamily) -> [TableState] {
+    static func tables(_ config: NodeConfig, family: IPFamily, policy: inout PolicyRules?) -> [TableState] {
         guard let podCIDR = config.nodePodCIDR(for: family) else { return [] }
         var nat = TableBuilder(family, .nat)
         var filter = TableBuilder(family, .filter)
@@ -39,6 +43,8 @@ public enum Compiler {
         // before the general pod masquerade does.
         HostPortRules.add(to: &nat, filter: &filter, config: config, podCIDR: podCIDR)
         MasqueradeRules.add(to: &nat, config: config, podCIDR: podCIDR)
+        // Policy before forward-accept: it only drops, what it lets through is accepted there.
+        policy?.add(to: &filter, family: family)
         ForwardRules.add(to: &filter, config: config, family: family)
         return [filter.build(), nat.build()].compactMap { $0 }
     }

@@ -6,7 +6,8 @@ public enum StateRenderer {
     /// For each family its tables in iptables-save syntax, podnet's chains and jumps
     /// only (each jump preceded by a comment saying where it goes), then the links,
     /// addresses, sysctls, routes and pods as the `ip` (and `sysctl`) commands that
-    /// would make them. Each section starts with a `# ...` line.
+    /// would make them, and podnet's ipsets (when it wants any) as `ipset` commands.
+    /// Each section starts with a `# ...` line.
     public static func render(_ state: DesiredState) -> String {
         var lines: [String] = []
         let families = Set(state.tables.map(\.id.family) + state.addresses.map(\.family)).sorted()
@@ -35,6 +36,12 @@ public enum StateRenderer {
         lines += section("pods", state.pods.flatMap { pod in
             ["# pod \(pod.name)"] + IpCommandText.attachPod(pod, bridge: state.bridge, mtu: pod.mtu.description)
         })
+        // Only with sets: a node without policies renders as it always has.
+        if !state.ipsets.isEmpty {
+            lines += section("ipsets", state.ipsets.flatMap { set in
+                [set.createCommand] + set.entries.sorted().map { "ipset add \(set.name) \($0)" }
+            })
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -8,33 +8,45 @@ public enum ConfigLoader {
     public static let standardInputPath = "-"
 
     /// Reads a config file (YAML; JSON accepted) and, optionally, a `kubectl get nodes -o json`
-    /// NodeList (a path, or "-" for stdin). Returns the validated NodeConfig or throws every problem found.
-    public static func load(configPath: String, nodeListPath: String? = nil) throws(ConfigError) -> LoadedConfig {
+    /// NodeList and a `kubectl get nodes,namespaces,pods,networkpolicies -A -o json` List
+    /// (each a path, or "-" for stdin). Returns the validated NodeConfig (and the cluster
+    /// state) or throws every problem found.
+    public static func load(configPath: String, nodeListPath: String? = nil,
+                            clusterPath: String? = nil) throws(ConfigError) -> LoadedConfig {
         var diagnostics = Diagnostics()
         let configData = read(configPath, &diagnostics)
-        var nodeList: NodeListSource?
-        if nodeListPath == standardInputPath {
-            nodeList = read(InputFile.read(descriptor: 0), name: "<stdin>", &diagnostics).map {
-                NodeListSource(data: $0, name: "<stdin>")
-            }
-        } else if let nodeListPath, let data = read(nodeListPath, &diagnostics) {
-            nodeList = NodeListSource(data: data, name: nodeListPath)
+        if nodeListPath == standardInputPath, clusterPath == standardInputPath {
+            diagnostics.error(SourceLocation(file: "<stdin>", fieldPath: .root),
+                              "--nodes and --cluster cannot both read standard input")
+            throw ConfigError(diagnostics: diagnostics.errors)
         }
-        guard let configData, nodeListPath == nil || nodeList != nil else {
+        let nodeList = nodeListPath.flatMap { source($0, &diagnostics) }
+        let cluster = clusterPath.flatMap { source($0, &diagnostics) }
+        guard let configData, nodeListPath == nil || nodeList != nil, clusterPath == nil || cluster != nil else {
             throw ConfigError(diagnostics: diagnostics.errors)
         }
         guard let configText = String(validating: configData, as: UTF8.self) else {
             diagnostics.error(SourceLocation(file: configPath, fieldPath: .root), "not UTF-8 text")
             throw ConfigError(diagnostics: diagnostics.errors)
         }
-        return try load(configText: configText, configName: configPath, nodeList: nodeList)
+        return try load(configText: configText, configName: configPath, nodeList: nodeList, cluster: cluster)
+    }
+
+    /// A path's bytes, or standard input's for "-".
+    private static func source(_ path: String, _ diagnostics: inout Diagnostics) -> NodeListSource? {
+        if path == standardInputPath {
+            return read(InputFile.read(descriptor: 0), name: "<stdin>", &diagnostics).map { NodeListSource(data: $0, name: "<stdin>") }
+        }
+        return read(path, &diagnostics).map { NodeListSource(data: $0, name: path) }
     }
 
     /// The same on text already read (for tests and benchmarks); names are used in messages.
     public static func load(configText: String, configName: String,
-                            nodeListText: String? = nil, nodeListName: String? = nil) throws(ConfigError) -> LoadedConfig {
+                            nodeListText: String? = nil, nodeListName: String? = nil,
+                            clusterText: String? = nil, clusterName: String? = nil) throws(ConfigError) -> LoadedConfig {
         try load(configText: configText, configName: configName,
-                 nodeList: nodeListText.map { NodeListSource(data: Array($0.utf8), name: nodeListName ?? "<nodelist>") })
+                 nodeList: nodeListText.map { NodeListSource(data: Array($0.utf8), name: nodeListName ?? "<nodelist>") },
+                 cluster: clusterText.map { NodeListSource(data: Array($0.utf8), name: clusterName ?? "<cluster>") })
     }
 
     private struct NodeListSource {
@@ -42,13 +54,27 @@ public enum ConfigLoader {
         var name: String
     }
 
-    private static func load(configText: String, configName: String,
-                             nodeList source: NodeListSource?) throws(ConfigError) -> LoadedConfig {
+    private static func load(configText: String, configName: String, nodeList nodeListSource: NodeListSource?,
+                             cluster clusterSource: NodeListSource?) throws(ConfigError) -> LoadedConfig {
         var diagnostics = Diagnostics()
         let document = composeDocument(configText, file: configName, &diagnostics)
             .map { ConfigDocument(root: $0, &diagnostics) }
-        let nodeList = source.map { source in
+        var source = nodeListSource
+        var nodeList = nodeListSource.map { source in
             source.data.withUnsafeBufferPointer { NodeList.read($0, file: source.name, &diagnostics) }
+        }
+        let clusterList = clusterSource.map { source in
+            source.data.withUnsafeBufferPointer { ClusterList.read($0, file: source.name, &diagnostics) }
+        }
+        // The cluster List's Node items are what a NodeList would say: one place only.
+        if let clusterSource, let clusterList = clusterList ?? nil, let first = clusterList.nodes.items.first {
+            if nodeListSource != nil {
+                diagnostics.error(first.location, "a Node item, and --nodes gives the nodes too: give them in one place "
+                                  + "(the cluster List's Node items, or --nodes)")
+            } else {
+                nodeList = .some(clusterList.nodes)
+                source = clusterSource
+            }
         }
         // The NodeList is split by this node's name: without a valid name, only its
         // own syntax and shape can be checked.
@@ -61,11 +87,12 @@ public enum ConfigLoader {
         }
         let config = document.flatMap { NodeConfigValidator.validate($0, nodeList: input, &diagnostics) }
         // The config file's problems first: the NodeList's may follow from them.
-        let files = [configName] + (source.map { [$0.name] } ?? [])
+        let files = [configName] + [nodeListSource, clusterSource].compactMap { $0?.name }
         guard let config, diagnostics.errorCount == 0 else {
             throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors, files: files))
         }
-        return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings, files: files))
+        return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings, files: files),
+                            cluster: clusterList??.cluster)
     }
 
     private static func read(_ path: String, _ diagnostics: inout Diagnostics) -> [UInt8]? {

@@ -1,7 +1,11 @@
 /// A whole JSON document as a value, for inputs read entirely (a CNI request, an
-/// allocation record) rather than walked (a NodeList). Members keep their order, and a
-/// number keeps its text, so that a value read and written again is the one given
-/// (libcni hands a plugin's unknown fields, and its prevResult, back as they were).
+/// allocation record, one item of a cluster List, whose `kind` may come after its
+/// `spec`) rather than walked (a NodeList). Members keep their order, and a number
+/// keeps its text, so that a value read and written again is the one given (libcni
+/// hands a plugin's unknown fields, and its prevResult, back as they were). Where each
+/// value was written is not part of it (two equal documents are equal however they
+/// were laid out): a reader that reports problems at a line and column asks for the
+/// `JSONPositions` beside it.
 public enum JSONValue: Sendable, Equatable {
     case object([Member])
     case array([JSONValue])
@@ -30,21 +34,13 @@ public enum JSONValue: Sendable, Equatable {
         public var description: String { "line \(line), column \(column): \(message)" }
     }
 
-    /// Deeper than any CNI request or record; hostile input fails cleanly instead of
-    /// exhausting the stack.
-    static let maxDepth = 64
+    /// Deeper than any CNI request, allocation record or Kubernetes object; hostile
+    /// input fails cleanly instead of exhausting the stack.
+    static let maxDepth = 128
 
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(SyntaxError) -> JSONValue in
-            var scanner = JSONScanner(buffer)
-            do throws(JSONScanner.SyntaxError) {
-                let value = try readValue(&scanner, depth: 0)
-                try scanner.expectEnd()
-                return value
-            } catch {
-                let (line, column) = scanner.position(of: error.offset)
-                throw SyntaxError(line: line, column: column, message: error.message)
-            }
+            try parse(buffer, recordingPositions: false).value
         }
     }
 
@@ -52,33 +48,62 @@ public enum JSONValue: Sendable, Equatable {
         try parse(Array(text.utf8))
     }
 
-    private static func readValue(_ scanner: inout JSONScanner, depth: Int) throws(JSONScanner.SyntaxError) -> JSONValue {
+    /// The value and where each value in it starts.
+    static func parseWithPositions(_ bytes: UnsafeBufferPointer<UInt8>) throws(SyntaxError)
+        -> (value: JSONValue, positions: JSONPositions) {
+        let (value, positions) = try parse(bytes, recordingPositions: true)
+        return (value, positions!)
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, recordingPositions: Bool) throws(SyntaxError)
+        -> (value: JSONValue, positions: JSONPositions?) {
+        var scanner = JSONScanner(bytes)
+        do throws(JSONScanner.SyntaxError) {
+            let read = try readValue(&scanner, depth: 0, recordingPositions: recordingPositions)
+            try scanner.expectEnd()
+            return read
+        } catch {
+            let (line, column) = scanner.position(of: error.offset)
+            throw SyntaxError(line: line, column: column, message: error.message)
+        }
+    }
+
+    private static func readValue(_ scanner: inout JSONScanner, depth: Int, recordingPositions: Bool)
+        throws(JSONScanner.SyntaxError) -> (value: JSONValue, positions: JSONPositions?) {
         let kind = try scanner.peekKind()
-        if depth > maxDepth, kind == .object || kind == .array {
+        let start = recordingPositions ? scanner.position(of: scanner.offset) : nil
+        if depth >= maxDepth, kind == .object || kind == .array {
             throw JSONScanner.SyntaxError(offset: scanner.offset, message: "nested deeper than \(maxDepth) levels")
         }
+        var children: [JSONPositions] = []
+        let value: JSONValue
         switch kind {
         case .object:
             try scanner.beginObject()
             var members: [Member] = []
             while let key = try scanner.nextKey() {
-                members.append(Member(key, try readValue(&scanner, depth: depth + 1)))
+                let member = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions)
+                members.append(Member(key, member.value))
+                if let positions = member.positions { children.append(positions) }
             }
-            return .object(members)
+            value = .object(members)
         case .array:
             try scanner.beginArray()
             var elements: [JSONValue] = []
             while try scanner.nextElement() {
-                elements.append(try readValue(&scanner, depth: depth + 1))
+                let element = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions)
+                elements.append(element.value)
+                if let positions = element.positions { children.append(positions) }
             }
-            return .array(elements)
-        case .string: return .string(try scanner.readString())
-        case .number: return .number(try scanner.readNumberText())
-        case .bool: return .bool(try scanner.readBool())
+            value = .array(elements)
+        case .string: value = .string(try scanner.readString())
+        case .number: value = .number(try scanner.readNumberText())
+        case .bool: value = .bool(try scanner.readBool())
         case .null:
             try scanner.readNull()
-            return .null
+            value = .null
         }
+        return (value, start.map { JSONPositions(line: $0.line, column: $0.column, children: children) })
     }
 
     // MARK: Reading values
@@ -118,14 +143,15 @@ public enum JSONValue: Sendable, Equatable {
 
     public var isNull: Bool { self == .null }
 
-    /// What the value is, for "expected X, got Y" messages.
+    /// What the value is, for "expected X, got Y" messages (with a scalar's value, as
+    /// the config file's reader says it).
     public var kindDescription: String {
         switch self {
         case .object: return "an object"
         case .array: return "a list"
-        case .string: return "a string"
-        case .number: return "a number"
-        case .bool: return "a boolean"
+        case .string(let text): return "a string (\"\(text)\")"
+        case .number(let text): return "a number (\(text))"
+        case .bool(let value): return "a boolean (\(value))"
         case .null: return "null"
         }
     }
@@ -195,4 +221,14 @@ extension JSONValue {
     public static func object(_ pairs: KeyValuePairs<String, JSONValue?>) -> JSONValue {
         .object(pairs.compactMap { key, value in value.map { Member(key, $0) } })
     }
+}
+
+/// Where a JSON value starts in its text (1-based line, byte column) and where each
+/// value inside it does: a tree of the value's shape, children in the order of its
+/// members or elements. Kept for inputs whose every problem is reported at its line and
+/// column (a cluster List), not for those answered as a whole (a CNI request).
+struct JSONPositions: Sendable {
+    var line: Int
+    var column: Int
+    var children: [JSONPositions]
 }

@@ -104,11 +104,12 @@ public struct NodeDataplane: Sendable {
     }
 
     /// Everything podnet owns on the node, found by its marks: chains and jumps of
-    /// both families, routes of its protocol, its pods' host ends, its bridge
-    /// (which takes its addresses and its own sysctls with it) and the links a run
-    /// left half-made. The bridge's route_localnet is turned off first, since its
-    /// guard rule goes with the tables before the bridge does; the global sysctls stay
-    /// as they are (other software on the node may need forwarding).
+    /// both families, its ipsets (after the rules that match them), routes of its
+    /// protocol and their nexthops, its pods' host ends, its bridge (which takes its
+    /// addresses and its own sysctls with it) and the links a run left half-made. The
+    /// bridge's route_localnet is turned off first, since its guard rule goes with the
+    /// tables before the bridge does; the global sysctls stay as they are (other
+    /// software on the node may need forwarding).
     public func teardownPlan(ownership: Ownership) throws(DataplaneError) -> Plan {
         let observed = try observer.observe(DesiredState(), bridgeName: nil, routeProtocol: ownership.routeProtocol,
                                             routeTable: ownership.routeTable)
@@ -119,11 +120,13 @@ public struct NodeDataplane: Sendable {
         for bridge in bridges { sysctls += try observer.openBridgeSysctls(of: bridge) }
         // Routes go before their nexthops (the executor's order): a nexthop deleted first
         // would take its routes along unseen, and their deletes would then be refused.
-        return Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
-                    sysctls: sysctls,
-                    routes: observed.routes.owned.map { .delete($0) },
-                    nexthops: observed.routes.nexthops.map { .delete($0) },
-                    pods: observed.pods.map { .detach($0) })
+        var plan = Plan(tables: tables, links: NodeDiff.sweep(observed.unfinishedLinks) + bridges.map { .deleteBridge(name: $0) },
+                        sysctls: sysctls,
+                        routes: observed.routes.owned.map { .delete($0) },
+                        nexthops: observed.routes.nexthops.map { .delete($0) },
+                        pods: observed.pods.map { .detach($0) })
+        plan.ipsets = observed.ipsets.map { .destroy($0) }
+        return plan
     }
 
     public func teardown(ownership: Ownership) throws -> ApplyResult {

@@ -29,14 +29,19 @@ public struct NodeObserver {
     /// reads each one under the xtables lock anyway.
     public func observe(_ desired: DesiredState, bridgeName: String?, routeProtocol: UInt8,
                         routeTable: UInt32, includingTables: Bool = true) throws(DataplaneError) -> ObservedNode {
+        // The sets first: rules that match one name it by the kernel's index.
+        let ipsets = try observeIPSets(wanted: !desired.ipsets.isEmpty)
+        var reader = self
+        reader.iptables.sets = ipsets.indexes
         var tables: [ObservedTable] = []
         if includingTables {
             for id in Self.tables {
-                if let table = try observeTable(id, wanted: desired.table(id) != nil) { tables.append(table) }
+                if let table = try reader.observeTable(id, wanted: desired.table(id) != nil) { tables.append(table) }
             }
         }
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
+        observed.ipsets = ipsets.owned
         if let bridgeName {
             (observed.bridge, observed.bridgeAddresses) = try observeBridge(bridgeName, netlink)
         }
@@ -97,6 +102,26 @@ public struct NodeObserver {
             }
         }
         return operations
+    }
+
+    /// podnet's ipsets, found by their name prefix (foreign sets are not kept). A kernel
+    /// without the ip_set subsystem holds none of podnet's, which is an error only
+    /// when sets are `wanted`.
+    /// With the kernel's index of every set (podnet's or not: a rule is read with them).
+    func observeIPSets(wanted: Bool) throws(DataplaneError) -> (owned: [IPSetState], indexes: IPSetIndexes) {
+        let sets: IPSets
+        do {
+            sets = try sessions.openIPSets(in: namespace)
+        } catch {
+            throw .netlink(error, while: "opening an ipset socket")
+        }
+        do {
+            let listing = try sets.listing()
+            return (listing.sets.filter { IPSetState.isOwned($0.name) }, listing.indexes)
+        } catch {
+            if !wanted, error.isMissingIPSetSubsystem { return ([], IPSetIndexes()) }
+            throw .netlinkOperation(error)
+        }
     }
 
     /// The link under the bridge's name and, when it is podnet's bridge, its addresses.

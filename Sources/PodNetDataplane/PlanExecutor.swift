@@ -38,8 +38,9 @@ public struct ApplyFailure: Error, CustomStringConvertible {
 /// every step already taken when one fails.
 public final class PlanExecutor {
     let namespace: NetworkNamespace?
-    let iptables: Iptables
+    var iptables: Iptables
     let netlink: Netlink
+    let sessions: NetlinkSessions
     /// Undo steps, most recent last.
     private var journal: [(description: () -> String, undo: () throws -> Void)] = []
     private var done = Plan()
@@ -54,6 +55,7 @@ public final class PlanExecutor {
     init(namespace: NetworkNamespace?, iptables: Iptables, sessions: NetlinkSessions) throws(DataplaneError) {
         self.namespace = namespace
         self.iptables = iptables
+        self.sessions = sessions
         do {
             netlink = try sessions.open(in: namespace)
         } catch {
@@ -87,7 +89,14 @@ public final class PlanExecutor {
         // forwarding on after masquerade and forward-accept); pods attach after both,
         // so none of their packets is forwarded un-NATed and kept so by conntrack.
         for operation in plan.sysctls where operation.direction == .closes { try sysctl(operation) }
+        // Sets are filled before the rules that match them go in, and those nobody
+        // wants are destroyed once no rule matches them.
+        let ipsetPhases = plan.ipsets.phasedAroundTables
+        try ipsets(ipsetPhases.beforeTables)
+        // Rules name sets by the kernel's index, known once the sets are made.
+        iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
         for id in tables { try commit(id, desired: desired.table(id)) }
+        try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
         for operation in plan.sysctls where operation.direction == .opens { try sysctl(operation) }
         // A pod whose spec changed is made again under the same names (its host end,
@@ -115,6 +124,13 @@ public final class PlanExecutor {
         for operation in plan.links {
             if case .deleteBridge = operation { try link(operation) }
         }
+    }
+
+    /// Observation through this run's netlink sessions (the sets' kernel indexes).
+    private var observer: NodeObserver {
+        var observer = NodeObserver(namespace: namespace, iptables: iptables)
+        observer.sessions = sessions
+        return observer
     }
 
     // MARK: Steps
@@ -227,6 +243,21 @@ public final class PlanExecutor {
         done.pods.append(.detach(pod))
     }
 
+    /// A NETLINK_NETFILTER socket only for a plan that changes sets: a node without
+    /// policies never opens one.
+    private func ipsets(_ operations: [IPSetOperation]) throws(DataplaneError) {
+        guard !operations.isEmpty else { return }
+        let sets: IPSets
+        do {
+            sets = try sessions.openIPSets(in: namespace)
+        } catch {
+            throw .netlink(error, while: "opening an ipset socket")
+        }
+        try IPSetSteps(ipsets: sets,
+                       journal: { description, undo in self.record(description, undo) },
+                       completed: { self.done.ipsets += $0 }).run(operations)
+    }
+
     /// One transaction: the table's operations recomputed from what the table holds
     /// under the xtables lock, committed once.
     private func commit(_ id: TableID, desired: TableState?) throws(DataplaneError) {
@@ -247,8 +278,11 @@ public final class PlanExecutor {
             warnings.append("\(id): the new table is in place, but the kernel did not take its rules' packet "
                             + "counters (\(reason)): they start again from 0")
         }
-        let applied = outcome.operations, lengths = lengthsBefore, iptables = self.iptables
+        let applied = outcome.operations, lengths = lengthsBefore, observer = self.observer
+        var iptables = self.iptables
         record("restore table \(id)") {
+            // Sets destroyed and made again by later undo steps may hold other indexes now.
+            iptables.sets = try observer.observeIPSets(wanted: false).indexes
             try iptables.transact(id, foreignChainEntries: false) { _ in
                 TableOperation.inverse(of: applied, chainLengths: lengths)
             }

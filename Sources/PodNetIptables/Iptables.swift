@@ -14,6 +14,9 @@ public struct Iptables: Sendable {
     public var lock: XtablesLock
     /// Commits tried before giving up when the table keeps changing underneath (EAGAIN).
     public var maxAttempts: Int
+    /// The namespace's ipsets by kernel index, for rules that match a set (read by the
+    /// caller, which knows the sets, beside the rules).
+    public var sets = IPSetIndexes()
 
     public init(namespace: NetworkNamespace? = nil, lock: XtablesLock = .fromEnvironment(), maxAttempts: Int = 3) {
         self.namespace = namespace
@@ -28,7 +31,7 @@ public struct Iptables: Sendable {
     /// `TableSnapshot.foreignChainEntriesRead`).
     public func snapshot(_ id: TableID, foreignChainEntries: Bool = true) throws -> TableSnapshot {
         try withHandle(id, locking: nil) { handle in
-            try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
+            try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries, sets: sets)
         }
     }
 
@@ -58,10 +61,11 @@ public struct Iptables: Sendable {
                               operations: (TableSnapshot) throws -> [TableOperation]) throws -> TransactionOutcome {
         for attempt in 1...max(maxAttempts, 1) {
             let outcome = try withHandle(id, locking: lock) { handle -> TransactionOutcome? in
-                let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries)
+                let snapshot = try TableSnapshot(reading: handle, id: id, foreignChainEntries: foreignChainEntries,
+                                                 sets: sets)
                 let list = try operations(snapshot)
                 guard !list.isEmpty else { return TransactionOutcome(operations: [], attempts: attempt) }
-                let applier = OperationApplier(handle: handle, table: id)
+                let applier = OperationApplier(handle: handle, table: id, sets: sets)
                 for operation in list { try applier.apply(operation) }
                 try preservePolicyCounters(snapshot, handle)
                 do {

@@ -6,6 +6,7 @@ import PodNet
 struct OperationApplier {
     let handle: LibiptcHandle
     let table: TableID
+    var sets = IPSetIndexes()
 
     func apply(_ operation: TableOperation) throws(IptablesError) {
         switch operation {
@@ -59,7 +60,7 @@ struct OperationApplier {
                         _ operation: TableOperation) throws(IptablesError) -> [UInt8] {
         try requireRuleChain(chain, rule, operation)
         do {
-            return try EntryCodec.encode(rule, family: table.family)
+            return try EntryCodec.encode(rule, family: table.family, sets: sets)
         } catch {
             throw .encoding(table: table, operation: operation, reason: error)
         }
@@ -71,7 +72,7 @@ struct OperationApplier {
     /// observed is not deleted by mistake.
     private func requireRule(_ expected: Rule, in chain: ChainName, at index: Int,
                              _ operation: TableOperation) throws(IptablesError) {
-        let found = handle.rule(in: chain.rawValue, at: index)?.decodeOrKeep(family: table.family).rule
+        let found = handle.rule(in: chain.rawValue, at: index)?.decodeOrKeep(family: table.family, sets: sets).rule
         guard let found, found == expected else {
             throw .refused(table: table, operation: operation,
                            reason: .ruleMismatch(chain, index: index, found: found.map(IptablesSaveText.render)))

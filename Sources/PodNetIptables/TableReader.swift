@@ -2,11 +2,13 @@ import PodNet
 
 extension TableSnapshot {
     /// Reads every chain of the handle's table. Only podnet's chains, and the entries
-    /// of built-in chains that jump to a PODNET- chain, are decoded; an entry of a
-    /// PODNET- chain that podnet cannot decode is kept whole (`Target.undecoded`).
-    /// The rules of foreign user chains are copied only when `foreignChainEntries` is
-    /// true: a diff never needs them, and kube-proxy keeps tens of thousands there.
-    init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true) throws(IptablesError) {
+    /// of built-in chains that jump to a PODNET- chain, are decoded (set matches with
+    /// `sets`, the kernel's ipset indexes); an entry of a PODNET- chain that podnet
+    /// cannot decode is kept whole (`Target.undecoded`). The rules of foreign user
+    /// chains are copied only when `foreignChainEntries` is true: a diff never needs
+    /// them, and kube-proxy keeps tens of thousands there.
+    init(reading handle: LibiptcHandle, id: TableID, foreignChainEntries: Bool = true,
+         sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) {
         self.foreignChainEntriesRead = foreignChainEntries
         self.id = id
         builtinChains = []
@@ -19,7 +21,7 @@ extension TableSnapshot {
             } else if chain.isPodnetOwned {
                 var rules: [CountedRule] = []
                 handle.forEachRule(in: name) { raw in
-                    let decoded = raw.decodeOrKeep(family: id.family)
+                    let decoded = raw.decodeOrKeep(family: id.family, sets: sets)
                     rules.append(CountedRule(rule: decoded.rule, counters: decoded.counters))
                     return true
                 }
@@ -73,13 +75,14 @@ extension BuiltinChainSnapshot {
 }
 
 extension LibiptcHandle.RawRule {
-    func decodeOrKeep(family: IPFamily) -> DecodedEntry {
-        EntryCodec.decodeOrKeep(bytes, family: family, targetName: standardTargetName)
+    func decodeOrKeep(family: IPFamily, sets: IPSetIndexes) -> DecodedEntry {
+        EntryCodec.decodeOrKeep(bytes, family: family, targetName: standardTargetName, sets: sets)
     }
 
-    func decode(table: TableID, chain: ChainName, index: Int) throws(IptablesError) -> DecodedEntry {
+    func decode(table: TableID, chain: ChainName, index: Int,
+                sets: IPSetIndexes = IPSetIndexes()) throws(IptablesError) -> DecodedEntry {
         do {
-            return try EntryCodec.decode(bytes, family: table.family, targetName: standardTargetName)
+            return try EntryCodec.decode(bytes, family: table.family, targetName: standardTargetName, sets: sets)
         } catch {
             throw .malformedEntry(table: table, chain: chain, index: index, reason: error)
         }

@@ -1,12 +1,13 @@
 import CMNL
 
-/// nfnetlink: how netfilter's subsystems (conntrack, nftables) speak on a
+/// nfnetlink: how netfilter's subsystems (conntrack, ipset, nftables) speak on a
 /// NETLINK_NETFILTER socket. The message type carries the subsystem in its high
 /// byte and the subsystem's message in its low byte; every message starts with
 /// struct nfgenmsg { family, version, res_id } before its attributes.
 enum Nfnetlink {
     enum Subsystem: UInt8 {
         case conntrack = 1  // NFNL_SUBSYS_CTNETLINK
+        case ipset = 6      // NFNL_SUBSYS_IPSET
         case nftables = 10  // NFNL_SUBSYS_NFTABLES
     }
 

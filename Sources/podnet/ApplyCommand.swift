@@ -44,8 +44,9 @@ struct ApplyCommand: ParsableCommand {
         }
         let logger = node.logger()
         let (result, desired) = try storeOptions.locked {
-            let config = try storeOptions.including(try input.load())
-            let desired = try compileOrExit(config)
+            let (loaded, cluster) = try input.loadWithCluster()
+            let config = try storeOptions.including(loaded)
+            let desired = try compileOrExit(config, cluster: cluster)
             let dataplane = node.dataplane()
             dataplane.warnings(for: desired).forEach(Diagnostics.warn)
             let result = try failing {

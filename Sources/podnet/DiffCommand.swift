@@ -29,8 +29,9 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let logger = node.logger()
-        let config = try storeOptions.including(try input.load())
-        let desired = try compileOrExit(config)
+        let (loaded, cluster) = try input.loadWithCluster()
+        let config = try storeOptions.including(loaded)
+        let desired = try compileOrExit(config, cluster: cluster)
         let dataplane = node.dataplane()
         let plan = try failing {
             try timed(logger, "observe and plan") { try dataplane.plan(desired, ownership: Ownership(config)) }

@@ -13,21 +13,33 @@ struct InputOptions: ParsableArguments {
                                valueName: "file"))
     var nodeListPath: String?
 
+    @Option(name: .customLong("cluster"),
+            help: ArgumentHelp("A `kubectl get nodes,namespaces,pods,networkpolicies -A -o json` List: NetworkPolicy to "
+                               + "enforce for this node's pods (its Node items stand for --nodes); - reads stdin.",
+                               valueName: "file"))
+    var clusterPath: String?
+
     init() {}
 
     init(configPath: String, nodeListPath: String? = nil) {
         self.configPath = configPath
         self.nodeListPath = nodeListPath
+        clusterPath = nil
     }
 
     /// Loads and validates the inputs; prints warnings; invalid input exits 65.
     func load() throws -> NodeConfig {
+        try loadWithCluster().config
+    }
+
+    /// The config and, with --cluster, the cluster state.
+    func loadWithCluster() throws -> (config: NodeConfig, cluster: ClusterState?) {
         do {
-            let loaded = try ConfigLoader.load(configPath: configPath, nodeListPath: nodeListPath)
+            let loaded = try ConfigLoader.load(configPath: configPath, nodeListPath: nodeListPath, clusterPath: clusterPath)
             for warning in loaded.warnings {
                 Diagnostics.warn(warning.description)
             }
-            return loaded.config
+            return (loaded.config, loaded.cluster)
         } catch {
             Diagnostics.error(error.description)
             throw ExitStatus.invalidInput

@@ -29,8 +29,9 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let config = try storeOptions.including(try input.load())
-        let state = try compileOrExit(config)
+        let (loaded, cluster) = try input.loadWithCluster()
+        let config = try storeOptions.including(loaded)
+        let state = try compileOrExit(config, cluster: cluster)
         if let family = iptables {
             print(StateRenderer.restoreText(state, family: family), terminator: "")
         } else {

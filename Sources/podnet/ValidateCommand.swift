@@ -23,21 +23,22 @@ struct ValidateCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let config = try input.load()
-        let state = try compileOrExit(config)
+        let (config, cluster) = try input.loadWithCluster()
+        let state = try compileOrExit(config, cluster: cluster)
         guard !quiet else { return }
         let chains = state.tables.reduce(0) { $0 + $1.chains.count }
         let rules = state.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } + $1.jumps.count }
         print("\(input.configPath): valid: node \(config.node.name), \(config.families.map(\.rawValue).joined(separator: "+")), "
               + "\(config.peers.count) peers, \(config.hostPorts.count) host ports, \(config.pods.count) pods "
-              + "-> \(chains) chains, \(rules) rules, \(state.routes.count) routes")
+              + "-> \(chains) chains, \(rules) rules, \(state.routes.count) routes"
+              + (state.ipsets.isEmpty ? "" : ", \(state.ipsets.count) ipsets"))
     }
 }
 
 /// A compile error is podnet's own fault (validation should have caught the input), so it exits 1.
-func compileOrExit(_ config: NodeConfig) throws -> DesiredState {
+func compileOrExit(_ config: NodeConfig, cluster: ClusterState? = nil) throws -> DesiredState {
     do {
-        return try Compiler.compile(config)
+        return try Compiler.compile(config, cluster: cluster)
     } catch {
         Diagnostics.error("internal error while compiling the config: \(error)")
         throw ExitStatus.failure

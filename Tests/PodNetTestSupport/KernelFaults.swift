@@ -1,9 +1,10 @@
 import Foundation
 
 /// One of podnet's kernel writes, as strace saw it: a netlink request asking for an
-/// acknowledgement (podnet asks for one on every write; its reads are dumps and gets,
-/// which do not), libiptc's table replace or the counters that follow it (setsockopt),
-/// or a write to a file under /proc/sys.
+/// acknowledgement that is not a dump (podnet asks for one on every write; its reads are
+/// gets, which do not, and dumps, of which ipset's ask for one as the `ipset` tool's do),
+/// libiptc's table replace or the counters that follow it (setsockopt), or a write to a
+/// file under /proc/sys.
 public struct KernelWrite: Sendable, Hashable, CustomStringConvertible {
     public enum Call: String, Sendable {
         case sendto, setsockopt, write
@@ -34,8 +35,8 @@ public struct KernelWrite: Sendable, Hashable, CustomStringConvertible {
             seen[call, default: 0] += 1
             let arguments = text[open...]
             let isWrite = switch call {
-            case .sendto: arguments.split(separator: "nlmsg_flags=").dropFirst().first?
-                .prefix { $0 != "," }.contains("NLM_F_ACK") ?? false
+            case .sendto: arguments.split(separator: "nlmsg_flags=").dropFirst().first
+                .map { NetlinkFlags(strace: $0.prefix { $0 != "," }).isWriteRequest } ?? false
             case .setsockopt: arguments.contains("_SO_SET_REPLACE") || arguments.contains("_SO_SET_ADD_COUNTERS")
             case .write: arguments.contains("</proc/sys/")
             }
@@ -44,6 +45,23 @@ public struct KernelWrite: Sendable, Hashable, CustomStringConvertible {
         guard threads.count <= 1 else { throw StraceError.manyThreads(trace) }
         return writes
     }
+}
+
+/// A netlink request's nlmsg_flags as strace prints them: names joined by `|`, with the
+/// bits it has no name for (for a message type it does not know) in hex.
+struct NetlinkFlags {
+    var bits: UInt16 = 0
+
+    init(strace text: Substring) {
+        let names: [Substring: UInt16] = ["NLM_F_ACK": 0x04, "NLM_F_ROOT": 0x100, "NLM_F_MATCH": 0x200,
+                                          "NLM_F_DUMP": 0x300, "NLM_F_REPLACE": 0x100, "NLM_F_EXCL": 0x200]
+        for part in text.split(separator: "|") {
+            bits |= names[part] ?? (part.hasPrefix("0x") ? UInt16(part.dropFirst(2), radix: 16) ?? 0 : 0)
+        }
+    }
+
+    /// Asks for an acknowledgement and is no dump (NLM_F_ROOT and NLM_F_MATCH together).
+    var isWriteRequest: Bool { bits & 0x04 != 0 && bits & 0x300 != 0x300 }
 }
 
 /// What strace does to podnet at one of its kernel writes, from outside the process.

@@ -65,6 +65,10 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
     case invalidExtension(name: String, dataSize: Int)
     /// next_offset is 16 bits.
     case entryTooLarge(Int)
+    /// A set match names an ipset the kernel does not have (a rule holds its index).
+    case unknownIPSet(String)
+    /// A set match looks at 1..6 dimensions.
+    case badSetDimensions(Int)
     /// An undecoded entry is written whole by `EntryCodec.encode`, never as a target.
     case undecodedEntryAsTarget(String)
 
@@ -80,6 +84,10 @@ public enum RuleEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "chain name \"\(name)\" is empty or longer than \(ChainName.maxLength) bytes"
         case .tooManyMultiportPorts(let count):
             return "multiport needs \(count) slots, at most 15 fit"
+        case .unknownIPSet(let name):
+            return "ipset \(name) does not exist (a rule matching it needs it first)"
+        case .badSetDimensions(let count):
+            return "a set match looks at 1 to 6 addresses, not \(count)"
         case .invalidExtension(let name, let size):
             return "extension \"\(name)\" with \(size) data bytes cannot be encoded"
         case .entryTooLarge(let size):

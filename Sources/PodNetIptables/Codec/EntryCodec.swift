@@ -38,8 +38,10 @@ public enum EntryCodec {
     /// Sizes the entry from the extensions' heads, then writes header, matches and
     /// target in place into one zeroed array: a plan can encode thousands of rules, and
     /// an array per extension (then copied into the entry) was most of the cost.
-    public static func encode(_ rule: Rule, family: IPFamily,
-                              counters: PacketCounters = .zero) throws(RuleEncodingError) -> [UInt8] {
+    /// `sets`: the kernel's ipset indexes, for rules that match a set (an undecoded
+    /// entry holds its sets' indexes in its bytes already).
+    public static func encode(_ rule: Rule, family: IPFamily, counters: PacketCounters = .zero,
+                              sets: IPSetIndexes = IPSetIndexes()) throws(RuleEncodingError) -> [UInt8] {
         if case .undecoded(let entry) = rule.target { return encode(entry, family: family, counters: counters) }
         let layout = EntryLayout.of(family)
         let target = TargetCodec.head(rule.target, family: family)
@@ -52,7 +54,7 @@ public enum EntryCodec {
         for match in rule.matches {
             let head = MatchCodec.head(match)
             entry.base = offset + ExtensionHeader.size
-            try MatchCodec.writeData(match, into: &entry)
+            try MatchCodec.writeData(match, into: &entry, sets: sets)
             try setExtensionHeader(head, at: offset, in: &entry.bytes)
             offset += ExtensionHeader.size + head.dataSize
         }
@@ -102,8 +104,8 @@ public enum EntryCodec {
     /// - Parameter targetName: what `iptc_get_target` says for this entry: the user chain
     ///   a standard target with a non-negative verdict jumps to, or "" for fall-through.
     ///   Needed only for such entries (the verdict itself is a kernel offset).
-    public static func decode(_ bytes: [UInt8], family: IPFamily,
-                              targetName: String?) throws(EntryDecodingError) -> DecodedEntry {
+    public static func decode(_ bytes: [UInt8], family: IPFamily, targetName: String?,
+                              sets: IPSetIndexes = IPSetIndexes()) throws(EntryDecodingError) -> DecodedEntry {
         let layout = EntryLayout.of(family)
         guard bytes.count >= layout.headerSize else {
             throw .truncated(length: bytes.count, needed: layout.headerSize)
@@ -135,7 +137,7 @@ public enum EntryCodec {
         var offset = layout.headerSize
         while offset < targetOffset {
             let ext = try extensionAt(bytes, offset: offset, end: targetOffset)
-            rule.matches.append(MatchCodec.decode(ext, family: family))
+            rule.matches.append(MatchCodec.decode(ext, family: family, sets: sets))
             offset += ExtensionHeader.size + ext.data.count
         }
         let target = try extensionAt(bytes, offset: targetOffset, end: nextOffset)

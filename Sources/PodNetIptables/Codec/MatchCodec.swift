@@ -20,6 +20,7 @@ enum MatchCodec {
         case .sctp: return ExtensionHead(name: "sctp", revision: 0, dataSize: SCTP.size)
         case .multiport: return ExtensionHead(name: "multiport", revision: 1, dataSize: 48)
         case .physdev: return ExtensionHead(name: "physdev", revision: 0, dataSize: 72)
+        case .set: return ExtensionHead(name: "set", revision: 4, dataSize: SetInfo.size)
         case .opaque(let ext): return ExtensionHead(name: ext.name, revision: ext.revision, dataSize: ext.data.count)
         }
     }
@@ -28,7 +29,8 @@ enum MatchCodec {
     private static let commentSize = 256
 
     /// Writes the match's data at `data.base`, into `head(match).dataSize` zeroed bytes.
-    static func writeData(_ match: Match, into data: inout FieldWriter) throws(RuleEncodingError) {
+    static func writeData(_ match: Match, into data: inout FieldWriter,
+                          sets: IPSetIndexes = IPSetIndexes()) throws(RuleEncodingError) {
         switch match {
         case .comment(let text):
             guard data.setFixedString(text, at: 0, length: commentSize) else { throw .invalidComment(text) }
@@ -70,26 +72,32 @@ enum MatchCodec {
             try Multiport.write(m, into: &data)
         case .physdev(let m):
             try Physdev.write(m, into: &data)
+        case .set(let m):
+            try SetInfo.write(m, into: &data, sets: sets)
         case .opaque(let ext):
             data.set(ext.data, at: 0)
         }
     }
 
     /// The match as an extension on its own.
-    static func encode(_ match: Match, family: IPFamily) throws(RuleEncodingError) -> OpaqueExtension {
+    static func encode(_ match: Match, family: IPFamily,
+                       sets: IPSetIndexes = IPSetIndexes()) throws(RuleEncodingError) -> OpaqueExtension {
         if case .opaque(let ext) = match { return ext }
-        return try OpaqueExtension(head(match)) { data throws(RuleEncodingError) in try writeData(match, into: &data) }
+        return try OpaqueExtension(head(match)) { data throws(RuleEncodingError) in
+            try writeData(match, into: &data, sets: sets)
+        }
     }
 
-    static func decode(_ raw: OpaqueExtension, family: IPFamily) -> Match {
-        if let typed = typed(raw), let again = try? encode(typed, family: family), again == raw {
+    /// A set match whose index `sets` does not name stays opaque.
+    static func decode(_ raw: OpaqueExtension, family: IPFamily, sets: IPSetIndexes = IPSetIndexes()) -> Match {
+        if let typed = typed(raw, sets: sets), let again = try? encode(typed, family: family, sets: sets), again == raw {
             return typed
         }
         return .opaque(raw)
     }
 
     /// The typed reading of known data, not yet checked for a byte-exact round trip.
-    private static func typed(_ raw: OpaqueExtension) -> Match? {
+    private static func typed(_ raw: OpaqueExtension, sets: IPSetIndexes) -> Match? {
         let data = raw.data
         switch (raw.name, raw.revision, data.count) {
         case ("comment", 0, commentSize):
@@ -123,6 +131,8 @@ enum MatchCodec {
             return Multiport.decode(data).map(Match.multiport)
         case ("physdev", 0, 72):
             return Physdev.decode(data).map(Match.physdev)
+        case ("set", 4, SetInfo.size):
+            return SetInfo.decode(data, sets: sets).map(Match.set)
         default:
             return nil
         }
@@ -293,5 +303,36 @@ private enum Physdev {
         }
         return PhysdevMatch(inInterface: input, outInterface: output, isInNegated: test(opIsIn),
                             isOutNegated: test(opIsOut), isBridgedNegated: test(opBridged))
+    }
+}
+
+/// struct xt_set_info_match_v4: struct xt_set_info { ip_set_id_t index; u8 dim; u8 flags }
+/// (flags: bit 0 negates the match, bit N set means dimension N is the source address),
+/// then the packet and byte counter tests and match flags podnet leaves unused (zero).
+private enum SetInfo {
+    static let size = 48
+    static let index = 0, dimensions = 2, flags = 3
+    static let inverted: UInt8 = 0x01
+    static let maxDimensions = 6
+
+    static func write(_ m: SetMatch, into data: inout FieldWriter, sets: IPSetIndexes) throws(RuleEncodingError) {
+        guard let found = sets.byName[m.set] else { throw .unknownIPSet(m.set) }
+        guard (1...maxDimensions).contains(m.directions.count) else { throw .badSetDimensions(m.directions.count) }
+        data.setHost(found, at: index)
+        data[dimensions] = UInt8(m.directions.count)
+        var bits: UInt8 = m.negated ? inverted : 0
+        for (position, direction) in m.directions.enumerated() where direction == .source {
+            bits |= 1 << (position + 1)
+        }
+        data[flags] = bits
+    }
+
+    static func decode(_ data: [UInt8], sets: IPSetIndexes) -> SetMatch? {
+        guard let name = sets.byName.isEmpty ? nil : sets.byIndex[data.host(UInt16.self, at: index)] else { return nil }
+        let count = Int(data[dimensions]), bits = data[flags]
+        guard (1...maxDimensions).contains(count) else { return nil }
+        var match = SetMatch(name, negated: bits & inverted != 0)
+        match.directions = (1...count).map { bits & (1 << $0) != 0 ? .source : .destination }
+        return match
     }
 }

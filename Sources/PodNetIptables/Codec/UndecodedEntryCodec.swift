@@ -74,9 +74,12 @@ extension EntryCodec {
     /// The entry as a rule: decoded, or kept whole as an undecoded entry (with its
     /// counters) when podnet cannot decode it. Never fails: in podnet's own chains
     /// an entry someone else made must not stop diff, apply or teardown.
-    static func decodeOrKeep(_ bytes: [UInt8], family: IPFamily, targetName: String?) -> DecodedEntry {
+    /// A set match whose index `sets` does not name is no reason to keep the entry
+    /// whole: it stays an opaque match of the decoded rule, its bytes as they were.
+    static func decodeOrKeep(_ bytes: [UInt8], family: IPFamily, targetName: String?,
+                             sets: IPSetIndexes = IPSetIndexes()) -> DecodedEntry {
         do {
-            return try decode(bytes, family: family, targetName: targetName)
+            return try decode(bytes, family: family, targetName: targetName, sets: sets)
         } catch {
             let layout = EntryLayout.of(family)
             let counters = bytes.count < layout.headerSize ? PacketCounters.zero

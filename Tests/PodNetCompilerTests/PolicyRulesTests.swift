@@ -1,0 +1,95 @@
+import Testing
+import PodNet
+@testable import PodNetCompiler
+import PodNetConfig
+
+/// The rendering of policies into chains and sets, on the desired state alone.
+@Suite struct PolicyRulesTests {
+    static let config = try! ConfigLoader.load(configText: """
+        node:
+          name: node-a
+          podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]
+        cluster:
+          podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]
+        """, configName: "node.yaml").config
+
+    static func pod(_ index: Int, labels: Labels, node: String = "node-a") -> ClusterPod {
+        ClusterPod(namespace: "x", name: "p\(index)", labels: labels, nodeName: node,
+                   ips: [IPAddress("10.244.1.\(index + 10)")!, IPAddress("fd00:10:244:1::\(index + 10)")!],
+                   ports: [ContainerPort(name: "web", port: index % 2 == 0 ? 80 : 8080, transport: .tcp)])
+    }
+
+    static func policy(_ index: Int) -> NetworkPolicy {
+        NetworkPolicy(namespace: "x", name: "np\(index)", podSelector: LabelSelector(matchLabels: ["app": "a\(index % 5)"]),
+                      isolatesIngress: true, isolatesEgress: index % 2 == 0,
+                      ingress: [PolicyRule(peers: [.pods(podSelector: LabelSelector(matchLabels: ["role": "r\(index)"]), namespaceSelector: nil),
+                                                   .ipBlock(cidr: try! IPNetwork(parsing: "192.0.2.0/24"),
+                                                            except: [try! IPNetwork(parsing: "192.0.2.0/28")])],
+                                           ports: [PolicyPort(port: .named("web")), PolicyPort(transport: .udp, port: .range(5000, 5010))])],
+                      egress: [PolicyRule(ports: [PolicyPort(transport: .udp, port: .number(53))])])
+    }
+
+    static func state(pods: Int, policies: Int, labels: (Int) -> Labels = { ["app": "a\($0 % 5)", "role": "r\($0 % 7)"] })
+        throws -> DesiredState {
+        let cluster = ClusterState(namespaces: [ClusterNamespace(name: "x")],
+                                   pods: (0..<pods).map { pod($0, labels: labels($0)) }, policies: (0..<policies).map(policy))
+        return try Compiler.compile(config, cluster: cluster)
+    }
+
+    static func ruleCount(_ state: DesiredState) -> Int {
+        state.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } }
+    }
+
+    @Test func noPoliciesNoRulesNoSets() throws {
+        let without = try Compiler.compile(Self.config)
+        let withPods = try Self.state(pods: 20, policies: 0)
+        #expect(withPods == without)
+        #expect(withPods.ipsets.isEmpty)
+    }
+
+    @Test func rulesGrowWithPoliciesNotPods() throws {
+        let few = try Self.state(pods: 10, policies: 4), many = try Self.state(pods: 200, policies: 4)
+        #expect(Self.ruleCount(few) == Self.ruleCount(many))
+        #expect(few.tables == many.tables)
+        let more = try Self.state(pods: 200, policies: 8)
+        #expect(Self.ruleCount(more) > Self.ruleCount(many))
+        // Linear in policies: each policy of this shape adds the same number of rules.
+        let twelve = try Self.state(pods: 200, policies: 12)
+        #expect(Self.ruleCount(twelve) - Self.ruleCount(more) == Self.ruleCount(more) - Self.ruleCount(many))
+    }
+
+    @Test func aPodAddedOrRelabelledChangesSetMembersOnly() throws {
+        let before = try Self.state(pods: 30, policies: 6)
+        let added = try Self.state(pods: 31, policies: 6)
+        let relabelled = try Self.state(pods: 30, policies: 6) { $0 == 3 ? ["app": "a4", "role": "r1"] : ["app": "a\($0 % 5)", "role": "r\($0 % 7)"] }
+        for after in [added, relabelled] {
+            #expect(after.tables == before.tables)
+            #expect(Set(after.ipsets.map(\.name)) == Set(before.ipsets.map(\.name)))
+            #expect(after.ipsets != before.ipsets)
+        }
+    }
+
+    @Test func bothFamiliesGetTheirOwnSets() throws {
+        let state = try Self.state(pods: 6, policies: 1)
+        let families = Set(state.ipsets.map(\.family))
+        #expect(families == [.ipv4, .ipv6])
+        #expect(state.ipsets.allSatisfy { $0.name.count <= IPSetState.maximumNameLength && IPSetState.isOwned($0.name) })
+        // The IPv6 block of an IPv4 ipBlock is left out: no hash:net set in IPv6.
+        #expect(state.ipsets.filter { $0.type == .hashNet }.map(\.family) == [.ipv4])
+        let v6 = try #require(state.table(TableID(.ipv6, .filter)))
+        let policy = try #require(v6.chains.first { $0.name == ChainName("PODNET-POLICY") })
+        #expect(IptablesSaveText.render(policy.rules[0]).hasPrefix("-s fe80::/10"))
+        // A named port resolving to two numbers on the targets (pods 0 and 5) gives two rules.
+        let ingress = try #require(v6.chains.first { $0.name == ChainName("PODNET-INGRESS") }).rules.map(IptablesSaveText.render)
+        #expect(ingress.filter { $0.contains("--dport 80 ") }.count == 1)
+        #expect(ingress.filter { $0.contains("--dport 8080 ") }.count == 1)
+    }
+
+    @Test func setNamesAreStableFromRunToRun() throws {
+        // Labels are dictionaries: the names must not follow their (per-process) order.
+        #expect(try Self.state(pods: 5, policies: 3).ipsets.map(\.name).sorted()
+            == (try Self.state(pods: 5, policies: 3)).ipsets.map(\.name).sorted())
+        let peer = PolicyPeer.pods(podSelector: LabelSelector(matchLabels: ["b": "2", "a": "1", "c": "3"]), namespaceSelector: nil)
+        #expect(PolicyRules.canonical(peer, policyNamespace: "x") == "pods {a=1;b=2;c=3} in namespace x")
+    }
+}
