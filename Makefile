@@ -122,7 +122,7 @@ bench: deps
 bench-cni: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path $(BENCH_SCRATCH) --product podnet
-	python3 Tests/Bench/cni_bench.py --podnet $(BENCH_SCRATCH)/release/podnet --runs $(BENCH_RUNS) --out BENCHMARKS-CNI.md
+	python3 Tests/Bench/cni_bench.py --podnet $(BENCH_SCRATCH)/release/podnet --runs $(BENCH_RUNS)
 
 clean:
 	rm -rf .build
