@@ -24,21 +24,8 @@ for tool in podman runc nsenter busybox; do
 done
 REFERENCE_PLUGINS=${REFERENCE_PLUGINS:-/usr/lib/cni}
 
-PASSED=0 FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
-section() { printf '\n== %s\n' "$1"; }
-
-expect_answer() {
-  local check=$1 ns=$2 protocol=$3 host=$4 port=$5 expected=$6 answer
-  if ! answer=$(ask "$ns" "$protocol" "$host" "$port" 3 2>&1); then
-    fail "$check" "$answer"
-  elif [ "$answer" != "$expected" ]; then
-    fail "$check" "answer \"$answer\", expected \"$expected\""
-  else
-    pass "$check ($answer)"
-  fi
-}
+# The checks here wait 3 seconds for an answer (e2e.sh waits 2).
+ANSWER_TIMEOUT=3
 
 # expect CHECK COMMAND...: the command succeeds.
 expect() {

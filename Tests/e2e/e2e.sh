@@ -20,35 +20,6 @@ require_root_tools
 
 NODES="1 2 3"
 HOST_PORT=30080
-PASSED=0
-FAILED=0
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
-section() { printf '\n== %s\n' "$1"; }
-
-# expect_answer CHECK NS PROTOCOL HOST PORT EXPECTED: the server's answer is EXPECTED
-# ("NAME saw SOURCE"), i.e. the right server answered and saw the right source.
-expect_answer() {
-  local check=$1 ns=$2 protocol=$3 host=$4 port=$5 expected=$6 answer
-  if ! answer=$(ask "$ns" "$protocol" "$host" "$port" 2 2>&1); then
-    fail "$check" "$answer"
-  elif [ "$answer" != "$expected" ]; then
-    fail "$check" "answer \"$answer\", expected \"$expected\""
-  else
-    pass "$check ($answer)"
-  fi
-}
-
-# expect_no_answer CHECK NS PROTOCOL HOST PORT: nothing answers within a second.
-expect_no_answer() {
-  local check=$1 ns=$2 protocol=$3 host=$4 port=$5 answer
-  if answer=$(ask "$ns" "$protocol" "$host" "$port" 1 2>&1); then
-    fail "$check" "expected no answer, got \"$answer\""
-  else
-    pass "$check (no answer)"
-  fi
-}
 
 # The node's iptables (both families) as iptables-legacy-save prints them, without
 # the timestamp comments and with counters zeroed.
