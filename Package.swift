@@ -72,7 +72,7 @@ let package = Package(
         ]),
         .testTarget(name: "PodNetNetlinkTests", dependencies: ["PodNetNetlink", "PodNetTestSupport"]),
         // The CNI protocol and store without root; the binary driven as libcni drives it, on the kernel.
-        .testTarget(name: "PodNetCNITests", dependencies: ["PodNetCNI", "PodNetConfig", "PodNetTestSupport"]),
+        .testTarget(name: "PodNetCNITests", dependencies: ["PodNetCNI", "PodNetConfig", "PodNetDataplane", "PodNetTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,12 +4,20 @@ import Glibc
 import Musl
 #endif
 import PodNetConfig
+import PodNetDataplane
 import PodNetSystem
 
-/// The allocations under `dataDir`, written as databases write: a record goes to a
-/// temporary file, is fsynced and renamed into place (and the directory fsynced), all
-/// under an flock'd lock file, so a podnet killed at any moment leaves a record whole
-/// or absent, and two ADDs (containerd runs them in parallel) never pick one address.
+/// The allocations under `dataDir`: a record goes to a temporary file and is renamed
+/// into place, under an flock'd lock file, so a podnet killed at any moment leaves a
+/// record whole or absent (the page cache keeps what a killed process wrote), and two
+/// ADDs (containerd runs them in parallel) never pick one address.
+///
+/// Nothing is fsynced: a record matters only while the pod it describes lives, and no
+/// pod survives what an fsync guards against (a power loss or kernel crash takes every
+/// network namespace with it). After one, a record may be lost (its pod is gone too),
+/// a removed one may come back (its namespace is gone: it is left out of the node, and
+/// GC releases it), or a new one may be found empty (its data never reached the disk):
+/// such a record is removed. The reference host-local plugin does not fsync either.
 ///
 /// `dataDir/allocations/CONTAINERID@IFNAME` holds one attachment's record (a container
 /// ID has no '@', so the name splits back unambiguously); `dataDir/lock` is the lock.
@@ -61,7 +69,7 @@ public struct AllocationStore: Sendable {
     }
 
     /// Every allocation, sorted; an absent store holds none. Records are renamed into
-    /// place whole, so reading needs no lock.
+    /// place whole, so reading needs no lock. A record a power loss left empty is removed.
     public func all() throws(Failure) -> [Allocation] {
         guard let names = try fileNames(in: recordsDirectory) else { return [] }
         var allocations: [Allocation] = []
@@ -72,6 +80,12 @@ public struct AllocationStore: Sendable {
             case .success(let read): bytes = read
             case .failure(let failure) where failure.errno == ENOENT: continue  // released meanwhile
             case .failure(let failure): throw Failure(path: path, operation: "read", errno: failure.errno)
+            }
+            // Never a record being written (that is a temporary file until whole): one
+            // whose pod went with the power, removed so that it is not met again.
+            if Self.isTorn(bytes) {
+                unlink(path)
+                continue
             }
             guard let value = try? JSONValue.parse(bytes), let allocation = Allocation(value) else {
                 throw Failure(path: path, operation: "read", problem: "not an allocation record")
@@ -85,16 +99,20 @@ public struct AllocationStore: Sendable {
         try all().first { $0.id == id }
     }
 
-    /// Writes `allocation`'s record: temporary file, fsync, rename, fsync of the directory.
+    /// A record renamed into place whose data a power loss kept from the disk: empty,
+    /// or zeros (no record podnet writes is either).
+    static func isTorn(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0 } }
+
+    /// Writes `allocation`'s record: temporary file, then renamed into place.
     public func write(_ allocation: Allocation) throws(Failure) {
         var bytes: [UInt8] = []
         allocation.json.write(to: &bytes)
         bytes.append(UInt8(ascii: "\n"))
-        try writeWhole(recordPath(allocation.id), bytes, directory: recordsDirectory)
+        try writeWhole(recordPath(allocation.id), bytes)
     }
 
-    /// `bytes` at `path`, whole or not at all: temporary file, fsync, rename, fsync of `directory`.
-    func writeWhole(_ path: String, _ bytes: [UInt8], directory: String) throws(Failure) {
+    /// `bytes` at `path`, whole or not at all: a temporary file renamed into place.
+    func writeWhole(_ path: String, _ bytes: [UInt8]) throws(Failure) {
         let temporary = path + Self.temporarySuffix
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Failure(path: temporary, operation: "create", errno: errno) }
@@ -110,29 +128,20 @@ public struct AllocationStore: Sendable {
             }
             written += count
         }
-        guard fsync(descriptor) == 0 else {
-            let code = errno
-            close(descriptor)
-            unlink(temporary)
-            throw Failure(path: temporary, operation: "fsync", errno: code)
-        }
         close(descriptor)
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
             throw Failure(path: path, operation: "rename into", errno: code)
         }
-        try syncDirectory(directory)
     }
 
     /// Removes `id`'s record; nothing to do when there is none.
     public func remove(_ id: AttachmentID) throws(Failure) {
         let path = recordPath(id)
-        guard unlink(path) == 0 else {
-            if errno == ENOENT { return }
+        guard unlink(path) == 0 || errno == ENOENT else {
             throw Failure(path: path, operation: "remove", errno: errno)
         }
-        try syncDirectory(recordsDirectory)
     }
 
     func recordPath(_ id: AttachmentID) -> String {
@@ -143,14 +152,6 @@ public struct AllocationStore: Sendable {
         for name in try fileNames(in: recordsDirectory) ?? [] where name.hasSuffix(Self.temporarySuffix) {
             unlink(recordsDirectory + "/" + name)
         }
-        unlink(tablesDigestPath + Self.temporarySuffix)
-    }
-
-    private func syncDirectory(_ path: String) throws(Failure) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Failure(path: path, operation: "open", errno: errno) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw Failure(path: path, operation: "fsync", errno: errno) }
     }
 
     private func makeDirectory(_ path: String) throws(Failure) {
@@ -178,34 +179,26 @@ public struct AllocationStore: Sendable {
 }
 
 extension AllocationStore {
-    var tablesDigestPath: String { directory + "/tables" }
+    var nodeStampPath: String { directory + "/node" }
 
-    /// The digest of the tables podnet last wrote through this store (`TableState.digest`),
-    /// nil when unknown. A request whose tables have this digest needs no table read:
-    /// the tables are those it wants, unless something other than podnet changed them,
-    /// which `podnet apply` repairs.
-    public func tablesDigest() -> String? {
-        guard case .success(let bytes) = InputFile.read(path: tablesDigestPath) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingNewline
-        return text.isEmpty ? nil : text
+    /// The node-level state podnet last made or checked whole through this store
+    /// (`NodeStamp`), nil when unknown. A request on a node that still matches it needs
+    /// no node-level work: no table read, even beside kube-proxy's 50,000 nat rules.
+    public func nodeStamp() -> NodeStamp? {
+        guard case .success(let bytes) = InputFile.read(path: nodeStampPath) else { return nil }
+        return NodeStamp(text: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Records the tables' digest after they were written (or checked) whole.
-    public func recordTablesDigest(_ digest: String?) throws(Failure) {
-        guard let digest else {
-            guard unlink(tablesDigestPath) == 0 || errno == ENOENT else {
-                throw Failure(path: tablesDigestPath, operation: "remove", errno: errno)
+    /// Records the stamp after the node-level state was made or checked whole; nil
+    /// forgets it (a failed or partial run, a teardown). Written holding the namespace's
+    /// lock exclusively (as every node-level change is), so one writer at a time.
+    public func recordNodeStamp(_ stamp: NodeStamp?) throws(Failure) {
+        guard let stamp else {
+            guard unlink(nodeStampPath) == 0 || errno == ENOENT else {
+                throw Failure(path: nodeStampPath, operation: "remove", errno: errno)
             }
             return
         }
-        try writeWhole(tablesDigestPath, Array((digest + "\n").utf8), directory: directory)
-    }
-}
-
-extension String {
-    fileprivate var trimmingNewline: String {
-        var text = self
-        while text.last == "\n" { text.removeLast() }
-        return text
+        try writeWhole(nodeStampPath, Array(stamp.text.utf8))
     }
 }

@@ -10,11 +10,15 @@ import PodNetSystem
 /// the allocation store under `dataDir`, and the dataplane of the caller's network
 /// namespace (the node's).
 ///
-/// Every verb runs under the store's lock: an address is picked and recorded, and the
-/// kernel changed, by one request at a time, so parallel ADDs never share an address.
-/// The record is written before the kernel is touched and removed only after the
-/// kernel's state is gone, so a podnet killed at any point leaves either no allocation
-/// (and nothing in the kernel) or a whole one, which DEL and GC release.
+/// Two locks, always taken in this order when both are held: the store's, around the
+/// allocation bookkeeping (an address is picked and recorded by one request at a
+/// time, so parallel ADDs never share one), then the namespace's, around kernel work
+/// (exclusive for node-level changes, shared for a pod's own attachment on a prepared
+/// node, so that parallel ADDs attach their pods side by side). ADD holds no lock
+/// while it waits for the other. The record is written before the kernel is touched
+/// and removed only after the kernel's state is gone, so a podnet killed at any point
+/// leaves either no allocation (and nothing in the kernel) or a whole one, which DEL
+/// and GC release.
 struct CNINode {
     let request: CNIPluginConfig
     let config: NodeConfig
@@ -49,7 +53,7 @@ struct CNINode {
 
     func add(_ environment: CNIEnvironment) throws(CNIError) -> CNIResult {
         let id = AttachmentID(containerID: environment.containerID, ifname: environment.ifname)
-        return try locked { () throws(CNIError) -> CNIResult in
+        let (allocation, desired) = try locked { () throws(CNIError) -> (Allocation, DesiredState) in
             let allocations = try read()
             if let existing = allocations.first(where: { $0.id == id }) {
                 throw CNIError(.failure, "container \(id.containerID) already has interface \(id.ifname) on this network",
@@ -72,21 +76,60 @@ struct CNINode {
             let live = allocations.filter(\.namespaceExists)
             try HostPortClaims.check(allocation, against: config.including(live).hostPorts)
             let desired = try compile(config.including(live + [allocation]))
-            let pod = desired.pods.first { $0.name == allocation.modelName }!
             try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
-            var undone = true
-            do throws(CNIError) {
-                try apply(desired, hostInterfaces: [pod.hostInterface], undone: &undone)
-            } catch {
-                // The run undid its kernel changes, so the address goes back too; when an
-                // undo failed, or the kernel still holds the pod's host end under either of
-                // its names (attachPod's own clean-up can be refused as well), the record
-                // stays for the runtime's DEL to finish the job.
-                if undone, !Self.kernelHolds(pod) { try? store.remove(id) }
-                throw error
-            }
-            return result(pod, desired: desired, environment: environment)
+            return (allocation, desired)
         }
+        let pod = desired.pods.first { $0.name == allocation.modelName }!
+        var undone = true
+        do throws(CNIError) {
+            // A pod without host ports changes no table: on a node prepared as recorded it
+            // is attached beside other such ADDs; anything else takes the node-level path.
+            var attached = false
+            if allocation.portMappings.isEmpty, let stamp = store.nodeStamp() {
+                attached = try kernel {
+                    try dataplane.withNamespaceLock(shared: true) {
+                        try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp)
+                    }
+                }
+            }
+            if !attached { try prepareNode(attaching: [pod.hostInterface], undone: &undone) }
+        } catch {
+            // The run undid its kernel changes, so the address goes back too; when an undo
+            // failed, or the kernel holds the pod's host end under either of its names
+            // (attachPod's own clean-up can be refused as well; an apply may have attached
+            // it meanwhile), the record stays for the runtime's DEL to finish the job.
+            try? locked { () throws(CNIError) in
+                if undone, !Self.kernelHolds(pod) { try? store.remove(id) }
+            }
+            throw error
+        }
+        return result(pod, desired: desired, environment: environment)
+    }
+
+    /// The node-level state made or checked whole (tables included) with the pods of
+    /// `hostInterfaces` attached or detached, holding the namespace's lock exclusively,
+    /// from the records as they are then (but those `releasing`): the tables hold every
+    /// host port recorded so far, whichever request writes them last. The stamp records
+    /// the outcome.
+    private func prepareNode(attaching hostInterfaces: Set<String>, releasing released: Set<AttachmentID> = [],
+                             undone: inout Bool) throws(CNIError) {
+        var failedUndo = false
+        try kernel {
+            try dataplane.withNamespaceLock(shared: false) {
+                let kept = try read().filter { !released.contains($0.id) && $0.namespaceExists }
+                let desired = try compile(config.including(kept))
+                do {
+                    _ = try dataplane.apply(desired, ownership: ownership, scope: AttachmentScope(hostInterfaces: hostInterfaces))
+                } catch {
+                    if let failure = error as? ApplyFailure, !failure.rollbackFailures.isEmpty { failedUndo = true }
+                    try? store.recordNodeStamp(nil)
+                    throw error
+                }
+                let stamp = try dataplane.stamp(for: desired, bridgeName: config.bridge.name)
+                try record { () throws(AllocationStore.Failure) in try store.recordNodeStamp(stamp) }
+            }
+        }
+        if failedUndo { undone = false }
     }
 
     /// Whether the node has a link under the pod's host-end name or its temporary name
@@ -129,7 +172,7 @@ struct CNINode {
         try locked { () throws(CNIError) in
             let allocations = try read()
             guard allocations.contains(where: { $0.id == id }) else { return }
-            try release(allocations.filter { $0.id == id }, keeping: allocations.filter { $0.id != id })
+            try release(allocations.filter { $0.id == id })
         }
     }
 
@@ -140,15 +183,22 @@ struct CNINode {
             let allocations = try read()
             let released = allocations.filter { !valid.contains($0.id) }
             guard !released.isEmpty else { return }
-            try release(released, keeping: allocations.filter { valid.contains($0.id) })
+            try release(released)
         }
     }
 
-    private func release(_ released: [Allocation], keeping kept: [Allocation]) throws(CNIError) {
+    /// Pods without host ports need only their host ends removed; host ports change the
+    /// tables, which the node-level path rewrites from the attachments that stay.
+    private func release(_ released: [Allocation]) throws(CNIError) {
         let names = Set(released.map(\.modelName))
         let hostInterfaces = try compile(config.including(released)).pods.filter { names.contains($0.name) }
             .map(\.hostInterface)
-        try apply(try compile(config.including(kept.filter(\.namespaceExists))), hostInterfaces: Set(hostInterfaces))
+        if released.allSatisfy(\.portMappings.isEmpty) {
+            try kernel { try dataplane.withNamespaceLock(shared: true) { try dataplane.detachPods(hostInterfaces: hostInterfaces) } }
+        } else {
+            var undone = true
+            try prepareNode(attaching: Set(hostInterfaces), releasing: Set(released.map(\.id)), undone: &undone)
+        }
         for allocation in released {
             try record { () throws(AllocationStore.Failure) in try store.remove(allocation.id) }
         }
@@ -238,29 +288,18 @@ struct CNINode {
         }
     }
 
-    /// The scoped apply; the tables are read and written only when the wanted ones are
-    /// not those last written (their digest is kept in the store).
-    private func apply(_ desired: DesiredState, hostInterfaces: Set<String>) throws(CNIError) {
-        var undone = true
-        try apply(desired, hostInterfaces: hostInterfaces, undone: &undone)
-    }
-
-    /// `undone` is set false after a failure whose undo failed too (the kernel holds part of the run).
-
-    private func apply(_ desired: DesiredState, hostInterfaces: Set<String>, undone: inout Bool) throws(CNIError) {
-        let digest = TableState.digest(desired.tables)
-        let tables = store.tablesDigest() != digest
+    /// Kernel work: the namespace's lock busy for too long is code 11 (try again later),
+    /// any other failure code 999 with what podnet could not do.
+    private func kernel<T>(_ body: () throws -> T) throws(CNIError) -> T {
         do {
-            _ = try dataplane.apply(desired, ownership: ownership,
-                                    scope: AttachmentScope(hostInterfaces: hostInterfaces, tables: tables))
+            return try body()
+        } catch let error as CNIError {
+            throw error
         } catch {
-            if let failure = error as? ApplyFailure, !failure.rollbackFailures.isEmpty { undone = false }
-            if tables { try? store.recordTablesDigest(nil) }
             if case DataplaneError.lockTimeout = error {
                 throw CNIError(.tryAgainLater, "another podnet run holds the node", details: "\(error)")
             }
             throw CNIError(.failure, "podnet could not change the node", details: "\(error)")
         }
-        if tables { try record { () throws(AllocationStore.Failure) in try store.recordTablesDigest(digest) } }
     }
 }

@@ -6,40 +6,68 @@ import PodNetNetlink
 public struct AttachmentScope: Sendable, Hashable {
     /// The pods' host ends: of the pods, only these are attached or detached.
     public var hostInterfaces: Set<String>
-    /// Whether podnet's tables are read and written: only when the tables the request
-    /// wants differ from those last written (a host port comes or goes, the node is new).
-    /// A pod without host ports then reads no table at all, beside kube-proxy's 50,000
-    /// nat rules.
-    public var tables: Bool
 
-    public init(hostInterfaces: Set<String>, tables: Bool) {
+    public init(hostInterfaces: Set<String>) {
         self.hostInterfaces = hostInterfaces
-        self.tables = tables
     }
 }
 
 extension NodeDataplane {
+    /// Runs `body` holding the namespace's lock: exclusively for node-level changes (the
+    /// observing `apply(_:ownership:scope:)`), shared for attaching or detaching one's own
+    /// pods on a prepared node, which then run beside each other.
+    public func withNamespaceLock<T>(shared: Bool, _ body: () throws -> T) throws -> T {
+        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock(shared: shared, body)
+    }
+
     /// Brings the node to `desired` as far as one attachment needs: the node-level state
-    /// when it is missing or differs (bridge, addresses, sysctls, and with `scope.tables`
-    /// the tables), and the pods of `scope`. Other pods and peers' routes are left as
-    /// they are: repairing them is `podnet apply`'s. The same plan, executor, order and
-    /// rollback as apply: a failure undoes the whole run, so a failed ADD leaves nothing.
+    /// (bridge, addresses, sysctls, tables) when it is missing or differs, and the pods of
+    /// `scope`. Other pods and peers' routes are left as they are: repairing them is
+    /// `podnet apply`'s. The same plan, executor, order and rollback as apply: a failure
+    /// undoes the whole run, so a failed ADD leaves nothing. Called holding the
+    /// namespace's lock exclusively.
     public func apply(_ desired: DesiredState, ownership: Ownership, scope: AttachmentScope) throws -> ApplyResult {
-        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
-            var withoutTables = desired
-            withoutTables.tables = []
-            let observed = try observer.observe(withoutTables, bridgeName: ownership.bridgeName,
-                                                routeProtocol: ownership.routeProtocol,
-                                                routeTable: ownership.routeTable, includingTables: false)
-            var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
-            plan.routes = []
-            plan.conflicts = plan.conflicts.filter { if case .route = $0 { return false }; return true }
-            plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) }
-            let tables = scope.tables ? Set(NodeObserver.tables + desired.tables.map(\.id)).sorted() : []
-            let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
-            return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                        routeProtocol: ownership.routeProtocol, tables: tables)
-        }
+        var withoutTables = desired
+        withoutTables.tables = []
+        let observed = try observer.observe(withoutTables, bridgeName: ownership.bridgeName,
+                                            routeProtocol: ownership.routeProtocol,
+                                            routeTable: ownership.routeTable, includingTables: false)
+        var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
+        plan.routes = []
+        plan.conflicts = plan.conflicts.filter { if case .route = $0 { return false }; return true }
+        plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) }
+        let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
+        let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
+        return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
+                                    routeProtocol: ownership.routeProtocol, tables: tables)
+    }
+
+    /// Attaches `pod` on a node whose node-level state is as `recorded` (and `desired`
+    /// wants it so). Nothing but the pod's own links, addresses and routes is read or
+    /// written: no table (kube-proxy's 50,000 nat rules stay unread), no route of the
+    /// node, no other pod. False, with nothing done, when the node is not as recorded:
+    /// the caller then takes the observing `apply(_:ownership:scope:)`. A failure undoes
+    /// the attachment, as apply's rollback does. Called holding the namespace's lock
+    /// (shared is enough: pods are disjoint).
+    public func attachOnPreparedNode(_ pod: PodAttachment, desired: DesiredState, ownership: Ownership,
+                                     recorded: NodeStamp) throws -> Bool {
+        guard let bridgeName = ownership.bridgeName,
+              let bridge = try preparedBridge(recorded, desired: desired, bridgeName: bridgeName) else { return false }
+        let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
+        // An apply that ran since the pod's allocation was recorded attached it already.
+        if try executor.holdsPod(pod) { return true }
+        let mtu = if case .fixed(let value) = pod.mtu { value } else { bridge.mtu }
+        _ = try executor.execute(Plan(pods: [.attach(pod, mtu: mtu)]), desired: desired, bridgeName: bridgeName,
+                                 routeProtocol: ownership.routeProtocol, tables: [])
+        return true
+    }
+
+    /// Detaches the pods with these host ends, and what a killed attachment of theirs left
+    /// under the temporary name: for pods without host ports nothing else of the node is
+    /// read or written. Called holding the namespace's lock (shared is enough).
+    public func detachPods(hostInterfaces: [String]) throws {
+        let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
+        for hostInterface in hostInterfaces { try executor.detachPod(hostInterface: hostInterface) }
     }
 }
 

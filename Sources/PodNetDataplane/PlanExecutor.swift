@@ -94,7 +94,7 @@ public final class PlanExecutor {
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
         // Rules name sets by the kernel's index, known once the sets are made.
-        iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
+        if !tables.isEmpty { iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes }
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
@@ -231,6 +231,26 @@ public final class PlanExecutor {
     /// from the config), so nothing that can fail comes after a detach but other detaches.
     /// The exception is a pod being `remade` with a changed spec: its old attachment
     /// must go before the new one is made, and a rollback reports that it stays gone.
+    /// Whether the node has `pod`'s host end, marked as this very pod.
+    func holdsPod(_ pod: PodAttachment) throws(DataplaneError) -> Bool {
+        do {
+            return try netlink.link(named: pod.hostInterface).map { PodMarker(alias: $0.alias) == PodMarker(pod) } ?? false
+        } catch {
+            throw .netlink(error, while: "reading \(pod.hostInterface)")
+        }
+    }
+
+    /// A pod's host end (its peer goes with it) and a half-made one under its temporary
+    /// name; nothing to do when neither is there. Not undone: a DEL only removes.
+    func detachPod(hostInterface: String) throws(DataplaneError) {
+        do {
+            try netlink.detachPod(hostInterface: hostInterface)
+            try netlink.deleteUnfinishedLink(named: UnfinishedLink.temporaryName(for: hostInterface))
+        } catch {
+            throw .netlinkOperation(error)
+        }
+    }
+
     private func detach(_ pod: ObservedPod, remade: Bool) throws(DataplaneError) {
         do {
             try netlink.detachPod(hostInterface: pod.hostInterface)

@@ -6,7 +6,10 @@ import Musl
 import PodNetSystem
 
 /// One podnet run at a time per network namespace: held from observation to the
-/// end of execution, so that two applies never act on a stale observation.
+/// end of execution, so that two applies never act on a stale observation. A CNI
+/// request that only attaches or detaches its own pod on a node whose node-level
+/// state is in place holds it shared: such requests run beside each other (their
+/// pods are disjoint), never beside an apply.
 ///
 /// The lock file is named after the namespace's inode, so every name or path of
 /// one namespace (/run/netns/NAME, /proc/PID/ns/net) finds the same lock.
@@ -33,12 +36,12 @@ public struct PodnetLock: Sendable {
         self.wait = wait
     }
 
-    /// Runs `body` holding the lock, waiting at most `wait` for it.
-    public func withLock<T>(_ body: () throws -> T) throws -> T {
+    /// Runs `body` holding the lock (shared or exclusive), waiting at most `wait` for it.
+    public func withLock<T>(shared: Bool = false, _ body: () throws -> T) throws -> T {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { mkdir(directory, 0o755) }
         do {
-            return try FileLock(path: path, wait: wait).withLock(body)
+            return try FileLock(path: path, wait: wait, shared: shared).withLock(body)
         } catch FileLock.Failure.file(let code) {
             throw DataplaneError.lockFile(path: path, errno: code)
         } catch FileLock.Failure.timeout {

@@ -64,6 +64,18 @@ public final class NetlinkSocket: NetlinkTransport {
 
     deinit { mnl_socket_close(socket) }
 
+    /// The kernel's cookie of the socket's network namespace (SO_NETNS_COOKIE): a
+    /// 64-bit number no other namespace gets during this boot, unlike the namespace's
+    /// inode, which a new namespace may reuse once the old one is gone.
+    public func namespaceCookie() throws(NetlinkError) -> UInt64 {
+        var cookie: UInt64 = 0
+        var length = socklen_t(MemoryLayout<UInt64>.size)
+        guard getsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) == 0 else {
+            throw .system(call: "getsockopt(SO_NETNS_COOKIE)", errno: errno)
+        }
+        return cookie
+    }
+
     private func setNetlinkOption(_ option: Int32, _ name: String) throws(NetlinkError) {
         var one: Int32 = 1
         guard mnl_socket_setsockopt(socket, option, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {

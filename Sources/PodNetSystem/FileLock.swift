@@ -4,11 +4,14 @@ import Glibc
 import Musl
 #endif
 
-/// An exclusive flock on a file, waited for at most a bounded time: the xtables
-/// lock iptables uses and podnet's own per-namespace lock both work this way.
+/// An flock on a file, waited for at most a bounded time: the xtables lock iptables
+/// uses and podnet's own per-namespace lock both work this way. Exclusive unless
+/// `shared`: holders of a shared lock run beside each other, and exclude an
+/// exclusive holder (a reader-writer lock across processes).
 public struct FileLock: Sendable, Hashable {
     public var path: String
     public var wait: Duration
+    public var shared: Bool
 
     public enum Failure: Error, Equatable {
         /// The lock file could not be opened or locked.
@@ -17,9 +20,10 @@ public struct FileLock: Sendable, Hashable {
         case timeout
     }
 
-    public init(path: String, wait: Duration) {
+    public init(path: String, wait: Duration, shared: Bool = false) {
         self.path = path
         self.wait = wait
+        self.shared = shared
     }
 
     /// Runs `body` holding the lock; closing the descriptor on return releases it.
@@ -35,7 +39,7 @@ public struct FileLock: Sendable, Hashable {
         guard descriptor >= 0 else { throw .file(errno: errno) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        while flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
                 close(descriptor)

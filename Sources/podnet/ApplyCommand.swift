@@ -52,7 +52,7 @@ struct ApplyCommand: ParsableCommand {
             let result = try failing {
                 try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
             }
-            storeOptions.recordTables(desired)
+            storeOptions.recordNodeStamp(desired, dataplane: dataplane)
             return (result, desired)
         }
         try report(result, node, bridge: desired.bridge)

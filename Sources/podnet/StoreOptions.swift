@@ -4,6 +4,7 @@ import Glibc
 #endif
 import PodNet
 import PodNetCNI
+import PodNetDataplane
 
 /// Where the attachments podnet made as the runtime's CNI plugin are recorded: they are
 /// pods of the node like the config's, so diff and apply keep them (never stale) and
@@ -55,22 +56,26 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Teardown: every allocation and the tables' digest go.
+    /// Teardown: every allocation and the node's stamp go.
     func releaseAll() throws {
         guard exists else { return }
         do {
             for allocation in try store.all() { try store.remove(allocation.id) }
-            try store.recordTablesDigest(nil)
+            try store.recordNodeStamp(nil)
         } catch {
             Diagnostics.error("cannot release the CNI allocations: \(error)")
             throw ExitStatus.failure
         }
     }
 
-    /// After an apply wrote the tables whole: later ADDs and DELs that want the same ones
-    /// need not read them.
-    func recordTables(_ desired: DesiredState) {
+    /// After an apply made the node-level state whole: later ADDs of pods without host
+    /// ports on the same node, wanting the same state, need no node-level work (no table
+    /// read). Called holding the store's lock, as apply does, so that no ADD records an
+    /// attachment in between; when the stamp cannot be taken it is forgotten, and the next
+    /// ADD takes the node-level path.
+    func recordNodeStamp(_ desired: DesiredState, dataplane: NodeDataplane) {
         guard exists else { return }
-        try? store.recordTablesDigest(TableState.digest(desired.tables))
+        let stamp = try? desired.bridge.flatMap { try dataplane.stamp(for: desired, bridgeName: $0.name) }
+        try? store.recordNodeStamp(stamp ?? nil)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PodNet
 import PodNetCNI
+import PodNetDataplane
 import Testing
 
 @Suite struct AllocationStoreTests {
@@ -47,14 +48,30 @@ import Testing
         #expect { try store.all() } throws: { "\($0)".contains("x@eth0") }
     }
 
-    @Test func tablesDigest() throws {
+    /// A power loss can leave a record renamed into place whose data never reached the
+    /// disk (records are not fsynced): its pod is gone with the power, so it holds nothing.
+    @Test func aRecordAPowerLossLeftEmptyHoldsNoAddressAndIsRemoved() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = AllocationStore(directory: directory)
+        try store.withLock { try store.write(allocation("a", "10.0.0.2")) }
+        #expect(FileManager.default.createFile(atPath: directory + "/allocations/b@eth0", contents: Data()))
+        #expect(FileManager.default.createFile(atPath: directory + "/allocations/c@eth0", contents: Data(count: 4096)))
+        #expect(try store.all().map(\.id.containerID) == ["a"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/allocations") == ["a@eth0"])
+    }
+
+    @Test func nodeStamp() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = AllocationStore(directory: directory)
         try store.withLock {}
-        #expect(store.tablesDigest() == nil)
-        try store.recordTablesDigest("0123abcd")
-        #expect(store.tablesDigest() == "0123abcd")
-        try store.recordTablesDigest(nil)
-        #expect(store.tablesDigest() == nil)
+        #expect(store.nodeStamp() == nil)
+        let stamp = NodeStamp(bootID: "7527f3aa-e57d-4f06-bda4-8faf630568c5", namespaceCookie: 4096, bridgeIndex: 7,
+                              stateDigest: "0123abcd")
+        try store.recordNodeStamp(stamp)
+        #expect(store.nodeStamp() == stamp)
+        try "boot x\nnetns 1\n".write(toFile: directory + "/node", atomically: false, encoding: .utf8)
+        #expect(store.nodeStamp() == nil, "a partial record says nothing of the node")
+        try store.recordNodeStamp(nil)
+        #expect(store.nodeStamp() == nil)
     }
 }

@@ -242,6 +242,35 @@ import Testing
         #expect(try String(contentsOfFile: trace, encoding: .utf8).contains("IPT_SO_SET_REPLACE"))
     }
 
+    /// What a reboot does to the node (the bridge and podnet's rules gone, the store kept
+    /// under dataDir): the next ADD, even of a pod without host ports, makes the node-level
+    /// state again, tables included; the one after reads no table again.
+    @Test func aNodeWhoseStateIsGoneGetsItMadeAgainByTheNextAdd() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        var cni = lab.driver()
+        #expect(try cni.add("first", netns: try lab.pod().path).status == 0)
+        #expect(try cni.del("first", netns: "").status == 0)
+        _ = try lab.node.run(["ip", "link", "del", "cbr0"])
+        for tool in ["iptables-legacy", "ip6tables-legacy"] {
+            for table in ["nat", "filter"] {
+                _ = try lab.node.run([tool, "-t", table, "-F"])
+                _ = try lab.node.run([tool, "-t", table, "-X"])
+            }
+        }
+        let second = try lab.pod()
+        #expect(try cni.add("second", netns: second.path).status == 0)
+        #expect(try lab.node.run(["ip", "-br", "link", "show", "cbr0"]).contains("UP"))
+        let nat = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
+        #expect(nat.contains("-A POSTROUTING") && nat.contains("PODNET"), "masquerade is back: \(nat)")
+        #expect(try lab.addresses(in: second) == ["10.244.1.2/24", "fd00:10:244:1::2/64"])
+        let trace = lab.directory + "/trace"
+        cni.wrapper = ["strace", "-f", "-qq", "-e", "trace=getsockopt,setsockopt", "-o", trace]
+        #expect(try cni.add("third", netns: try lab.pod().path).status == 0)
+        let calls = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(!calls.contains("IPT_SO_") && !calls.contains("IP6T_SO_"), "\(calls)")
+    }
+
     @Test func delWorksWithAnEmptyOrVanishedNamespace() throws {
         let lab = try CNILab()
         defer { lab.delete() }
