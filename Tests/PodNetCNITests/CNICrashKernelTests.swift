@@ -114,6 +114,35 @@ struct ChangingCall: CustomStringConvertible {
         }
     }
 
+    /// The same on a prepared node, for a pod without host ports: the ADD that attaches
+    /// beside others (the namespace's lock shared, the store's only around the record).
+    @Test func aKilledAddOnAPreparedNodeLeavesNoAllocationOrAWholeOneThatDelReleases() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        #expect(try cni.add("c0", netns: try lab.pod().path).status == 0, "the node's own state first")
+        let before = try lab.podLeftovers()
+        #expect(before.count == 1, "c0's host end: \(before)")
+        let calls = try traced(cni, lab) { try $0.add("c1", netns: pod.path) }
+        #expect(try cni.del("c1", netns: pod.path).status == 0)
+        #expect(Set(calls.map(\.call)).isSuperset(of: ["sendto", "write", "rename"]), "\(calls)")
+        for call in calls {
+            let outcome = try killed(cni, at: call).add("c1", netns: pod.path)
+            #expect(outcome.status != 0, "\(call)")
+            let records = lab.records()
+            if records == ["c0@eth0"] {
+                #expect(try lab.podLeftovers() == before, "no allocation, nothing made: \(call)")
+            } else {
+                #expect(records == ["c0@eth0", "c1@eth0"], "\(call)")
+            }
+            #expect(try cni.del("c1", netns: pod.path).status == 0, "DEL after \(call)")
+            #expect(lab.records() == ["c0@eth0"], "\(call)")
+            #expect(try lab.podLeftovers() == before, "DEL after \(call)")
+            #expect(try lab.addresses(in: pod) == [], "DEL after \(call)")
+        }
+    }
+
     @Test func aKilledDelLeavesTheAllocationOrNothingAndDelAgainReleases() throws {
         let lab = try CNILab()
         defer { lab.delete() }
