@@ -48,12 +48,21 @@ public struct NodeStamp: Sendable, Hashable {
     }
 
     /// The node-level part of `desired`: everything but pods, routes and nexthops (a CNI
-    /// request attaches its own pod; peers' routes are `podnet apply --nodes`').
+    /// request attaches its own pod; peers' routes are `podnet apply --nodes`'), written
+    /// out field by field (reflection's `String(describing:)` would cost an ADD more
+    /// than all its netlink work).
     public static func stateDigest(_ desired: DesiredState) -> String {
-        var text = TableState.digest(desired.tables) + "\n"
-        text += String(describing: desired.bridge) + "\n" + String(describing: desired.addresses) + "\n"
-        text += String(describing: desired.sysctls) + "\n" + String(describing: desired.ipsets)
-        return FNV1a.hexDigest(text)
+        var lines = [TableState.digest(desired.tables)]
+        if let bridge = desired.bridge {
+            lines.append("bridge \(bridge.name) mtu \(bridge.mtu) address \(bridge.macAddress) "
+                         + "promisc \(bridge.promiscuous) hairpin \(bridge.hairpinPorts)")
+        }
+        lines += desired.addresses.map { "address \($0.interface) \($0.address)/\($0.prefixLength)" }
+        lines += desired.sysctls.map { "sysctl \($0.key) \($0.value)" }
+        lines += desired.ipsets.map { set in
+            "ipset \(set.name) \(set.type.rawValue) \(set.family.rawValue) " + set.entries.sorted().map(\.description).joined(separator: " ")
+        }
+        return FNV1a.hexDigest(lines.joined(separator: "\n"))
     }
 
     static let bootIDPath = "/proc/sys/kernel/random/boot_id"
