@@ -30,20 +30,20 @@ public struct NodeStamp: Sendable, Hashable {
         self.stateDigest = stateDigest
     }
 
-    /// The record's text: one `key value` line each.
+    /// The record's text: one `key value` line each, in this order.
     public var text: String {
         "boot \(bootID)\nnetns \(namespaceCookie)\nbridge \(bridgeIndex)\nstate \(stateDigest)\n"
     }
 
     /// Reads `text`; nil when it is not a whole record (then nothing is known of the node).
     public init?(text: String) {
-        var fields: [Substring: Substring] = [:]
-        for line in text.split(separator: "\n") {
-            guard let space = line.firstIndex(of: " ") else { return nil }
-            fields[line[..<space]] = line[line.index(after: space)...]
+        let lines = text.split(separator: "\n")
+        func value(_ index: Int, _ key: String) -> Substring? {
+            guard index < lines.count, lines[index].hasPrefix(key + " ") else { return nil }
+            return lines[index].dropFirst(key.count + 1)
         }
-        guard let boot = fields["boot"], let cookie = fields["netns"].flatMap({ UInt64($0) }),
-              let bridge = fields["bridge"].flatMap({ Int32($0) }), let state = fields["state"] else { return nil }
+        guard let boot = value(0, "boot"), let cookie = value(1, "netns").flatMap({ UInt64($0) }),
+              let bridge = value(2, "bridge").flatMap({ Int32($0) }), let state = value(3, "state") else { return nil }
         self.init(bootID: String(boot), namespaceCookie: cookie, bridgeIndex: bridge, stateDigest: String(state))
     }
 
