@@ -32,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generate  # noqa: E402
+import cni_bench  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIB = 1024  # ru_maxrss is in KiB
@@ -796,13 +797,14 @@ def main():
                         (no_op_names[0], lambda: no_op[0]), (no_op_names[1], lambda: no_op[1]),
                         ("add one host port, 50,000 foreign nat rules", bench.one_host_port_scenario),
                         ("1,000 host ports from empty", bench.host_ports_scenario)]
+        planned += cni_bench.CNIBench(podnet, workdir, log, bench.path("kube-proxy.rules"), namespaces.live.add).scenarios()
         results = []
         for name, make in planned:
             if not selected(name):
                 continue
             scenario = make()
             log(f"==> {scenario.name}: podnet vs {scenario.peer_label}, {args.runs} runs each, alternating")
-            results.append(run_scenario(scenario, args.runs, log))
+            results.append(scenario.run(args.runs, log) if hasattr(scenario, "run") else run_scenario(scenario, args.runs, log))
         if not has_apply and not args.only:
             for name, peer, goal, rule in (
                 ("peer routes from empty, 5,000 dual-stack peers", "ip -batch of the classic route adds", 0.3, None),
@@ -830,7 +832,7 @@ def main():
 
         profiles, heap_profiles = [], []
         for result in results:
-            if not result.skipped and not result.verdict()[0]:
+            if not result.skipped and result.scenario.podnet and not result.verdict()[0]:
                 log(f"==> {result.scenario.name} missed its goal: callgrind of one podnet run")
                 profiles.append((result.scenario, bench.profile(result.scenario), bench.peer_instructions(result.scenario)))
                 log(f"    total Ir: {profiles[-1][1][0]:,}; the peer's: {profiles[-1][2] or 0:,}")

@@ -7,26 +7,30 @@ calls a chain (portmap gets bridge's result as prevResult), with iptables-legacy
 `iptables` on their PATH. podnet is one call. Each side runs in its own node namespace,
 alternately (A B A B ...), each ADD into a fresh pod namespace and each DEL of an attached
 one; the time is the wall time of the plugin processes (the same Python process starts
-them on both sides). Scenarios:
+them on both sides). The scenarios are rows of `make bench` (bench.py's `planned` list
+takes them from CNIBench.scenarios()); run alone, as `make bench-cni` does, this prints
+just their rows:
 
-  add            ADD of a pod without host ports, empty tables          goal <= 0.25x
-  del            DEL of that pod                                        goal <= 0.25x
-  add-50k        ADD without host ports beside 50,000 kube-proxy nat rules  goal <= 0.05x
-  add-50k-port   ADD with one host port beside them                     goal <= 0.2x
-  parallel-100   100 ADDs at once, wall time until the last is done     goal <= 0.5x
+  ADD of a pod without host ports                                  goal <= 0.25x
+  DEL of such a pod                                                goal <= 0.25x
+  ADD without host ports beside 50,000 kube-proxy nat rules        goal <= 0.05x
+  ADD with one host port beside them                               goal <= 0.2x
+  100 ADDs at once, wall time until the last is done               goal <= 0.5x
 
-A scenario FAILs when its median ratio exceeds the goal widened by the run's IQR/median;
-exit status 1 when any fails. Namespaces are named pncb-<pid>-<n> and deleted at the end.
+A scenario FAILs when its median ratio exceeds the goal widened by the run's IQR/median
+(bench.py's rule); exit status 1 when any fails. Namespaces are named pncb-<pid>-<n> and
+deleted at the end. The peak RSS shown is that of each side's warm-up request (GNU time
+around each plugin process; the largest of the chain's).
 
-    python3 Tests/Bench/cni_bench.py --podnet .build-bench/release/podnet [--runs 7] [--out FILE]
+    python3 Tests/Bench/cni_bench.py --podnet .build-bench/release/podnet [--runs 7]
 """
 
 import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generate  # noqa: E402
 
 REFERENCE = "/usr/lib/cni"
+GNU_TIME = "/usr/bin/time"
 NODE_CONFIG = """node:
   name: bench-node
   podCIDRs: [10.244.0.0/16]
@@ -58,15 +63,18 @@ class Node:
 
     counter = 0
 
-    def __init__(self, work, kind, podnet):
+    def __init__(self, work, kind, podnet, track):
         Node.counter += 1
         self.name = f"pncb-{os.getpid()}-{Node.counter}"
         self.kind = kind
         self.podnet = podnet
         self.work = os.path.join(work, self.name)
         os.makedirs(self.work)
-        self.pods = []
+        self.track = track
+        self.measure_peak = False
+        self.peak_kib = 0
         run(["ip", "netns", "add", self.name])
+        track(self.name)
         run(["ip", "-n", self.name, "link", "set", "lo", "up"])
         path_dir = os.path.join(self.work, "path")
         os.makedirs(path_dir)
@@ -79,11 +87,6 @@ class Node:
             f.write(NODE_CONFIG)
         self.serial = 0
 
-    def delete(self):
-        for pod in self.pods:
-            subprocess.run(["ip", "netns", "del", pod], stderr=subprocess.DEVNULL)
-        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
-
     def load_kube_proxy_rules(self, rules_path):
         with open(rules_path, "rb") as f:
             run(["nsenter", f"--net=/run/netns/{self.name}", "iptables-legacy-restore", "--noflush"], stdin=f.read())
@@ -92,7 +95,7 @@ class Node:
         self.serial += 1
         pod = f"{self.name}-p{self.serial}"
         run(["ip", "netns", "add", pod])
-        self.pods.append(pod)
+        self.track(pod)
         return f"c{self.serial}", pod
 
     def plugin_configs(self, port_mappings):
@@ -124,117 +127,166 @@ class Node:
         for plugin, config in plugins:
             if previous is not None and command == "ADD":
                 config = dict(config, prevResult=previous)
-            binary = self.podnet if plugin == "podnet" else os.path.join(REFERENCE, plugin)
+            binary = [self.podnet if plugin == "podnet" else os.path.join(REFERENCE, plugin)]
+            peak_file = os.path.join(self.work, f"peak-{container}-{plugin}")
+            if self.measure_peak:
+                # The plugin's peak RSS, with the processes it waits for (host-local under bridge).
+                binary = [GNU_TIME, "-f", "%M", "-o", peak_file] + binary
             start = time.perf_counter()
-            output = run(["nsenter", f"--net=/run/netns/{self.name}", binary], stdin=json.dumps(config).encode(), env=env)
+            output = run(["nsenter", f"--net=/run/netns/{self.name}"] + binary, stdin=json.dumps(config).encode(), env=env)
             elapsed += time.perf_counter() - start
+            if self.measure_peak:
+                with open(peak_file) as f:
+                    self.peak_kib = max(self.peak_kib, int(f.read().split()[-1]))
             if command == "ADD":
                 previous = json.loads(output)
         return elapsed
 
 
-def iqr(values):
-    if len(values) < 2:
-        return 0.0
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q3 - q1
+class CNIScenario:
+    """One row of bench.py's table, measured here rather than by bench.py's run_scenario:
+    a request is a chain of plugin processes with their own environment and stdin (the
+    reference chain's second gets the first's result), not one command per side. There is
+    no single podnet command to profile when a goal is missed (`podnet` is None)."""
+
+    podnet = None
+    peer = None
+    memory_rule = None
+    needs_apply = False
+    peer_label = "bridge + host-local + portmap as kubenet configured them, iptables-legacy"
+
+    def __init__(self, name, goal, nodes, timed, runs=None):
+        self.name = name
+        self.goal = goal
+        self.nodes = nodes      # () -> (podnet node, reference node), made on first use
+        self.timed = timed      # node -> seconds
+        self.runs = runs        # runs -> the runs this scenario takes
+
+    def run(self, runs, log):
+        """One warm-up of each side (its plugin processes' peak RSS taken with GNU time, then
+        discarded), then the runs alternating podnet and the reference chain."""
+        import bench
+        podnet_node, reference_node = self.nodes()
+        runs = self.runs(runs) if self.runs else runs
+        sides = ((podnet_node, []), (reference_node, []))
+        peaks = {}
+        for index in range(runs + 1):
+            for node, measurements in sides:
+                node.measure_peak = index == 0
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                seconds = self.timed(node)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                if index == 0:
+                    peaks[node.kind] = node.peak_kib
+                else:
+                    measurements.append(bench.Measurement(seconds, peaks[node.kind], cpu))
+            if index > 0:
+                p, r = sides[0][1][-1].seconds, sides[1][1][-1].seconds
+                log(f"    pair {index}: podnet {p * 1000:.1f} ms, reference {r * 1000:.1f} ms, ratio {p / r:.3f}")
+        return bench.Result(self, sides[0][1], sides[1][1])
 
 
-def scenario(name, goal, runs, podnet_node, reference_node, timed, log):
-    """`timed(node)` -> seconds, alternating the sides; one warm-up each, discarded."""
-    podnet_times, reference_times = [], []
-    for index in range(runs + 1):
-        p = timed(podnet_node)
-        r = timed(reference_node)
-        if index > 0:
-            podnet_times.append(p)
-            reference_times.append(r)
-            log(f"    {name} pair {index}: podnet {p * 1000:.1f} ms, reference {r * 1000:.1f} ms, ratio {p / r:.3f}")
-    ratios = [p / r for p, r in zip(podnet_times, reference_times)]
-    ratio = statistics.median(ratios)
-    allowed = goal * (1 + iqr(ratios) / ratio)
-    return {"name": name, "goal": goal, "podnet": statistics.median(podnet_times),
-            "reference": statistics.median(reference_times), "ratio": ratio, "iqr": iqr(ratios),
-            "passed": ratio <= allowed}
+class CNIBench:
+    """The CNI scenarios of bench.py (and of `make bench-cni`): each side in its own node
+    namespace, each ADD into a fresh pod namespace; `track` is told every namespace made,
+    for the caller to delete."""
+
+    def __init__(self, podnet, work, log, kube_proxy_rules, track, parallel=100):
+        self.podnet = podnet
+        self.work = work
+        self.log = log
+        self.kube_proxy_rules = kube_proxy_rules
+        self.track = track
+        self.parallel = parallel
+        self.pairs = {}
+
+    def pair(self, kind, rules=False):
+        """Two nodes (podnet's, the reference chain's) whose node-level state exists, as on a
+        running node: one ADD each before the measured ones."""
+        if kind not in self.pairs:
+            pair = (Node(self.work, "podnet", self.podnet, self.track), Node(self.work, "reference", self.podnet, self.track))
+            for node in pair:
+                if rules:
+                    node.load_kube_proxy_rules(self.kube_proxy_rules)
+                container, pod = node.new_pod()
+                node.invoke("ADD", container, pod)
+            self.pairs[kind] = pair
+        return self.pairs[kind]
+
+    @staticmethod
+    def add(port_mappings=lambda: None):
+        def timed(node):
+            container, pod = node.new_pod()
+            return node.invoke("ADD", container, pod, port_mappings())
+        return timed
+
+    @staticmethod
+    def delete(node):
+        container, pod = node.new_pod()
+        node.invoke("ADD", container, pod)
+        return node.invoke("DEL", container, pod)
+
+    def parallel_adds(self, node):
+        pods = [node.new_pod() for _ in range(self.parallel)]
+        start = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            list(pool.map(lambda item: node.invoke("ADD", *item), pods))
+        return time.perf_counter() - start
+
+    def scenarios(self):
+        """(row name, () -> CNIScenario), as bench.py's `planned` takes them."""
+        port = [20000]
+
+        def one_port():
+            port[0] += 1
+            return [{"hostPort": port[0], "containerPort": 80, "protocol": "tcp"}]
+        crowded = lambda: self.pair("crowded", rules=True)  # noqa: E731
+        return [
+            ("CNI ADD, a pod without host ports",
+             lambda: CNIScenario("CNI ADD, a pod without host ports", 0.25, lambda: self.pair("plain"), self.add())),
+            ("CNI DEL of such a pod",
+             lambda: CNIScenario("CNI DEL of such a pod", 0.25, lambda: self.pair("plain"), self.delete)),
+            ("CNI ADD without host ports beside 50,000 kube-proxy nat rules",
+             lambda: CNIScenario("CNI ADD without host ports beside 50,000 kube-proxy nat rules", 0.05, crowded,
+                                 self.add())),
+            ("CNI ADD with one host port beside 50,000 kube-proxy nat rules",
+             lambda: CNIScenario("CNI ADD with one host port beside 50,000 kube-proxy nat rules", 0.2, crowded,
+                                 self.add(one_port))),
+            (f"CNI: {self.parallel} ADDs in parallel (wall time)",
+             lambda: CNIScenario(f"CNI: {self.parallel} ADDs in parallel (wall time)", 0.5,
+                                 lambda: self.pair("parallel"), self.parallel_adds, runs=lambda runs: max(3, runs // 2))),
+        ]
 
 
 def main():
+    """`make bench-cni`: only the CNI rows, printed (`make bench` writes them into BENCHMARKS.md)."""
+    import bench
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--podnet", default=".build-bench/release/podnet")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--out")
     parser.add_argument("--parallel", type=int, default=100)
     args = parser.parse_args()
-    podnet = os.path.abspath(args.podnet)
     log = lambda text: print(text, flush=True)  # noqa: E731
     work = tempfile.mkdtemp(prefix="podnet-cni-bench-")
-    nodes = []
-
-    def node_pair(rules=None):
-        pair = (Node(work, "podnet", podnet), Node(work, "reference", podnet))
-        nodes.extend(pair)
-        for node in pair:
-            if rules:
-                node.load_kube_proxy_rules(rules)
-            # The node's own state exists before the timed ADDs, as on a running node.
-            container, pod = node.new_pod()
-            node.invoke("ADD", container, pod)
-        return pair
-
-    def add(port_mappings=None):
-        def timed(node):
-            container, pod = node.new_pod()
-            return node.invoke("ADD", container, pod, port_mappings)
-        return timed
-
-    results = []
+    namespaces = []
     try:
-        plain = node_pair()
-        results.append(scenario("add", 0.25, args.runs, *plain, add(), log))
-
-        def delete(node):
-            container, pod = node.new_pod()
-            node.invoke("ADD", container, pod)
-            return node.invoke("DEL", container, pod)
-        results.append(scenario("del", 0.25, args.runs, *plain, delete, log))
-
         rules = os.path.join(work, "kube-proxy.rules")
         count = generate.write_kube_proxy_rules(rules, 50000)
-        log(f"    {count:,} kube-proxy nat rules in each node of the next two scenarios")
-        crowded = node_pair(rules)
-        results.append(scenario("add-50k", 0.05, args.runs, *crowded, add(), log))
-        port = [0]
-
-        def add_with_port(node):
-            port[0] += 1
-            container, pod = node.new_pod()
-            return node.invoke("ADD", container, pod, [{"hostPort": 20000 + port[0], "containerPort": 80, "protocol": "tcp"}])
-        results.append(scenario("add-50k-port", 0.2, args.runs, *crowded, add_with_port, log))
-
-        def parallel(node):
-            pods = [node.new_pod() for _ in range(args.parallel)]
-            start = time.perf_counter()
-            with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
-                list(pool.map(lambda item: node.invoke("ADD", *item), pods))
-            return time.perf_counter() - start
-        fresh = node_pair()
-        results.append(scenario(f"parallel-{args.parallel}", 0.5, max(3, args.runs // 2), *fresh, parallel, log))
+        log(f"    {count:,} kube-proxy nat rules in each node of the 50,000-rule scenarios")
+        cni = CNIBench(os.path.abspath(args.podnet), work, log, rules, namespaces.append, args.parallel)
+        results = []
+        for name, make in cni.scenarios():
+            scenario = make()
+            log(f"==> {scenario.name}: podnet vs {scenario.peer_label}, {args.runs} runs each, alternating")
+            results.append(scenario.run(args.runs, log))
     finally:
-        for node in nodes:
-            node.delete()
+        for name in reversed(namespaces):
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
-
-    lines = ["| scenario | podnet (median) | reference chain (median) | ratio (median, IQR) | goal | |",
-             "|---|---|---|---|---|---|"]
-    for r in results:
-        lines.append(f"| {r['name']} | {r['podnet'] * 1000:.1f} ms | {r['reference'] * 1000:.1f} ms | "
-                     f"{r['ratio']:.3f} ({r['iqr']:.3f}) | <= {r['goal']} | {'PASS' if r['passed'] else 'FAIL'} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write("# podnet as a CNI plugin against the reference chain (Tests/Bench/cni_bench.py)\n\n" + text)
-    return 0 if all(r["passed"] for r in results) else 1
+    rows, failed = bench.table(results, args.runs, None)
+    print("\n".join(rows))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
