@@ -73,9 +73,12 @@ struct CNINode {
             }
             let allocation = Allocation(id: id, netns: environment.netns, addresses: addresses,
                                         portMappings: request.portMappings, podName: environment.kubernetesPod)
-            let live = allocations.filter(\.namespaceExists)
-            try HostPortClaims.check(allocation, against: config.including(live).hostPorts)
-            let desired = try compile(config.including(live + [allocation]))
+            // The node-level state (tables included) depends on the attachments' host ports,
+            // not on their pods: those without host ports are left out of this request's view
+            // (compiling every pod of a busy node for each ADD would make parallel ADDs quadratic).
+            let withHostPorts = allocations.filter { !$0.portMappings.isEmpty && $0.namespaceExists }
+            try HostPortClaims.check(allocation, against: config.including(withHostPorts).hostPorts)
+            let desired = try compile(config.including(withHostPorts + [allocation]))
             try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
             return (allocation, desired)
         }
