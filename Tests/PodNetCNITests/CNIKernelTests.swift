@@ -244,26 +244,42 @@ import Testing
 
     /// What a reboot does to the node (the bridge and podnet's rules gone, the store kept
     /// under dataDir): the next ADD, even of a pod without host ports, makes the node-level
-    /// state again, tables included; the one after reads no table again.
+    /// state again, tables included; so does one whose stamp is of another boot; the one
+    /// after reads no table again.
     @Test func aNodeWhoseStateIsGoneGetsItMadeAgainByTheNextAdd() throws {
         let lab = try CNILab()
         defer { lab.delete() }
         var cni = lab.driver()
+        func flushTables() throws {
+            for tool in ["iptables-legacy", "ip6tables-legacy"] {
+                for table in ["nat", "filter"] {
+                    _ = try lab.node.run([tool, "-t", table, "-F"])
+                    _ = try lab.node.run([tool, "-t", table, "-X"])
+                }
+            }
+        }
+        func expectMasquerade(_ comment: Comment) throws {
+            let nat = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
+            #expect(nat.contains("-A POSTROUTING") && nat.contains("PODNET"), "masquerade is back \(comment): \(nat)")
+        }
         #expect(try cni.add("first", netns: try lab.pod().path).status == 0)
         #expect(try cni.del("first", netns: "").status == 0)
         _ = try lab.node.run(["ip", "link", "del", "cbr0"])
-        for tool in ["iptables-legacy", "ip6tables-legacy"] {
-            for table in ["nat", "filter"] {
-                _ = try lab.node.run([tool, "-t", table, "-F"])
-                _ = try lab.node.run([tool, "-t", table, "-X"])
-            }
-        }
+        try flushTables()
         let second = try lab.pod()
         #expect(try cni.add("second", netns: second.path).status == 0)
         #expect(try lab.node.run(["ip", "-br", "link", "show", "cbr0"]).contains("UP"))
-        let nat = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
-        #expect(nat.contains("-A POSTROUTING") && nat.contains("PODNET"), "masquerade is back: \(nat)")
+        try expectMasquerade("with the bridge")
         #expect(try lab.addresses(in: second) == ["10.244.1.2/24", "fd00:10:244:1::2/64"])
+        // The bridge left in place, the stamp of another boot: nothing of it is trusted.
+        let stampPath = lab.dataDir + "/node"
+        let stamp = try String(contentsOfFile: stampPath, encoding: .utf8)
+        #expect(stamp.hasPrefix("boot "), "\(stamp)")
+        let otherBoot = stamp.split(separator: "\n").map { $0.hasPrefix("boot ") ? "boot 00000000-0000-0000-0000-000000000000" : String($0) }
+        try (otherBoot.joined(separator: "\n") + "\n").write(toFile: stampPath, atomically: true, encoding: .utf8)
+        try flushTables()
+        #expect(try cni.add("fourth", netns: try lab.pod().path).status == 0)
+        try expectMasquerade("after a stamp of another boot")
         let trace = lab.directory + "/trace"
         cni.wrapper = ["strace", "-f", "-qq", "-e", "trace=getsockopt,setsockopt", "-o", trace]
         #expect(try cni.add("third", netns: try lab.pod().path).status == 0)
