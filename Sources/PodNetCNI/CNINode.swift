@@ -199,6 +199,7 @@ struct CNINode {
         if released.allSatisfy(\.portMappings.isEmpty) {
             try kernel { try dataplane.withNamespaceLock(shared: true) { try dataplane.detachPods(hostInterfaces: hostInterfaces) } }
         } else {
+            // A failed release keeps every record, whatever its undo did.
             var undone = true
             try prepareNode(attaching: Set(hostInterfaces), releasing: Set(released.map(\.id)), undone: &undone)
         }

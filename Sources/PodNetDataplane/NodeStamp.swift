@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import PodNet
 import PodNetNetlink
 import PodNetSystem
@@ -49,8 +44,7 @@ public struct NodeStamp: Sendable, Hashable {
 
     /// The node-level part of `desired`: everything but pods, routes and nexthops (a CNI
     /// request attaches its own pod; peers' routes are `podnet apply --nodes`'), written
-    /// out field by field (reflection's `String(describing:)` would cost an ADD more
-    /// than all its netlink work).
+    /// out field by field: every ADD computes it, and reflection is slow.
     public static func stateDigest(_ desired: DesiredState) -> String {
         var lines = [TableState.digest(desired.tables)]
         if let bridge = desired.bridge {
