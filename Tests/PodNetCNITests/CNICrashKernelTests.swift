@@ -169,6 +169,33 @@ struct ChangingCall: CustomStringConvertible {
         try reset(lab)
     }
 
+    /// The same for a DEL of a pod without host ports (only its host end goes, the
+    /// namespace's lock shared).
+    @Test func aKilledDelOfAPodWithoutHostPortsLeavesTheAllocationOrNothingAndDelAgainReleases() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let pod = try lab.pod()
+        #expect(try cni.add("c0", netns: try lab.pod().path).status == 0, "the node's own state first")
+        let before = try lab.podLeftovers()
+        #expect(try cni.add("c1", netns: pod.path).status == 0)
+        let calls = try traced(cni, lab) { try $0.del("c1", netns: pod.path) }
+        #expect(Set(calls.map(\.call)).isSuperset(of: ["sendto", "unlink"]), "\(calls)")
+        for call in calls {
+            #expect(try cni.add("c1", netns: pod.path).status == 0, "\(call)")
+            let outcome = try killed(cni, at: call).del("c1", netns: pod.path)
+            #expect(outcome.status != 0, "\(call)")
+            if lab.records() == ["c0@eth0"] {
+                #expect(try lab.podLeftovers() == before, "no allocation, nothing left: \(call)")
+            } else {
+                #expect(lab.records() == ["c0@eth0", "c1@eth0"], "\(call)")
+            }
+            #expect(try cni.del("c1", netns: pod.path).status == 0, "\(call)")
+            #expect(lab.records() == ["c0@eth0"], "DEL again after \(call)")
+            #expect(try lab.podLeftovers() == before, "DEL again after \(call)")
+        }
+    }
+
     /// Every netlink write from the ADD's last one on is refused, its undo's included (the
     /// hairpin flag, after the host end has its name; then the host end's deletion): the
     /// record stays, since the kernel holds part of the run, and the runtime's DEL removes both.
