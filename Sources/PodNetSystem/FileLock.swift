@@ -39,6 +39,7 @@ public struct FileLock: Sendable, Hashable {
         guard descriptor >= 0 else { throw .file(errno: errno) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)
+        var pause: useconds_t = 500
         while flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
@@ -46,8 +47,11 @@ public struct FileLock: Sendable, Hashable {
                 throw code == EWOULDBLOCK || code == EINTR ? .timeout : .file(errno: code)
             }
             // Poll: flock has no timed form, and a signal-based timeout would touch
-            // process-wide state that other threads share.
-            usleep(10_000)
+            // process-wide state that other threads share. Short pauses first, since the
+            // allocation store's lock is held for a millisecond or so by each of many
+            // parallel ADDs; then at most 10 ms.
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
         }
         return descriptor
     }
