@@ -111,9 +111,10 @@ public struct AllocationStore: Sendable {
         try writeWhole(recordPath(allocation.id), bytes)
     }
 
-    /// `bytes` at `path`, whole or not at all: a temporary file renamed into place.
-    func writeWhole(_ path: String, _ bytes: [UInt8]) throws(Failure) {
-        let temporary = path + Self.temporarySuffix
+    /// `bytes` at `path`, whole or not at all: a temporary file (`temporary`, by default
+    /// the path's own) renamed into place.
+    func writeWhole(_ path: String, _ bytes: [UInt8], temporary: String? = nil) throws(Failure) {
+        let temporary = temporary ?? path + Self.temporarySuffix
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Failure(path: temporary, operation: "create", errno: errno) }
         var written = 0
@@ -190,8 +191,10 @@ extension AllocationStore {
     }
 
     /// Records the stamp after the node-level state was made or checked whole; nil
-    /// forgets it (a failed or partial run, a teardown). Written holding the namespace's
-    /// lock exclusively (as every node-level change is), so one writer at a time.
+    /// forgets it (a failed or partial run, a teardown). A node-level ADD writes it under
+    /// the namespace's lock, `podnet apply` under the store's: two writers can meet, so
+    /// each writes its own temporary file (named after its process) and the last rename
+    /// wins; both describe the same records, config and kernel then.
     public func recordNodeStamp(_ stamp: NodeStamp?) throws(Failure) {
         guard let stamp else {
             guard unlink(nodeStampPath) == 0 || errno == ENOENT else {
@@ -199,6 +202,7 @@ extension AllocationStore {
             }
             return
         }
-        try writeWhole(nodeStampPath, Array(stamp.text.utf8))
+        try writeWhole(nodeStampPath, Array(stamp.text.utf8),
+                       temporary: "\(nodeStampPath).\(getpid())\(Self.temporarySuffix)")
     }
 }
