@@ -20,7 +20,8 @@ import PodNetSystem
 /// such a record is removed. The reference host-local plugin does not fsync either.
 ///
 /// `dataDir/allocations/CONTAINERID@IFNAME` holds one attachment's record (a container
-/// ID has no '@', so the name splits back unambiguously); `dataDir/lock` is the lock.
+/// ID has no '@', so the name splits back unambiguously); `dataDir/lock` is the lock;
+/// `dataDir/node` the record of the node-level state (`NodeStamp`).
 public struct AllocationStore: Sendable {
     public var directory: String
     public var lockWait: Duration
