@@ -133,7 +133,8 @@ public enum NexthopIDs {
         for byte in owner.peer.utf8 {
             hash = (hash ^ UInt32(byte)) &* 0x0100_0193
         }
-        for byte in ("/" + owner.family.rawValue).utf8 {
+        hash = (hash ^ UInt32(UInt8(ascii: "/"))) &* 0x0100_0193
+        for byte in owner.family.rawValue.utf8 {
             hash = (hash ^ UInt32(byte)) &* 0x0100_0193
         }
         return hash == 0 ? 1 : hash

@@ -3,34 +3,42 @@ import PodNet
 /// The attributes (struct nlattr TLVs) of a message or of a nested attribute,
 /// by type. Parsed in Swift because libmnl's iteration is a C macro.
 struct NetlinkAttributes {
-    /// A handful per message: a list searched in order is cheaper than hashing, and
-    /// a dump of 10,000 routes parses 10,000 of these.
-    private var payloads: [(type: UInt16, payload: ArraySlice<UInt8>)] = []
+    /// The TLVs as they came, checked once: a handful per message, so each lookup walks
+    /// them again rather than building a table (a dump of 40,000 routes parses 40,000 of
+    /// these, and an array per message cost more than the walks).
+    private let bytes: ArraySlice<UInt8>
 
     /// The attribute type without NLA_F_NESTED / NLA_F_NET_BYTEORDER.
     private static let typeMask: UInt16 = 0x3FFF
 
-    /// Parses the TLVs filling `bytes`; a truncated attribute is malformed.
+    /// Checks the TLVs filling `bytes`; a truncated attribute is malformed.
     init(_ bytes: ArraySlice<UInt8>) throws(NetlinkError) {
         var offset = bytes.startIndex
         while offset + 4 <= bytes.endIndex {
-            let length = Int(bytes[offset...].load(UInt16.self, at: 0))
-            let type = bytes[offset...].load(UInt16.self, at: 2) & Self.typeMask
+            let length = Int(bytes.load(UInt16.self, at: offset - bytes.startIndex))
             guard length >= 4, offset + length <= bytes.endIndex else {
+                let type = bytes.load(UInt16.self, at: offset - bytes.startIndex + 2) & Self.typeMask
                 throw .malformed("attribute \(type) of length \(length) overruns its message")
-            }
-            let payload = bytes[(offset + 4)..<(offset + length)]
-            // As with a dictionary, a repeated type keeps its last value.
-            if let index = payloads.firstIndex(where: { $0.type == type }) {
-                payloads[index].payload = payload
-            } else {
-                payloads.append((type, payload))
             }
             offset += netlinkAligned(length)
         }
+        self.bytes = bytes
     }
 
-    subscript(type: UInt16) -> ArraySlice<UInt8>? { payloads.first { $0.type == type }?.payload }
+    /// The payload of the attribute of `type`; as with a dictionary, a repeated type
+    /// gives its last value.
+    subscript(type: UInt16) -> ArraySlice<UInt8>? {
+        var found: ArraySlice<UInt8>?
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(bytes.load(UInt16.self, at: offset - bytes.startIndex))
+            if bytes.load(UInt16.self, at: offset - bytes.startIndex + 2) & Self.typeMask == type {
+                found = bytes[(offset + 4)..<(offset + length)]
+            }
+            offset += netlinkAligned(length)
+        }
+        return found
+    }
 
     func nested(_ type: UInt16) throws(NetlinkError) -> NetlinkAttributes? {
         guard let payload = self[type] else { return nil }

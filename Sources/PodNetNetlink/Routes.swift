@@ -134,17 +134,19 @@ extension Netlink {
     /// every nexthop (podnet's, and the ids of the others), and the main table's on-link
     /// prefixes with their links' names.
     public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
-        let wanted = Set(desired.map(\.key))
         // One dump per table and family serves every question: podnet's table in both
         // families (stale routes of a family no longer wanted too), every table a wanted
         // route lives in, and the main table, where the kernel looks a nexthop's gateway
-        // up. A 5,000-peer node has 10,000 routes to read.
-        var scopes = Set(desired.map { TableFamily(table: $0.table, family: $0.family) })
-        for family in IPFamily.allCases {
-            scopes.insert(TableFamily(table: table, family: family))
-            scopes.insert(TableFamily(table: NodeConfig.mainRouteTable, family: family))
+        // up. A 5,000-peer node has 10,000 routes to read. (A few scopes: a list.)
+        var scopes: [TableFamily] = []
+        let named = IPFamily.allCases.flatMap { family in
+            [TableFamily(table: table, family: family), TableFamily(table: NodeConfig.mainRouteTable, family: family)]
         }
-        var owned: [RouteState] = [], foreign: [ObservedRoute] = []
+        for scope in named + desired.map({ TableFamily(table: $0.table, family: $0.family) })
+        where !scopes.contains(scope) {
+            scopes.append(scope)
+        }
+        var owned: [RouteState] = [], others: [ObservedRoute] = []
         var onLink: [(prefix: IPNetwork, index: Int32)] = []
         for scope in scopes {
             for route in try routes(family: scope.family, table: scope.table) {
@@ -155,10 +157,18 @@ extension Netlink {
                     // A route of podnet's protocol with no gateway or nexthop is not one podnet made.
                     guard route.table == table, let state = route.asRouteState else { continue }
                     owned.append(state)
-                } else if wanted.contains(route.key) {
-                    foreign.append(route)
+                } else {
+                    others.append(route)
                 }
             }
+        }
+        // The routes of other protocols that sit on a wanted destination: a handful of
+        // them (the kernel's own) looked for among the wanted keys.
+        var foreign: [ObservedRoute] = []
+        if !others.isEmpty {
+            let otherKeys = Set(others.map(\.key))
+            let held = Set(desired.lazy.map(\.key).filter { otherKeys.contains($0) })
+            foreign = others.filter { held.contains($0.key) }
         }
         let nexthops = try nexthopDump()
         var names: [Int32: String] = [:]
