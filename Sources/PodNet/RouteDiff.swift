@@ -1,5 +1,5 @@
 /// What to do with one route.
-public enum RouteOperation: Sendable, Hashable {
+public enum RouteOperation: PlannedKernelWrite {
     case add(RouteState)
     /// Only ever a route observed as podnet's own.
     case replace(old: RouteState, new: RouteState)

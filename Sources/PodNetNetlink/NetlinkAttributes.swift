@@ -28,16 +28,19 @@ struct NetlinkAttributes {
     /// The payload of the attribute of `type`; as with a dictionary, a repeated type
     /// gives its last value.
     subscript(type: UInt16) -> ArraySlice<UInt8>? {
-        var found: ArraySlice<UInt8>?
-        var offset = bytes.startIndex
-        while offset + 4 <= bytes.endIndex {
-            let length = Int(bytes.load(UInt16.self, at: offset - bytes.startIndex))
-            if bytes.load(UInt16.self, at: offset - bytes.startIndex + 2) & Self.typeMask == type {
-                found = bytes[(offset + 4)..<(offset + length)]
+        let found = bytes.withUnsafeBytes { raw -> Range<Int>? in
+            var found: Range<Int>?
+            var offset = 0
+            while offset + 4 <= raw.count {
+                let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+                if raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & Self.typeMask == type {
+                    found = (offset + 4)..<(offset + length)
+                }
+                offset += netlinkAligned(length)
             }
-            offset += netlinkAligned(length)
+            return found
         }
-        return found
+        return found.map { bytes[(bytes.startIndex + $0.lowerBound)..<(bytes.startIndex + $0.upperBound)] }
     }
 
     func nested(_ type: UInt16) throws(NetlinkError) -> NetlinkAttributes? {
