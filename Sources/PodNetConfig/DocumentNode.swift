@@ -93,11 +93,12 @@ struct DocumentNode {
     /// What `read` makes of each element of the list (the elements it refuses left
     /// out), read straight from the tree's links with room for all reserved: a
     /// 5,000-peer config has 10,000 lists and 5,000 large entries. nil when the node
-    /// is no list.
-    func entries<Entry>(expected: String, _ diagnostics: inout Diagnostics,
+    /// is no list (the expectation is put into words only then: 10,000 lists of a
+    /// 5,000-peer config are read without it).
+    func entries<Entry>(expected: @autoclosure () -> String, _ diagnostics: inout Diagnostics,
                         _ read: (DocumentNode, inout Diagnostics) -> Entry?) -> [Entry]? {
         guard node.kind == .sequence else {
-            typeMismatch(expected: expected, &diagnostics)
+            typeMismatch(expected: expected(), &diagnostics)
             return nil
         }
         var entries: [Entry] = []

@@ -54,8 +54,25 @@ struct NetlinkAttributes {
     }
 
     func u32(_ type: UInt16) -> UInt32? {
-        guard let payload = self[type], payload.count >= 4 else { return nil }
-        return payload.load(UInt32.self, at: 0)
+        self[type].flatMap(Self.u32)
+    }
+
+    static func u32(_ payload: ArraySlice<UInt8>) -> UInt32? {
+        payload.count >= 4 ? payload.load(UInt32.self, at: 0) : nil
+    }
+
+    /// Each attribute in order, in one walk (for a message whose many attributes are all
+    /// read: a route of a 40,000-route dump).
+    func forEach(_ body: (_ type: UInt16, _ payload: ArraySlice<UInt8>) -> Void) {
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let (length, type) = bytes.withUnsafeBytes { raw in
+                (Int(raw.loadUnaligned(fromByteOffset: offset - bytes.startIndex, as: UInt16.self)),
+                 raw.loadUnaligned(fromByteOffset: offset - bytes.startIndex + 2, as: UInt16.self) & Self.typeMask)
+            }
+            body(type, bytes[(offset + 4)..<(offset + length)])
+            offset += netlinkAligned(length)
+        }
     }
 
     /// A string attribute without its terminating NUL.
@@ -65,7 +82,11 @@ struct NetlinkAttributes {
     }
 
     func address(_ type: UInt16, family: IPFamily) -> IPAddress? {
-        guard let payload = self[type], payload.count == family.bitWidth / 8 else { return nil }
+        self[type].flatMap { Self.address($0, family: family) }
+    }
+
+    static func address(_ payload: ArraySlice<UInt8>, family: IPFamily) -> IPAddress? {
+        guard payload.count == family.bitWidth / 8 else { return nil }
         // Straight from the message (network order), without an array per address:
         // a route dump reads two per route.
         return payload.withUnsafeBytes { IPAddress(networkOrder: $0, family: family) }

@@ -79,19 +79,35 @@ enum RouteMessages {
         guard message.payload.count >= size else { throw .malformed("RTM_NEWROUTE shorter than rtmsg") }
         let header = message.payload.withUnsafeBytes { $0.loadUnaligned(as: rtmsg.self) }
         guard let family = IPFamily(addressFamily: header.rtm_family) else { return nil }
-        let attributes = try NetlinkAttributes(message.payload.dropFirst(size))
-        let address = attributes.address(UInt16(RTA_DST.rawValue), family: family)
-            ?? IPAddress.zero(family)
+        // Every attribute a route carries is wanted: one walk (as a table by type would
+        // keep, a repeated attribute gives its last value).
+        var destination: IPAddress?, gateway: IPAddress?
+        var table: UInt32?, outputInterfaceIndex: UInt32?, nexthopID: UInt32?
+        var hasGateway = false, hasNexthopID = false, hasMultipath = false
+        try NetlinkAttributes(message.payload.dropFirst(size)).forEach { type, payload in
+            switch UInt32(type) {
+            case RTA_DST.rawValue: destination = NetlinkAttributes.address(payload, family: family)
+            case RTA_GATEWAY.rawValue:
+                hasGateway = true
+                gateway = NetlinkAttributes.address(payload, family: family)
+            case RTA_TABLE.rawValue: table = NetlinkAttributes.u32(payload)
+            case RTA_OIF.rawValue: outputInterfaceIndex = NetlinkAttributes.u32(payload)
+            case RTA_NH_ID.rawValue:
+                hasNexthopID = true
+                nexthopID = NetlinkAttributes.u32(payload)
+            case RTA_MULTIPATH.rawValue: hasMultipath = true
+            default: break
+            }
+        }
         return ObservedRoute(
-            destination: IPNetwork(network: address, prefixLength: Int(header.rtm_dst_len)),
-            gateway: attributes.address(UInt16(RTA_GATEWAY.rawValue), family: family),
-            table: attributes.u32(UInt16(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table),
+            destination: IPNetwork(network: destination ?? IPAddress.zero(family), prefixLength: Int(header.rtm_dst_len)),
+            gateway: gateway,
+            table: table ?? UInt32(header.rtm_table),
             proto: header.rtm_protocol,
-            outputInterfaceIndex: attributes.u32(UInt16(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) },
-            nexthopID: attributes.u32(UInt16(RTA_NH_ID.rawValue)),
+            outputInterfaceIndex: outputInterfaceIndex.map { Int32(bitPattern: $0) },
+            nexthopID: nexthopID,
             isOnLink: header.rtm_type == UInt8(RTN_UNICAST) && header.rtm_scope == UInt8(RT_SCOPE_LINK.rawValue)
-                && attributes[UInt16(RTA_GATEWAY.rawValue)] == nil && attributes[UInt16(RTA_NH_ID.rawValue)] == nil
-                && attributes[UInt16(RTA_MULTIPATH.rawValue)] == nil)
+                && !hasGateway && !hasNexthopID && !hasMultipath)
     }
 }
 
