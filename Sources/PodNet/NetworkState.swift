@@ -265,7 +265,8 @@ public struct NodeState: Sendable, Hashable {
     public init(tables: [TableState] = [], bridge: BridgeState? = nil, addresses: [InterfaceAddress] = [],
                 sysctls: [SysctlSetting] = [], routes: [RouteState] = [], nexthops: [PeerNexthop] = [],
                 pods: [PodAttachment] = [], ipsets: [IPSetState] = []) {
-        self.nexthops = nexthops.sorted()
+        // By id through their indices: a nexthop carries its owner's name, costly to move.
+        self.nexthops = nexthops.indices.sorted { nexthops[$0].id < nexthops[$1].id }.map { nexthops[$0] }
         self.ipsets = ipsets.sorted { $0.name < $1.name }
         self.tables = tables.sorted { $0.id < $1.id }
         self.bridge = bridge

@@ -241,9 +241,9 @@ struct NodeConfigValidator {
         let count = peers.reduce(networks.count) { $0 + $1.podCIDRs.items.count }
         networks.reserveCapacity(count)
         found.reserveCapacity(count)
-        for (peerIndex, peer) in peers.enumerated() {
-            for (itemIndex, cidr) in peer.podCIDRs.items.enumerated() {
-                networks.append(cidr.value)
+        for peerIndex in peers.indices {
+            for itemIndex in peers[peerIndex].podCIDRs.items.indices {
+                networks.append(peers[peerIndex].podCIDRs.items[itemIndex].value)
                 found.append((Int32(peerIndex), Int32(itemIndex)))
             }
         }
