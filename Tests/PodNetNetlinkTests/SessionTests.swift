@@ -21,10 +21,11 @@ import PodNet
         #expect(kernel.sent.allSatisfy { $0.count <= 4096 })
         let messages = try kernel.sent.map { datagram throws in try NetlinkMessage.split(datagram: datagram) }
         #expect(messages.joined().map(\.sequence) == Array(1...1000))
-        // Only each chunk's last message asks for an acknowledgement (NLM_F_ACK, 0x4):
-        // the others are answered only if refused.
+        // Only each chunk's first and last messages ask for an acknowledgement (NLM_F_ACK,
+        // 0x4): the others are answered only if refused.
         #expect(messages.allSatisfy { chunk in
-            chunk.dropLast().allSatisfy { $0.flags & 0x4 == 0 } && chunk.last!.flags & 0x4 != 0
+            chunk.dropFirst().dropLast().allSatisfy { $0.flags & 0x4 == 0 }
+                && chunk.first!.flags & 0x4 != 0 && chunk.last!.flags & 0x4 != 0
         })
     }
 
