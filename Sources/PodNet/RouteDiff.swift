@@ -124,8 +124,7 @@ public enum RouteDiff {
     /// routes moved off it: the kernel deletes the routes still using it).
     public static func plan(desired: RouteFitting.Fitted, observed: ObservedRoutes) -> Result {
         var result = plan(desired: desired.routes, observed: observed)
-        // Both sides by id, walked side by side; the
-        // deletions come last.
+        // Both sides by id, walked side by side; the deletions come last.
         let owned = observed.nexthops.sorted()
         var deletions: [NexthopOperation] = []
         var next = 0
