@@ -12,4 +12,10 @@ public enum IPFamily: String, Sendable, Hashable, CaseIterable, Comparable, Coda
     public static func < (lhs: IPFamily, rhs: IPFamily) -> Bool {
         lhs == .ipv4 && rhs == .ipv6
     }
+
+    /// By the case, not the raw value: a String raw value makes RawRepresentable's
+    /// default hash the name, and every address, network and route key hashes a family.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self == .ipv4)
+    }
 }

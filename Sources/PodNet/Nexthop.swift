@@ -81,7 +81,7 @@ public struct OnLinkPrefix: Sendable, Hashable {
 }
 
 /// What to do with one nexthop of podnet's.
-public enum NexthopOperation: Sendable, Hashable {
+public enum NexthopOperation: PlannedKernelWrite {
     case add(NexthopState)
     /// NLM_F_REPLACE: every route using the nexthop moves with it, in one message.
     case replace(old: NexthopState, new: NexthopState)
@@ -96,6 +96,7 @@ public enum NexthopOperation: Sendable, Hashable {
         }
     }
 
+    /// The `ip nexthop` command that carries the operation out.
     public var commandText: String {
         switch self {
         case .add(let nexthop): return IpCommandText.nexthop("add", nexthop)
@@ -103,20 +104,6 @@ public enum NexthopOperation: Sendable, Hashable {
         case .delete(let nexthop): return IpCommandText.deleteNexthop(nexthop)
         }
     }
-}
-
-/// A planned nexthop operation the kernel refused in an apply; the routes that were to
-/// use a refused new nexthop are refused with it (`RouteFailure.Reason.nexthopRefused`).
-public struct RefusedNexthop: Sendable, Hashable, CustomStringConvertible {
-    public var operation: NexthopOperation
-    public var reason: RouteFailure.Reason
-
-    public init(operation: NexthopOperation, reason: RouteFailure.Reason) {
-        self.operation = operation
-        self.reason = reason
-    }
-
-    public var description: String { "\(operation.commandText): \(reason)" }
 }
 
 /// podnet's nexthop ids: derived from each nexthop's owner (FNV-1a 32 of "peer/family"),
@@ -133,7 +120,8 @@ public enum NexthopIDs {
         for byte in owner.peer.utf8 {
             hash = (hash ^ UInt32(byte)) &* 0x0100_0193
         }
-        for byte in ("/" + owner.family.rawValue).utf8 {
+        hash = (hash ^ UInt32(UInt8(ascii: "/"))) &* 0x0100_0193
+        for byte in owner.family.rawValue.utf8 {
             hash = (hash ^ UInt32(byte)) &* 0x0100_0193
         }
         return hash == 0 ? 1 : hash

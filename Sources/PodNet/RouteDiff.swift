@@ -1,5 +1,5 @@
 /// What to do with one route.
-public enum RouteOperation: Sendable, Hashable {
+public enum RouteOperation: PlannedKernelWrite {
     case add(RouteState)
     /// Only ever a route observed as podnet's own.
     case replace(old: RouteState, new: RouteState)
@@ -73,27 +73,48 @@ public enum RouteDiff {
 
     /// Routes keyed by (family, table, destination): added, replaced or deleted;
     /// a foreign route on a wanted destination is a conflict, never replaced.
+    /// The wanted routes and podnet's own are walked side by side in key order, without
+    /// a table of either: a node of 20,000 peers compares 40,000 routes on every apply,
+    /// nearly all unchanged.
     public static func plan(desired: [RouteState], observed: ObservedRoutes) -> Result {
-        var owned: [RouteKey: RouteState] = [:]
-        for route in observed.owned { owned[route.key] = route }
         var foreign: [RouteKey: ObservedRoute] = [:]
         for route in observed.foreign where foreign[route.key] == nil { foreign[route.key] = route }
-        let wantedKeys = Set(desired.map(\.key))
-
-        var operations: [RouteOperation] = []
-        var conflicts: [RouteConflict] = []
-        // Deletions first: a peer that moved frees its old destination before it is reused.
-        for route in observed.owned where !wantedKeys.contains(route.key) {
-            operations.append(.delete(route))
+        let owned = observed.owned
+        // podnet's routes by key, a key's routes in the order observed (the last one is the
+        // one compared, as a table by key would keep).
+        let ownedOrder = owned.indices.sorted { a, b in
+            let (left, right) = (owned[a], owned[b])
+            if left.destination != right.destination || left.table != right.table {
+                return (left.destination, left.table) < (right.destination, right.table)
+            }
+            return a < b
         }
+        var isWanted = [Bool](repeating: false, count: owned.count)
+        var changes: [RouteOperation] = []
+        var conflicts: [RouteConflict] = []
+        var next = 0
         for route in desired.sorted() {
-            switch step(for: route, owned: owned[route.key], foreign: foreign[route.key]) {
-            case .add: operations.append(.add(route))
-            case .replace(let old): operations.append(.replace(old: old, new: route))
+            while next < ownedOrder.count,
+                  (owned[ownedOrder[next]].destination, owned[ownedOrder[next]].table) < (route.destination, route.table) {
+                next += 1
+            }
+            var holder: RouteState?
+            var index = next
+            while index < ownedOrder.count, owned[ownedOrder[index]].key == route.key {
+                isWanted[ownedOrder[index]] = true
+                holder = owned[ownedOrder[index]]
+                index += 1
+            }
+            switch step(for: route, owned: holder, foreign: foreign.isEmpty ? nil : foreign[route.key]) {
+            case .add: changes.append(.add(route))
+            case .replace(let old): changes.append(.replace(old: old, new: route))
             case .unchanged: break
             case .conflict(let conflict): conflicts.append(conflict)
             }
         }
+        // Deletions first: a peer that moved frees its old destination before it is reused.
+        var operations: [RouteOperation] = owned.indices.compactMap { isWanted[$0] ? nil : .delete(owned[$0]) }
+        operations += changes
         return Result(operations: operations, conflicts: conflicts)
     }
 
@@ -103,19 +124,23 @@ public enum RouteDiff {
     /// routes moved off it: the kernel deletes the routes still using it).
     public static func plan(desired: RouteFitting.Fitted, observed: ObservedRoutes) -> Result {
         var result = plan(desired: desired.routes, observed: observed)
-        var owned: [UInt32: NexthopState] = [:]
-        for nexthop in observed.nexthops { owned[nexthop.id] = nexthop }
-        let wanted = Set(desired.nexthops.map(\.id))
-        for nexthop in desired.nexthops {
-            if let found = owned[nexthop.id] {
-                if found != nexthop { result.nexthops.append(.replace(old: found, new: nexthop)) }
+        // Both sides by id, walked side by side; the deletions come last.
+        let owned = observed.nexthops.sorted()
+        var deletions: [NexthopOperation] = []
+        var next = 0
+        for nexthop in desired.nexthops.sorted() {
+            while next < owned.count, owned[next].id < nexthop.id {
+                deletions.append(.delete(owned[next]))
+                next += 1
+            }
+            if next < owned.count, owned[next].id == nexthop.id {
+                if owned[next] != nexthop { result.nexthops.append(.replace(old: owned[next], new: nexthop)) }
+                next += 1
             } else {
                 result.nexthops.append(.add(nexthop))
             }
         }
-        for nexthop in observed.nexthops where !wanted.contains(nexthop.id) {
-            result.nexthops.append(.delete(nexthop))
-        }
+        result.nexthops += deletions + owned[next...].map { .delete($0) }
         return result
     }
 }

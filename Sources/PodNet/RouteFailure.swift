@@ -27,18 +27,3 @@ public struct RouteFailure: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(IpCommandText.route("add", route)): \(reason)" }
 }
-
-/// A planned route operation that an apply left out because the kernel refused it
-/// (a peer's route stands alone: see `Plan`), with the kernel's reason. It is still
-/// missing from the node, so the next apply plans it again.
-public struct RefusedRoute: Sendable, Hashable, CustomStringConvertible {
-    public var operation: RouteOperation
-    public var reason: RouteFailure.Reason
-
-    public init(operation: RouteOperation, reason: RouteFailure.Reason) {
-        self.operation = operation
-        self.reason = reason
-    }
-
-    public var description: String { "\(operation.commandText): \(reason)" }
-}

@@ -44,7 +44,9 @@ public enum RouteFitting {
     public static func fit(routes: [RouteState], nexthops: [PeerNexthop], to observed: ObservedRoutes) -> Fitted {
         guard !nexthops.isEmpty else { return Fitted(routes: routes, nexthops: []) }
         var replacement: [UInt32: RouteVia] = [:]
+        replacement.reserveCapacity(nexthops.count)
         var fitted: [NexthopState] = []
+        fitted.reserveCapacity(nexthops.count)
         if observed.nexthopsSupported {
             // The compiler's ids stand unless one of them is held by another's nexthop: with
             // no such id, assigning around the foreign ones gives the same ids again.

@@ -85,8 +85,11 @@ public enum Compiler {
     private static func routes(_ config: NodeConfig) throws(CompileError) -> (routes: [RouteState], nexthops: [PeerNexthop]) {
         var routes: [RouteState] = []
         var owners: [(route: Int, owner: NexthopOwner, gateway: IPAddress)] = []
+        let families = config.families
+        routes.reserveCapacity(config.peers.count * families.count)
+        owners.reserveCapacity(config.peers.count)
         for peer in config.peers {
-            for cidr in peer.podCIDRs where config.families.contains(cidr.family) {
+            for cidr in peer.podCIDRs where families.contains(cidr.family) {
                 guard let gateway = peer.nodeIP(for: cidr.family) else {
                     throw .peerWithoutNodeIP(peer: peer.name, podCIDR: cidr)
                 }

@@ -41,12 +41,15 @@ enum AddressRules {
     /// node IP or pod IP per family, as Kubernetes does.
     static func checkOnePerFamily<Value>(_ list: LocatedList<Value>, what: String, family: (Value) -> IPFamily,
                                          _ diagnostics: inout Diagnostics) {
-        // Lists hold one or two items: compare each with the earlier ones, no table.
-        for (index, item) in list.items.enumerated() {
-            let itemFamily = family(item.value)
-            guard let earlier = list.items[..<index].first(where: { family($0.value) == itemFamily }) else { continue }
-            diagnostics.error(item.location, "a second \(itemFamily.displayName) \(what) "
-                + "(\(reference(earlier.location, from: item.location)) is \(earlier.value)): at most one per family")
+        // Lists hold one or two items: compare each with the earlier ones, no table
+        // (and no copy of an item unless for a message).
+        let items = list.items
+        for index in items.indices.dropFirst() {
+            let itemFamily = family(items[index].value)
+            guard let earlier = items[..<index].firstIndex(where: { family($0.value) == itemFamily }) else { continue }
+            diagnostics.error(items[index].location, "a second \(itemFamily.displayName) \(what) "
+                + "(\(reference(items[earlier].location, from: items[index].location)) is \(items[earlier].value)): "
+                + "at most one per family")
         }
     }
 

@@ -15,7 +15,9 @@ struct DocumentNode {
     var place: SourcePlace { .node(tree, index) }
     var location: SourceLocation { tree.location(of: index) }
 
-    private var node: DocumentTree.Node { tree[index] }
+    private var node: DocumentTree.Node {
+        _read { yield tree[index] }
+    }
 
     /// The scalar's type as YAML resolved it (a quoted scalar is always a string).
     private var scalarType: DocumentTree.ScalarType? {
@@ -66,16 +68,15 @@ struct DocumentNode {
         // value it names.
         var children = tree.children(of: index)
         while let keyIndex = children.next(), let valueIndex = children.next() {
-            let keyNode = tree[keyIndex]
-            guard case .scalar = keyNode.kind else {
+            guard case .scalar = tree[keyIndex].kind else {
                 let key = child(keyIndex)
                 diagnostics.error(key.location, "keys must be plain names, got \(key.kindDescription)")
                 continue
             }
-            guard let key = Key(rawValue: keyNode.text) else {
+            guard let key = Key(rawValue: tree[keyIndex].text) else {
                 let keyLocation = child(keyIndex).location
                 let valid = Key.allCases.map(\.rawValue)
-                if let nearest = NearestName.suggestion(for: keyNode.text, among: valid) {
+                if let nearest = NearestName.suggestion(for: tree[keyIndex].text, among: valid) {
                     diagnostics.error(keyLocation, "unknown key (did you mean \(nearest)?)")
                 } else {
                     diagnostics.error(keyLocation, "unknown key (valid keys: \(valid.joined(separator: ", ")))")
@@ -92,11 +93,12 @@ struct DocumentNode {
     /// What `read` makes of each element of the list (the elements it refuses left
     /// out), read straight from the tree's links with room for all reserved: a
     /// 5,000-peer config has 10,000 lists and 5,000 large entries. nil when the node
-    /// is no list.
-    func entries<Entry>(expected: String, _ diagnostics: inout Diagnostics,
+    /// is no list (the expectation is put into words only then: 10,000 lists of a
+    /// 5,000-peer config are read without it).
+    func entries<Entry>(expected: @autoclosure () -> String, _ diagnostics: inout Diagnostics,
                         _ read: (DocumentNode, inout Diagnostics) -> Entry?) -> [Entry]? {
         guard node.kind == .sequence else {
-            typeMismatch(expected: expected, &diagnostics)
+            typeMismatch(expected: expected(), &diagnostics)
             return nil
         }
         var entries: [Entry] = []
@@ -124,7 +126,6 @@ struct DocumentNode {
     /// The scalar's text, whatever YAML resolved it to: a name like `no` or `1e3`
     /// stays the text the user wrote.
     func string(expected: String = "a string", _ diagnostics: inout Diagnostics) -> String? {
-        let node = self.node
         guard case .scalar(let type) = node.kind, type != .null else {
             typeMismatch(expected: expected, &diagnostics)
             return nil

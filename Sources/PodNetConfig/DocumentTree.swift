@@ -53,7 +53,11 @@ final class DocumentTree: Sendable {
 
     static let root: Int32 = 0
 
-    subscript(index: Int32) -> Node { nodes[Int(index)] }
+    /// Lent, not copied: a copy would retain and release the node's text each time a
+    /// reader looks at a field of it.
+    subscript(index: Int32) -> Node {
+        _read { yield nodes[Int(index)] }
+    }
 
     /// A node's children in order, along the sibling links (no array is built): for
     /// a mapping, key and value alternate.

@@ -5,8 +5,9 @@ struct UniqueValues<Value: Hashable & CustomStringConvertible> {
     let what: String
     private var first: [Value: SourcePlace] = [:]
 
-    init(_ what: String) {
+    init(_ what: String, capacity: Int = 0) {
         self.what = what
+        first.reserveCapacity(capacity)
     }
 
     /// Records `value`; false (and reported) when it was seen before.

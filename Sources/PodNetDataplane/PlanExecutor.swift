@@ -343,9 +343,10 @@ public final class PlanExecutor {
     /// unreachable peer does not cut this node off from every other. What was applied
     /// is journaled, and undone if a step of the node's own state fails later.
     private func routes(_ operations: [RouteOperation]) throws(DataplaneError) {
-        var planned: [RouteKey: RouteOperation] = [:]
-        for operation in operations { planned[operation.route.key] = operation }
         func refuse(_ failures: [RouteFailure]) {
+            guard !failures.isEmpty else { return }
+            var planned: [RouteKey: RouteOperation] = [:]
+            for operation in operations { planned[operation.route.key] = operation }
             done.refusedRoutes += failures.map { failure in
                 RefusedRoute(operation: planned[failure.route.key] ?? .add(failure.route), reason: failure.reason)
             }
@@ -376,7 +377,7 @@ public final class PlanExecutor {
             // One undo step per batch: the routes it added go, the ones it replaced come back.
             var added: [RouteState] = [], previous: [RouteState] = []
             for route in result.applied {
-                if let old = replaces[route.key] {
+                if !replaces.isEmpty, let old = replaces[route.key] {
                     previous.append(old)
                     done.routes.append(.replace(old: old, new: route))
                 } else {

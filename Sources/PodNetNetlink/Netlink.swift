@@ -74,45 +74,68 @@ public final class Netlink {
         var chunk: [NetlinkMessage] = []
         var chunkSize = 0
         for message in messages {
-            if chunkSize + message.bytes.count > chunkBytes, !chunk.isEmpty {
+            if chunkSize + message.storage.count > chunkBytes, !chunk.isEmpty {
                 outcomes += try exchange(chunk)
                 chunk.removeAll(keepingCapacity: true)
                 chunkSize = 0
             }
             chunk.append(numbered(message))
-            chunkSize += message.bytes.count
+            chunkSize += message.storage.count
         }
         if !chunk.isEmpty { outcomes += try exchange(chunk) }
         return outcomes
     }
 
-    /// Sends already numbered messages in one datagram and collects their acks.
+    /// Sends already numbered messages in one datagram and collects their outcomes.
+    /// Only the chunk's first and last messages ask for an acknowledgement (NLM_F_ACK):
+    /// the kernel answers a request without it only when it refuses it (netlink_rcv_skb
+    /// acks on NLM_F_ACK or an error), and handles the messages of one send in order, so
+    /// once the last one's answer is read, every refusal before it has been read too
+    /// (matched by sequence number) and the messages that drew none were applied. A
+    /// 10,000-route batch reads a few dozen datagrams instead of 10,000 acknowledgements.
+    /// (The first asks too so that every write datagram starts with a request asking for
+    /// one, as strace shows it: the kernel tests find podnet's writes that way.)
     private func exchange(_ chunk: [NetlinkMessage]) throws(NetlinkError) -> [Acknowledgement] {
         var index: [UInt32: Int] = [:]
-        for (position, message) in chunk.enumerated() { index[message.sequence] = position }
+        index.reserveCapacity(chunk.count)
+        var datagram: [UInt8] = []
+        datagram.reserveCapacity(chunk.reduce(0) { $0 + $1.storage.count })
+        for (position, message) in chunk.enumerated() {
+            index[message.sequence] = position
+            var message = message
+            if position == 0 || position == chunk.count - 1 {
+                message.flags |= UInt16(NLM_F_ACK)
+            } else {
+                message.flags &= ~UInt16(NLM_F_ACK)
+            }
+            datagram += message.storage
+        }
         var outcomes = [Acknowledgement](repeating: .lost, count: chunk.count)
-        var pending = chunk.count
-        try transport.send(chunk.flatMap(\.bytes))
+        var lastAnswered = false
+        try transport.send(datagram)
 
         func record(_ datagram: [UInt8]) throws(NetlinkError) {
             for reply in try NetlinkMessage.split(datagram: datagram)
             where reply.type == UInt16(NLMSG_ERROR) {
                 // Replies to earlier requests (stale after an overrun) match no index.
                 guard let position = index.removeValue(forKey: reply.sequence) else { continue }
-                let acknowledgement = try Acknowledgement(errorReply: reply)
-                outcomes[position] = acknowledgement
-                pending -= 1
+                outcomes[position] = try Acknowledgement(errorReply: reply)
+                if position == chunk.count - 1 { lastAnswered = true }
             }
         }
 
         do throws(NetlinkError) {
-            while pending > 0 { try record(try transport.receive()) }
+            while !lastAnswered { try record(try transport.receive()) }
         } catch .repliesLost {
             // rtnetlink handles a send synchronously: when send returned, every
             // reply of this chunk was queued or dropped. Whatever is still queued
-            // is read now; the rest stays `.lost`.
+            // is read now; a message without an answer may have lost its refusal,
+            // so it stays `.lost`.
             while let datagram = try transport.receiveQueued() { try record(datagram) }
+            return outcomes
         }
+        // No overrun: silence was success.
+        for position in outcomes.indices where outcomes[position] == .lost { outcomes[position] = .applied }
         return outcomes
     }
 

@@ -3,34 +3,45 @@ import PodNet
 /// The attributes (struct nlattr TLVs) of a message or of a nested attribute,
 /// by type. Parsed in Swift because libmnl's iteration is a C macro.
 struct NetlinkAttributes {
-    /// A handful per message: a list searched in order is cheaper than hashing, and
-    /// a dump of 10,000 routes parses 10,000 of these.
-    private var payloads: [(type: UInt16, payload: ArraySlice<UInt8>)] = []
+    /// The TLVs as they came, checked once: a handful per message, so each lookup walks
+    /// them again rather than building a table (a dump of 40,000 routes parses 40,000 of
+    /// these, and an array per message cost more than the walks).
+    private let bytes: ArraySlice<UInt8>
 
     /// The attribute type without NLA_F_NESTED / NLA_F_NET_BYTEORDER.
     private static let typeMask: UInt16 = 0x3FFF
 
-    /// Parses the TLVs filling `bytes`; a truncated attribute is malformed.
+    /// Checks the TLVs filling `bytes`; a truncated attribute is malformed.
     init(_ bytes: ArraySlice<UInt8>) throws(NetlinkError) {
         var offset = bytes.startIndex
         while offset + 4 <= bytes.endIndex {
-            let length = Int(bytes[offset...].load(UInt16.self, at: 0))
-            let type = bytes[offset...].load(UInt16.self, at: 2) & Self.typeMask
+            let length = Int(bytes.load(UInt16.self, at: offset - bytes.startIndex))
             guard length >= 4, offset + length <= bytes.endIndex else {
+                let type = bytes.load(UInt16.self, at: offset - bytes.startIndex + 2) & Self.typeMask
                 throw .malformed("attribute \(type) of length \(length) overruns its message")
-            }
-            let payload = bytes[(offset + 4)..<(offset + length)]
-            // As with a dictionary, a repeated type keeps its last value.
-            if let index = payloads.firstIndex(where: { $0.type == type }) {
-                payloads[index].payload = payload
-            } else {
-                payloads.append((type, payload))
             }
             offset += netlinkAligned(length)
         }
+        self.bytes = bytes
     }
 
-    subscript(type: UInt16) -> ArraySlice<UInt8>? { payloads.first { $0.type == type }?.payload }
+    /// The payload of the attribute of `type`; as with a dictionary, a repeated type
+    /// gives its last value.
+    subscript(type: UInt16) -> ArraySlice<UInt8>? {
+        let found = bytes.withUnsafeBytes { raw -> Range<Int>? in
+            var found: Range<Int>?
+            var offset = 0
+            while offset + 4 <= raw.count {
+                let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+                if raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & Self.typeMask == type {
+                    found = (offset + 4)..<(offset + length)
+                }
+                offset += netlinkAligned(length)
+            }
+            return found
+        }
+        return found.map { bytes[(bytes.startIndex + $0.lowerBound)..<(bytes.startIndex + $0.upperBound)] }
+    }
 
     func nested(_ type: UInt16) throws(NetlinkError) -> NetlinkAttributes? {
         guard let payload = self[type] else { return nil }
@@ -43,8 +54,25 @@ struct NetlinkAttributes {
     }
 
     func u32(_ type: UInt16) -> UInt32? {
-        guard let payload = self[type], payload.count >= 4 else { return nil }
-        return payload.load(UInt32.self, at: 0)
+        self[type].flatMap(Self.u32)
+    }
+
+    static func u32(_ payload: ArraySlice<UInt8>) -> UInt32? {
+        payload.count >= 4 ? payload.load(UInt32.self, at: 0) : nil
+    }
+
+    /// Each attribute in order, in one walk (for a message whose many attributes are all
+    /// read: a route of a 40,000-route dump).
+    func forEach(_ body: (_ type: UInt16, _ payload: ArraySlice<UInt8>) -> Void) {
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let (length, type) = bytes.withUnsafeBytes { raw in
+                (Int(raw.loadUnaligned(fromByteOffset: offset - bytes.startIndex, as: UInt16.self)),
+                 raw.loadUnaligned(fromByteOffset: offset - bytes.startIndex + 2, as: UInt16.self) & Self.typeMask)
+            }
+            body(type, bytes[(offset + 4)..<(offset + length)])
+            offset += netlinkAligned(length)
+        }
     }
 
     /// A string attribute without its terminating NUL.
@@ -54,7 +82,11 @@ struct NetlinkAttributes {
     }
 
     func address(_ type: UInt16, family: IPFamily) -> IPAddress? {
-        guard let payload = self[type], payload.count == family.bitWidth / 8 else { return nil }
+        self[type].flatMap { Self.address($0, family: family) }
+    }
+
+    static func address(_ payload: ArraySlice<UInt8>, family: IPFamily) -> IPAddress? {
+        guard payload.count == family.bitWidth / 8 else { return nil }
         // Straight from the message (network order), without an array per address:
         // a route dump reads two per route.
         return payload.withUnsafeBytes { IPAddress(networkOrder: $0, family: family) }

@@ -79,19 +79,35 @@ enum RouteMessages {
         guard message.payload.count >= size else { throw .malformed("RTM_NEWROUTE shorter than rtmsg") }
         let header = message.payload.withUnsafeBytes { $0.loadUnaligned(as: rtmsg.self) }
         guard let family = IPFamily(addressFamily: header.rtm_family) else { return nil }
-        let attributes = try NetlinkAttributes(message.payload.dropFirst(size))
-        let address = attributes.address(UInt16(RTA_DST.rawValue), family: family)
-            ?? IPAddress.zero(family)
+        // Every attribute a route carries is wanted: one walk (as a table by type would
+        // keep, a repeated attribute gives its last value).
+        var destination: IPAddress?, gateway: IPAddress?
+        var table: UInt32?, outputInterfaceIndex: UInt32?, nexthopID: UInt32?
+        var hasGateway = false, hasNexthopID = false, hasMultipath = false
+        try NetlinkAttributes(message.payload.dropFirst(size)).forEach { type, payload in
+            switch UInt32(type) {
+            case RTA_DST.rawValue: destination = NetlinkAttributes.address(payload, family: family)
+            case RTA_GATEWAY.rawValue:
+                hasGateway = true
+                gateway = NetlinkAttributes.address(payload, family: family)
+            case RTA_TABLE.rawValue: table = NetlinkAttributes.u32(payload)
+            case RTA_OIF.rawValue: outputInterfaceIndex = NetlinkAttributes.u32(payload)
+            case RTA_NH_ID.rawValue:
+                hasNexthopID = true
+                nexthopID = NetlinkAttributes.u32(payload)
+            case RTA_MULTIPATH.rawValue: hasMultipath = true
+            default: break
+            }
+        }
         return ObservedRoute(
-            destination: IPNetwork(network: address, prefixLength: Int(header.rtm_dst_len)),
-            gateway: attributes.address(UInt16(RTA_GATEWAY.rawValue), family: family),
-            table: attributes.u32(UInt16(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table),
+            destination: IPNetwork(network: destination ?? IPAddress.zero(family), prefixLength: Int(header.rtm_dst_len)),
+            gateway: gateway,
+            table: table ?? UInt32(header.rtm_table),
             proto: header.rtm_protocol,
-            outputInterfaceIndex: attributes.u32(UInt16(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) },
-            nexthopID: attributes.u32(UInt16(RTA_NH_ID.rawValue)),
+            outputInterfaceIndex: outputInterfaceIndex.map { Int32(bitPattern: $0) },
+            nexthopID: nexthopID,
             isOnLink: header.rtm_type == UInt8(RTN_UNICAST) && header.rtm_scope == UInt8(RT_SCOPE_LINK.rawValue)
-                && attributes[UInt16(RTA_GATEWAY.rawValue)] == nil && attributes[UInt16(RTA_NH_ID.rawValue)] == nil
-                && attributes[UInt16(RTA_MULTIPATH.rawValue)] == nil)
+                && !hasGateway && !hasNexthopID && !hasMultipath)
     }
 }
 
@@ -134,17 +150,19 @@ extension Netlink {
     /// every nexthop (podnet's, and the ids of the others), and the main table's on-link
     /// prefixes with their links' names.
     public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
-        let wanted = Set(desired.map(\.key))
         // One dump per table and family serves every question: podnet's table in both
         // families (stale routes of a family no longer wanted too), every table a wanted
         // route lives in, and the main table, where the kernel looks a nexthop's gateway
-        // up. A 5,000-peer node has 10,000 routes to read.
-        var scopes = Set(desired.map { TableFamily(table: $0.table, family: $0.family) })
-        for family in IPFamily.allCases {
-            scopes.insert(TableFamily(table: table, family: family))
-            scopes.insert(TableFamily(table: NodeConfig.mainRouteTable, family: family))
+        // up. A 5,000-peer node has 10,000 routes to read. (A few scopes: a list.)
+        var scopes: [TableFamily] = []
+        let named = IPFamily.allCases.flatMap { family in
+            [TableFamily(table: table, family: family), TableFamily(table: NodeConfig.mainRouteTable, family: family)]
         }
-        var owned: [RouteState] = [], foreign: [ObservedRoute] = []
+        for scope in named + desired.map({ TableFamily(table: $0.table, family: $0.family) })
+        where !scopes.contains(scope) {
+            scopes.append(scope)
+        }
+        var owned: [RouteState] = [], others: [ObservedRoute] = []
         var onLink: [(prefix: IPNetwork, index: Int32)] = []
         for scope in scopes {
             for route in try routes(family: scope.family, table: scope.table) {
@@ -155,10 +173,18 @@ extension Netlink {
                     // A route of podnet's protocol with no gateway or nexthop is not one podnet made.
                     guard route.table == table, let state = route.asRouteState else { continue }
                     owned.append(state)
-                } else if wanted.contains(route.key) {
-                    foreign.append(route)
+                } else {
+                    others.append(route)
                 }
             }
+        }
+        // The routes of other protocols that sit on a wanted destination: a handful of
+        // them (the kernel's own) looked for among the wanted keys.
+        var foreign: [ObservedRoute] = []
+        if !others.isEmpty {
+            let otherKeys = Set(others.map(\.key))
+            let held = Set(desired.lazy.map(\.key).filter { otherKeys.contains($0) })
+            foreign = others.filter { held.contains($0.key) }
         }
         let nexthops = try nexthopDump()
         var names: [Int32: String] = [:]

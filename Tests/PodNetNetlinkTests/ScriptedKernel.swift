@@ -2,10 +2,10 @@ import PodNet
 @testable import PodNetNetlink
 
 /// A transport answering as rtnetlink does, to exercise the session's chunking
-/// and acknowledgement matching without root: every message of a send is
-/// acknowledged at once, in order, unless the receive buffer (`bufferedReplies`)
-/// is full, in which case the reply is dropped and the next receive fails with
-/// ENOBUFS, as the kernel does.
+/// and acknowledgement matching without root: every message of a send that asks for
+/// an acknowledgement (NLM_F_ACK) or is refused is answered at once, in order, unless
+/// the receive buffer (`bufferedReplies`) is full, in which case the reply is dropped
+/// and the next receive fails with ENOBUFS, as the kernel does.
 final class ScriptedKernel: NetlinkTransport {
     private(set) var sent: [[UInt8]] = []
     private var queue: [[UInt8]] = []
@@ -23,7 +23,9 @@ final class ScriptedKernel: NetlinkTransport {
                 queue += dumpAnswers.removeFirst()(message.sequence)
                 continue
             }
-            let reply = ScriptedKernel.acknowledgement(of: message, refusal: refuse(message))
+            let refusal = refuse(message)
+            guard message.flags & 0x4 != 0 || refusal != nil else { continue }
+            let reply = ScriptedKernel.acknowledgement(of: message, refusal: refusal)
             if queue.count < bufferedReplies { queue.append(reply) } else { overrun = true }
         }
     }

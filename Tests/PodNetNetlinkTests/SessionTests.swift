@@ -19,10 +19,14 @@ import PodNet
         // 52-byte messages: 78 per 4 KiB chunk.
         #expect(kernel.sent.count == 13)
         #expect(kernel.sent.allSatisfy { $0.count <= 4096 })
-        let sequences = try kernel.sent.flatMap { datagram throws in
-            try NetlinkMessage.split(datagram: datagram).map(\.sequence)
-        }
-        #expect(sequences == Array(1...1000))
+        let messages = try kernel.sent.map { datagram throws in try NetlinkMessage.split(datagram: datagram) }
+        #expect(messages.joined().map(\.sequence) == Array(1...1000))
+        // Only each chunk's first and last messages ask for an acknowledgement (NLM_F_ACK,
+        // 0x4): the others are answered only if refused.
+        #expect(messages.allSatisfy { chunk in
+            chunk.dropFirst().dropLast().allSatisfy { $0.flags & 0x4 == 0 }
+                && chunk.first!.flags & 0x4 != 0 && chunk.last!.flags & 0x4 != 0
+        })
     }
 
     @Test func refusalsAreMatchedToTheirMessageWithTheKernelsText() throws {
@@ -40,12 +44,15 @@ import PodNet
                 == "Nexthop has invalid gateway (Network is unreachable)")
     }
 
-    @Test func anOverrunMarksTheDroppedAcknowledgementsLostAndTheNextChunkGoesOn() throws {
+    /// A refusal can be dropped too: after an overrun, a message of the chunk that drew no
+    /// answer may have been refused, so it is lost (re-read by the caller), not applied.
+    @Test func anOverrunMarksTheUnansweredMessagesLostAndTheNextChunkGoesOn() throws {
         let kernel = ScriptedKernel()
         kernel.bufferedReplies = 10
+        kernel.refuse = { message in message.sequence <= 30 ? KernelReason(errno: 17) : nil }
         let netlink = Netlink(transport: kernel, chunkBytes: 52 * 50)
         let outcomes = try netlink.batch(Self.messages(60))
-        #expect(Array(outcomes[0..<10]) == Array(repeating: .applied, count: 10))
+        #expect(Array(outcomes[0..<10]) == Array(repeating: .refused(KernelReason(errno: 17)), count: 10))
         #expect(Array(outcomes[10..<50]) == Array(repeating: .lost, count: 40))
         #expect(Array(outcomes[50...]) == Array(repeating: .applied, count: 10))
     }
