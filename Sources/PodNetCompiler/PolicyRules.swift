@@ -146,11 +146,22 @@ struct PolicyRules {
                 guard cidr.family == family else { continue }
                 let name = Self.setName("B", key: "\(cidr)|\(except)", family: family)
                 sets[name] = IPSetState(name: name, type: .hashNet, family: family,
-                                        entries: Set([IPSetEntry(cidr)] + except.map { IPSetEntry($0, nomatch: true) }))
+                                        entries: Set(Self.blockEntries(cidr) + except.map { IPSetEntry($0, nomatch: true) }))
                 matches.append(([.set(SetMatch(name, side))], nil))
             }
         }
         return matches
+    }
+
+    /// A block's own entries. The kernel's hash:net takes prefixes from 1 up (a /0 is
+    /// refused as an invalid prefix length), so "everywhere" (`0.0.0.0/0`, `::/0`, the
+    /// usual egress-to-the-internet block) is its two halves.
+    static func blockEntries(_ cidr: IPNetwork) -> [IPSetEntry] {
+        guard cidr.prefixLength == 0 else { return [IPSetEntry(cidr)] }
+        let halves = cidr.family == .ipv4
+            ? [IPAddress(ipv4: 0), IPAddress(ipv4: 0x8000_0000)]
+            : [IPAddress(ipv6: 0, 0), IPAddress(ipv6: 0x8000_0000_0000_0000, 0)]
+        return halves.map { IPSetEntry(IPNetwork(network: $0, prefixLength: 1)) }
     }
 
     /// A pod peer as text that is the same from run to run (labels sorted), so that
