@@ -12,13 +12,26 @@ struct ClusterList {
     /// at its `items[N]....` path, line and column, and the item it is in is kept out.
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, _ diagnostics: inout Diagnostics) -> ClusterList? {
         do {
-            return read(try JSONField.root(of: bytes, file: file), &diagnostics)
+            return read(try JSONField.root(of: bytes, file: file, keeping: shape), &diagnostics)
         } catch {
             diagnostics.error(SourceLocation(file: file, fieldPath: .root, line: error.line, column: error.column),
                               "JSON syntax error: \(error.message)")
             return nil
         }
     }
+
+    /// What the readers of the items look at (of every kind: an item's `kind` may come
+    /// after its `spec`); the rest of each item is only checked for syntax.
+    static let shape = JSONShape.members(["items": .members([
+        "kind": .whole,
+        "metadata": .members(["name": .whole, "namespace": .whole, "labels": .whole]),
+        // Pod, NetworkPolicy, Node.
+        "spec": .members(["nodeName": .whole, "hostNetwork": .whole, "containers": .members(["ports": .whole]),
+                          "podSelector": .whole, "policyTypes": .whole, "ingress": .whole, "egress": .whole,
+                          "podCIDR": .whole, "podCIDRs": .whole]),
+        // Pod, Node.
+        "status": .members(["phase": .whole, "podIPs": .whole, "podIP": .whole, "addresses": .whole]),
+    ])])
 
     private static func read(_ root: JSONField, _ diagnostics: inout Diagnostics) -> ClusterList? {
         guard case .object = root.value else {

@@ -8,9 +8,10 @@ struct JSONField {
     var path: FieldPath
     var file: String
 
-    /// The document `bytes` of `file` as its root field.
-    static func root(of bytes: UnsafeBufferPointer<UInt8>, file: String) throws(JSONValue.SyntaxError) -> JSONField {
-        let (value, positions) = try JSONValue.parseWithPositions(bytes)
+    /// The document `bytes` of `file` as its root field, with the parts `shape` keeps.
+    static func root(of bytes: UnsafeBufferPointer<UInt8>, file: String,
+                     keeping shape: JSONShape = .whole) throws(JSONValue.SyntaxError) -> JSONField {
+        let (value, positions) = try JSONValue.parseWithPositions(bytes, keeping: shape)
         return JSONField(value: value, positions: positions, path: .root, file: file)
     }
 
