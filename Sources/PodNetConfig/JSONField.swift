@@ -15,6 +15,13 @@ struct JSONField {
         return JSONField(value: value, positions: positions, path: .root, file: file)
     }
 
+    /// The value the scanner is at, at `path` of `file`, of the parts `shape` keeps.
+    static func read(_ scanner: inout JSONScanner, path: FieldPath, file: String,
+                     keeping shape: JSONShape = .whole) throws(JSONScanner.SyntaxError) -> JSONField {
+        let (value, positions) = try JSONValue.read(&scanner, keeping: shape)
+        return JSONField(value: value, positions: positions, path: path, file: file)
+    }
+
     var location: SourceLocation {
         SourceLocation(file: file, fieldPath: path, line: positions.line, column: positions.column)
     }

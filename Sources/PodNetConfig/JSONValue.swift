@@ -70,6 +70,14 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The value the scanner is at, with positions, of the parts `shape` keeps (for a
+    /// reader that walks a document itself and builds only some of its values).
+    static func read(_ scanner: inout JSONScanner, keeping shape: JSONShape = .whole)
+        throws(JSONScanner.SyntaxError) -> (value: JSONValue, positions: JSONPositions) {
+        let (value, positions) = try readValue(&scanner, depth: 0, recordingPositions: true, shape: shape)
+        return (value, positions!)
+    }
+
     private static func readValue(_ scanner: inout JSONScanner, depth: Int, recordingPositions: Bool, shape: JSONShape)
         throws(JSONScanner.SyntaxError) -> (value: JSONValue, positions: JSONPositions?) {
         let kind = try scanner.peekKind()

@@ -348,8 +348,8 @@ def normalised_save(kit, namespace):
                     capture=True)
     rules = [re.sub(r"\[\d+:\d+\]", "", line) for line in rules.splitlines() if not line.startswith("#")]
     sets = kit.run(kit.inside(namespace, ["ipset", "save"]), capture=True)
-    # A set's header carries its size in memory, which differs with the order of the adds.
-    sets = sorted(re.sub(r" (hashsize|maxelem) \d+", "", line) for line in sets.splitlines())
+    # A set's header carries its hash parameters (initval is random per set).
+    sets = sorted(re.sub(r" (hashsize|maxelem|bucketsize|initval) \w+", "", line) for line in sets.splitlines())
     return rules, sets
 
 
