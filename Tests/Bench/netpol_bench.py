@@ -19,6 +19,9 @@ Scenarios (their Side and Scenario objects are bench.py's; `kit` is that module)
                   <= 0.05x; checked (untimed, under strace) to commit no table
   rule count      render at 1,000 policies vs 250 (time, goal <= 4.0x: linear), the filter
                   table's rule count at 250, 500 and 1,000 policies in the row's name
+  reading         podnet validate --cluster (the List read and the policy compiled: what
+                  either apply cannot skip) vs python3 json.load of the List; goal <= 1.0x,
+                  peak memory no higher
 """
 
 import hashlib
@@ -435,6 +438,17 @@ class NetpolScenarios:
             peer_side(kit, bench, self.inputs),
             goal=0.05, peer_label="the full reload: ipset restore + iptables-legacy-restore", needs_apply=True)
 
+    def reading(self):
+        """What podnet's apply cannot skip (the List read and checked, the policy compiled):
+        the floor under both apply rows, beside a common JSON reader of the same List."""
+        kit, bench = self.kit, self.bench
+        config, cluster = bench.path("netpol-config.json"), bench.path("cluster.json")
+        return kit.Scenario(
+            f"NetworkPolicy: the List read and compiled (validate --cluster, {PODS:,} pods, {POLICIES:,} policies)",
+            kit.Side(lambda _: ([bench.podnet, "validate", "-q", "-f", config, "--cluster", cluster], None)),
+            kit.Side(lambda _: ([sys.executable, "-c", f"import json; json.load(open({cluster!r}))"], None)),
+            goal=1.0, peer_label="python3 json.load of the List", memory_rule=kit.memory_no_higher)
+
     def rule_scaling(self):
         kit, bench = self.kit, self.bench
         counts = {count: Inputs(kit, bench, bench.path(f"cluster-{count}.json")).filter_rules for count in (250, 500)}
@@ -455,7 +469,8 @@ def planned(kit, bench):
     scenarios = NetpolScenarios(kit, bench)
     return [("NetworkPolicy full apply from empty", scenarios.full_apply),
             ("NetworkPolicy: one pod added", scenarios.one_pod_added),
-            ("NetworkPolicy render, 1,000 policies vs 250", scenarios.rule_scaling)]
+            ("NetworkPolicy render, 1,000 policies vs 250", scenarios.rule_scaling),
+            ("NetworkPolicy: the List read and compiled", scenarios.reading)]
 
 
 if __name__ == "__main__":
