@@ -94,7 +94,7 @@ public final class PlanExecutor {
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
         // Rules name sets by the kernel's index, known once the sets are made.
-        iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes
+        iptables.sets = try observer.observeIPSetIndexes(wanted: !desired.ipsets.isEmpty)
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
@@ -282,7 +282,7 @@ public final class PlanExecutor {
         var iptables = self.iptables
         record("restore table \(id)") {
             // Sets destroyed and made again by later undo steps may hold other indexes now.
-            iptables.sets = try observer.observeIPSets(wanted: false).indexes
+            iptables.sets = try observer.observeIPSetIndexes(wanted: false)
             try iptables.transact(id, foreignChainEntries: false) { _ in
                 TableOperation.inverse(of: applied, chainLengths: lengths)
             }

@@ -48,6 +48,13 @@ public final class IPSets {
         }
     }
 
+    /// The kernel's index of every set, from `ipset list -t` (the headers, no members).
+    public func indexes() throws(NetlinkOperationError) -> IPSetIndexes {
+        try session.attempt("ipset list -t") { () throws(NetlinkError) in
+            try IPSetMessages.indexes(from: try session.dump(IPSetMessages.list(headersOnly: true)))
+        }
+    }
+
     /// `ipset create NAME TYPE family F` at the newest revision of TYPE the kernel has.
     public func create(_ set: IPSetState) throws(NetlinkOperationError) {
         try session.attempt(set.createCommand) { () throws(NetlinkError) in
@@ -138,9 +145,14 @@ enum IPSetMessages {
         }
     }
 
-    /// `ipset list`: a dump of every set, headers and members.
-    static func list() -> NetlinkMessage {
-        request(IPSET_CMD_LIST, flags: NLM_F_ACK | NLM_F_DUMP)
+    /// `ipset list`: a dump of every set, headers and members; `headersOnly` (`ipset
+    /// list -t`, IPSET_FLAG_LIST_HEADER): name, type, family and index, no members.
+    static func list(headersOnly: Bool = false) -> NetlinkMessage {
+        request(IPSET_CMD_LIST, flags: NLM_F_ACK | NLM_F_DUMP) { writer in
+            if headersOnly {
+                writer.put(Int32(IPSET_ATTR_FLAGS) | netByteOrder, u32: IPSET_FLAG_LIST_HEADER.rawValue.bigEndian)
+            }
+        }
     }
 
     /// IPSET_CMD_TYPE: which revisions of a type the kernel has.

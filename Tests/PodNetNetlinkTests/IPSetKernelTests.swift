@@ -53,6 +53,11 @@ import PodNetTestSupport
             IPSetState(name: "KUBE-FOREIGN", type: .hashIP, family: .ipv4, entries: [Self.host("192.0.2.1")]),
         ])
 
+        // The headers-only listing (what a commit needs) gives the same index of each set.
+        let indexes = try sets.indexes()
+        #expect(indexes == (try sets.listing()).indexes)
+        #expect(Set(indexes.byName.keys) == ["PODNET-PODS4", "PODNET-BLOCK6", "KUBE-FOREIGN"])
+
         try sets.delete([Self.host("10.244.2.7")], from: "PODNET-PODS4")
         try sets.destroy("PODNET-BLOCK6")
         #expect(try Self.saved(namespace) == [

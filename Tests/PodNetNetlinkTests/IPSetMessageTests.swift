@@ -112,6 +112,9 @@ import PodNet
     @Test func listRequest() {
         // ipset list: NLM_F_REQUEST|NLM_F_ACK|NLM_F_DUMP and the protocol only
         #expect(hexText(IPSetMessages.list().bytes) == hexText(hexBytes(Self.header(length: 28, command: 7, flags: 0x0305))))
+        // ipset list -t: IPSET_ATTR_FLAGS (network order) IPSET_FLAG_LIST_HEADER
+        #expect(hexText(IPSetMessages.list(headersOnly: true).bytes) == hexText(hexBytes(
+            Self.header(length: 36, command: 7, flags: 0x0305) + "0800 0640 00000004")))
     }
 
     /// The two messages of the kernel's reply to `ipset list` (strace -x of recvmsg):
