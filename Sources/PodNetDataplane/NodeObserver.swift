@@ -42,6 +42,7 @@ public struct NodeObserver {
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         observed.ipsets = ipsets.owned
+        observed.ipsetIndexes = ipsets.indexes
         if let bridgeName {
             (observed.bridge, observed.bridgeAddresses) = try observeBridge(bridgeName, netlink)
         }
