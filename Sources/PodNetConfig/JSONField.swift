@@ -8,13 +8,6 @@ struct JSONField {
     var path: FieldPath
     var file: String
 
-    /// The document `bytes` of `file` as its root field, with the parts `shape` keeps.
-    static func root(of bytes: UnsafeBufferPointer<UInt8>, file: String,
-                     keeping shape: JSONShape = .whole) throws(JSONValue.SyntaxError) -> JSONField {
-        let (value, positions) = try JSONValue.parseWithPositions(bytes, keeping: shape)
-        return JSONField(value: value, positions: positions, path: .root, file: file)
-    }
-
     /// The value the scanner is at, at `path` of `file`, of the parts `shape` keeps.
     static func read(_ scanner: inout JSONScanner, path: FieldPath, file: String,
                      keeping shape: JSONShape = .whole) throws(JSONScanner.SyntaxError) -> JSONField {

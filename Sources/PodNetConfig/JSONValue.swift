@@ -48,20 +48,11 @@ public enum JSONValue: Sendable, Equatable {
         try parse(Array(text.utf8))
     }
 
-    /// The value and where each value in it starts; of the parts `shape` leaves out,
-    /// only the syntax is checked.
-    static func parseWithPositions(_ bytes: UnsafeBufferPointer<UInt8>, keeping shape: JSONShape = .whole)
-        throws(SyntaxError) -> (value: JSONValue, positions: JSONPositions) {
-        let (value, positions) = try parse(bytes, recordingPositions: true, shape: shape)
-        return (value, positions!)
-    }
-
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, recordingPositions: Bool,
-                              shape: JSONShape = .whole) throws(SyntaxError)
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, recordingPositions: Bool) throws(SyntaxError)
         -> (value: JSONValue, positions: JSONPositions?) {
         var scanner = JSONScanner(bytes)
         do throws(JSONScanner.SyntaxError) {
-            let read = try readValue(&scanner, depth: 0, recordingPositions: recordingPositions, shape: shape)
+            let read = try readValue(&scanner, depth: 0, recordingPositions: recordingPositions, shape: .whole)
             try scanner.expectEnd()
             return read
         } catch {
@@ -242,10 +233,9 @@ extension JSONValue {
     }
 }
 
-/// The parts of a JSON document a reader looks at; the rest is skipped while scanning
-/// (its syntax still checked) and never built: most of a Pod as kubectl prints it
-/// (annotations, env, probes, volumes, conditions, container statuses) is of no interest
-/// to policy, and building it would be most of reading a 10,000-pod List.
+/// The parts of a JSON value a reader looks at; the rest is skipped while scanning (its
+/// syntax still checked) and never built: of a Node as kubectl prints it, the images,
+/// conditions and annotations; of any item, its status and managed fields.
 indirect enum JSONShape: Sendable {
     /// The value whole.
     case whole
