@@ -25,8 +25,9 @@ struct ClusterList {
         }
     }
 
-    /// What the readers of the items other than pods look at (an item's `kind` may come
-    /// after its `spec`); the rest of each item is only checked for syntax.
+    /// What the readers of the items other than pods look at, one shape for every kind
+    /// (an item whose `kind` the look-ahead did not find is built with it too); the rest
+    /// of each item is only checked for syntax.
     static let itemShape = JSONShape.members([
         "kind": .whole,
         "metadata": .members(["name": .whole, "namespace": .whole, "labels": .whole]),
