@@ -18,6 +18,8 @@ public struct ObservedNode: Sendable, Hashable {
     public var automaticMTU: Int
     /// The ipsets podnet owns (by their name prefix), members included.
     public var ipsets: [IPSetState] = []
+    /// The kernel's index of every set, podnet's and others' (a rule names a set by it).
+    public var ipsetIndexes = IPSetIndexes()
 
     public init(tables: [ObservedTable] = [], bridge: ObservedBridge? = nil, bridgeAddresses: [InterfaceAddress] = [],
                 sysctls: [SysctlKey: String] = [:], routes: ObservedRoutes = ObservedRoutes(),

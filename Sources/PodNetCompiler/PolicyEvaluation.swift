@@ -13,6 +13,8 @@ public struct PolicyEvaluation: Sendable {
     /// are evaluated per namespace first, so a cluster of 10,000 pods in 500 namespaces
     /// is not scanned whole for every policy.
     private let podsByNamespace: [String: [ClusterPod]]
+    /// Every namespace's name, sorted: the order a namespace selector's pods come in.
+    private let namespaceNames: [String]
 
     public init(_ cluster: ClusterState) {
         self.cluster = cluster
@@ -26,6 +28,7 @@ public struct PolicyEvaluation: Sendable {
         }
         namespaceLabels = labels
         podsByNamespace = pods
+        namespaceNames = labels.keys.sorted()
     }
 
     public enum Direction: Sendable, Hashable {
@@ -51,7 +54,7 @@ public struct PolicyEvaluation: Sendable {
     public func pods(of peer: PolicyPeer, policyNamespace: String) -> [ClusterPod] {
         guard case .pods(let podSelector, let namespaceSelector) = peer else { return [] }
         let namespaces = namespaceSelector.map { selector in
-            namespaceLabels.keys.sorted().filter { selector.matches(namespaceLabels[$0]!) }
+            namespaceNames.filter { selector.matches(namespaceLabels[$0]!) }
         } ?? [policyNamespace]
         return namespaces.flatMap { namespace in
             (podsByNamespace[namespace] ?? []).filter { podSelector?.matches($0.labels) ?? true }

@@ -29,6 +29,10 @@ struct PolicyRules {
     let evaluation: PolicyEvaluation
     /// Every set the rules of both families match, by name.
     private(set) var sets: [String: IPSetState] = [:]
+    /// The pods of each pod peer, by its canonical text: the same peer recurs in many
+    /// policies of a namespace (and in both families), and a namespace selector is
+    /// matched against every namespace.
+    private var podsOfPeer: [String: [ClusterPod]] = [:]
 
     static let policyChain = ChainName("PODNET-POLICY")
     static let ingressChain = ChainName("PODNET-INGRESS")
@@ -139,18 +143,31 @@ struct PolicyRules {
         for peer in rule.peers {
             switch peer {
             case .pods:
-                let pods = evaluation.pods(of: peer, policyNamespace: policy.namespace)
-                let name = podSet("P", key: Self.canonical(peer, policyNamespace: policy.namespace), pods, family: family)
+                let key = Self.canonical(peer, policyNamespace: policy.namespace)
+                let pods = podsOfPeer[key] ?? evaluation.pods(of: peer, policyNamespace: policy.namespace)
+                podsOfPeer[key] = pods
+                let name = podSet("P", key: key, pods, family: family)
                 matches.append(([.set(SetMatch(name, side))], pods))
             case .ipBlock(let cidr, let except):
                 guard cidr.family == family else { continue }
                 let name = Self.setName("B", key: "\(cidr)|\(except)", family: family)
                 sets[name] = IPSetState(name: name, type: .hashNet, family: family,
-                                        entries: Set([IPSetEntry(cidr)] + except.map { IPSetEntry($0, nomatch: true) }))
+                                        entries: Set(Self.blockEntries(cidr) + except.map { IPSetEntry($0, nomatch: true) }))
                 matches.append(([.set(SetMatch(name, side))], nil))
             }
         }
         return matches
+    }
+
+    /// A block's own entries. The kernel's hash:net takes prefixes from 1 up (a /0 is
+    /// refused as an invalid prefix length), so "everywhere" (`0.0.0.0/0`, `::/0`, the
+    /// usual egress-to-the-internet block) is its two halves.
+    static func blockEntries(_ cidr: IPNetwork) -> [IPSetEntry] {
+        guard cidr.prefixLength == 0 else { return [IPSetEntry(cidr)] }
+        let halves = cidr.family == .ipv4
+            ? [IPAddress(ipv4: 0), IPAddress(ipv4: 0x8000_0000)]
+            : [IPAddress(ipv6: 0, 0), IPAddress(ipv6: 0x8000_0000_0000_0000, 0)]
+        return halves.map { IPSetEntry(IPNetwork(network: $0, prefixLength: 1)) }
     }
 
     /// A pod peer as text that is the same from run to run (labels sorted), so that
@@ -178,9 +195,11 @@ struct PolicyRules {
                     target: .returnFromChain)
     }
 
-    /// A hash:ip set of the pods' addresses of `family`, named from `key`.
+    /// A hash:ip set of the pods' addresses of `family`, named from `key` (a key
+    /// names the same pods wherever it recurs: the set is made once).
     private mutating func podSet(_ kind: String, key: String, _ pods: [ClusterPod], family: IPFamily) -> String {
         let name = Self.setName(kind, key: key, family: family)
+        guard sets[name] == nil else { return name }
         let entries = pods.compactMap { $0.ips.first { $0.family == family } }.map(IPSetEntry.init(host:))
         sets[name] = IPSetState(name: name, type: .hashIP, family: family, entries: Set(entries))
         return name

@@ -8,10 +8,11 @@ struct JSONField {
     var path: FieldPath
     var file: String
 
-    /// The document `bytes` of `file` as its root field.
-    static func root(of bytes: UnsafeBufferPointer<UInt8>, file: String) throws(JSONValue.SyntaxError) -> JSONField {
-        let (value, positions) = try JSONValue.parseWithPositions(bytes)
-        return JSONField(value: value, positions: positions, path: .root, file: file)
+    /// The value the scanner is at, at `path` of `file`, of the parts `shape` keeps.
+    static func read(_ scanner: inout JSONScanner, path: FieldPath, file: String,
+                     keeping shape: JSONShape = .whole) throws(JSONScanner.SyntaxError) -> JSONField {
+        let (value, positions) = try JSONValue.read(&scanner, keeping: shape)
+        return JSONField(value: value, positions: positions, path: path, file: file)
     }
 
     var location: SourceLocation {

@@ -48,18 +48,11 @@ public enum JSONValue: Sendable, Equatable {
         try parse(Array(text.utf8))
     }
 
-    /// The value and where each value in it starts.
-    static func parseWithPositions(_ bytes: UnsafeBufferPointer<UInt8>) throws(SyntaxError)
-        -> (value: JSONValue, positions: JSONPositions) {
-        let (value, positions) = try parse(bytes, recordingPositions: true)
-        return (value, positions!)
-    }
-
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, recordingPositions: Bool) throws(SyntaxError)
         -> (value: JSONValue, positions: JSONPositions?) {
         var scanner = JSONScanner(bytes)
         do throws(JSONScanner.SyntaxError) {
-            let read = try readValue(&scanner, depth: 0, recordingPositions: recordingPositions)
+            let read = try readValue(&scanner, depth: 0, recordingPositions: recordingPositions, shape: .whole)
             try scanner.expectEnd()
             return read
         } catch {
@@ -68,7 +61,15 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private static func readValue(_ scanner: inout JSONScanner, depth: Int, recordingPositions: Bool)
+    /// The value the scanner is at, with positions, of the parts `shape` keeps (for a
+    /// reader that walks a document itself and builds only some of its values).
+    static func read(_ scanner: inout JSONScanner, keeping shape: JSONShape = .whole)
+        throws(JSONScanner.SyntaxError) -> (value: JSONValue, positions: JSONPositions) {
+        let (value, positions) = try readValue(&scanner, depth: 0, recordingPositions: true, shape: shape)
+        return (value, positions!)
+    }
+
+    private static func readValue(_ scanner: inout JSONScanner, depth: Int, recordingPositions: Bool, shape: JSONShape)
         throws(JSONScanner.SyntaxError) -> (value: JSONValue, positions: JSONPositions?) {
         let kind = try scanner.peekKind()
         let start = recordingPositions ? scanner.position(of: scanner.offset) : nil
@@ -82,7 +83,16 @@ public enum JSONValue: Sendable, Equatable {
             try scanner.beginObject()
             var members: [Member] = []
             while let key = try scanner.nextKey() {
-                let member = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions)
+                var memberShape = JSONShape.whole
+                if case .members(let kept) = shape {
+                    guard let kept = kept[key] else {
+                        try scanner.skipValue()
+                        continue
+                    }
+                    memberShape = kept
+                }
+                let member = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions,
+                                           shape: memberShape)
                 members.append(Member(key, member.value))
                 if let positions = member.positions { children.append(positions) }
             }
@@ -91,7 +101,7 @@ public enum JSONValue: Sendable, Equatable {
             try scanner.beginArray()
             var elements: [JSONValue] = []
             while try scanner.nextElement() {
-                let element = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions)
+                let element = try readValue(&scanner, depth: depth + 1, recordingPositions: recordingPositions, shape: shape)
                 elements.append(element.value)
                 if let positions = element.positions { children.append(positions) }
             }
@@ -221,6 +231,17 @@ extension JSONValue {
     public static func object(_ pairs: KeyValuePairs<String, JSONValue?>) -> JSONValue {
         .object(pairs.compactMap { key, value in value.map { Member(key, $0) } })
     }
+}
+
+/// The parts of a JSON value a reader looks at; the rest is skipped while scanning (its
+/// syntax still checked) and never built: of a Node as kubectl prints it, the images,
+/// conditions and annotations; of any item, its status and managed fields.
+indirect enum JSONShape: Sendable {
+    /// The value whole.
+    case whole
+    /// Of an object, the members named here, each with its shape (the others are left
+    /// out); of a list, each element with this shape; any other value whole.
+    case members([String: JSONShape])
 }
 
 /// Where a JSON value starts in its text (1-based line, byte column) and where each

@@ -67,7 +67,8 @@ public struct NodeDataplane: Sendable {
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                        routeProtocol: ownership.routeProtocol, tables: tables)
+                                        routeProtocol: ownership.routeProtocol, tables: tables,
+                                        observedSetIndexes: observed.ipsetIndexes)
         }
     }
 

@@ -42,6 +42,7 @@ public struct NodeObserver {
         let netlink = try session()
         var observed = ObservedNode(tables: tables)
         observed.ipsets = ipsets.owned
+        observed.ipsetIndexes = ipsets.indexes
         if let bridgeName {
             (observed.bridge, observed.bridgeAddresses) = try observeBridge(bridgeName, netlink)
         }
@@ -109,6 +110,20 @@ public struct NodeObserver {
     /// when sets are `wanted`.
     /// With the kernel's index of every set (podnet's or not: a rule is read with them).
     func observeIPSets(wanted: Bool) throws(DataplaneError) -> (owned: [IPSetState], indexes: IPSetIndexes) {
+        try withIPSets(wanted: wanted, none: ([], IPSetIndexes())) { sets throws(NetlinkOperationError) in
+            let listing = try sets.listing()
+            return (listing.sets.filter { IPSetState.isOwned($0.name) }, listing.indexes)
+        }
+    }
+
+    /// The kernel's index of every set, from a listing of the sets' headers only: what
+    /// a table commit needs once sets were made, without their members again.
+    func observeIPSetIndexes(wanted: Bool) throws(DataplaneError) -> IPSetIndexes {
+        try withIPSets(wanted: wanted, none: IPSetIndexes()) { sets throws(NetlinkOperationError) in try sets.indexes() }
+    }
+
+    private func withIPSets<Result>(wanted: Bool, none: Result,
+                                    _ body: (IPSets) throws(NetlinkOperationError) -> Result) throws(DataplaneError) -> Result {
         let sets: IPSets
         do {
             sets = try sessions.openIPSets(in: namespace)
@@ -116,10 +131,9 @@ public struct NodeObserver {
             throw .netlink(error, while: "opening an ipset socket")
         }
         do {
-            let listing = try sets.listing()
-            return (listing.sets.filter { IPSetState.isOwned($0.name) }, listing.indexes)
+            return try body(sets)
         } catch {
-            if !wanted, error.isMissingIPSetSubsystem { return ([], IPSetIndexes()) }
+            if !wanted, error.isMissingIPSetSubsystem { return none }
             throw .netlinkOperation(error)
         }
     }

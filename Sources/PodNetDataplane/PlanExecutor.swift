@@ -66,12 +66,16 @@ public final class PlanExecutor {
     /// Runs `plan`. The iptables part is not taken from the plan: each table in `tables`
     /// is read under the xtables lock and its operations computed there against
     /// `desired`, so that they fit what the table holds at commit time.
+    /// `observedSetIndexes`: the sets' indexes as the plan's observation found them,
+    /// still right for the commits when the plan makes and destroys no set.
     public func execute(_ plan: Plan, desired: DesiredState, bridgeName: String?,
-                        routeProtocol: UInt8, tables: [TableID]) throws(ApplyFailure) -> ApplyResult {
+                        routeProtocol: UInt8, tables: [TableID],
+                        observedSetIndexes: IPSetIndexes? = nil) throws(ApplyFailure) -> ApplyResult {
         // Typed: every failure of a step is a DataplaneError, so none can be taken for another.
         do throws(DataplaneError) {
             guard plan.conflicts.isEmpty else { throw DataplaneError.conflicts(plan.conflicts) }
-            try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol, tables: tables)
+            try executeSteps(plan, desired: desired, bridgeName: bridgeName, routeProtocol: routeProtocol, tables: tables,
+                             observedSetIndexes: observedSetIndexes)
         } catch {
             throw rollBack(after: error)
         }
@@ -79,7 +83,7 @@ public final class PlanExecutor {
     }
 
     private func executeSteps(_ plan: Plan, desired: DesiredState, bridgeName: String?,
-                              routeProtocol: UInt8, tables: [TableID]) throws(DataplaneError) {
+                              routeProtocol: UInt8, tables: [TableID], observedSetIndexes: IPSetIndexes?) throws(DataplaneError) {
         let bridgeLinks = plan.links.filter { if case .setHairpin = $0 { return false }; if case .deleteBridge = $0 { return false }; return true }
         for operation in bridgeLinks { try link(operation) }
         for case .add(let address) in plan.addresses { try addAddress(address) }
@@ -93,8 +97,21 @@ public final class PlanExecutor {
         // wants are destroyed once no rule matches them.
         let ipsetPhases = plan.ipsets.phasedAroundTables
         try ipsets(ipsetPhases.beforeTables)
-        // Rules name sets by the kernel's index, known once the sets are made.
-        if !tables.isEmpty { iptables.sets = try observer.observeIPSets(wanted: !desired.ipsets.isEmpty).indexes }
+        // Rules name sets by the kernel's index, known once the sets are made; member
+        // changes alone (a pod come or gone) leave every index as observation found it.
+        if !tables.isEmpty {
+            let onlyMembers = ipsetPhases.beforeTables.allSatisfy { operation in
+                switch operation {
+                case .add, .delete: return true
+                case .create, .swap, .destroy: return false
+                }
+            }
+            if let observedSetIndexes, onlyMembers {
+                iptables.sets = observedSetIndexes
+            } else {
+                iptables.sets = try observer.observeIPSetIndexes(wanted: !desired.ipsets.isEmpty)
+            }
+        }
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
         try clearFlowsOfNewUDPHostPorts()
@@ -302,7 +319,7 @@ public final class PlanExecutor {
         var iptables = self.iptables
         record("restore table \(id)") {
             // Sets destroyed and made again by later undo steps may hold other indexes now.
-            iptables.sets = try observer.observeIPSets(wanted: false).indexes
+            iptables.sets = try observer.observeIPSetIndexes(wanted: false)
             try iptables.transact(id, foreignChainEntries: false) { _ in
                 TableOperation.inverse(of: applied, chainLengths: lengths)
             }

@@ -48,6 +48,13 @@ public final class IPSets {
         }
     }
 
+    /// The kernel's index of every set, from `ipset list -t` (the headers, no members).
+    public func indexes() throws(NetlinkOperationError) -> IPSetIndexes {
+        try session.attempt("ipset list -t") { () throws(NetlinkError) in
+            try IPSetMessages.indexes(from: try session.dump(IPSetMessages.list(headersOnly: true)))
+        }
+    }
+
     /// `ipset create NAME TYPE family F` at the newest revision of TYPE the kernel has.
     public func create(_ set: IPSetState) throws(NetlinkOperationError) {
         try session.attempt(set.createCommand) { () throws(NetlinkError) in
@@ -70,26 +77,31 @@ public final class IPSets {
         }
     }
 
-    /// `ipset add SET ENTRY` for each entry, in one batch; the first refusal throws
-    /// (the entries before it are in the set). `ifAbsent` (`ipset -exist add`): an
-    /// entry already there is no error.
+    /// `ipset add SET ENTRY` for each entry, as `ipset restore` sends them (many to a
+    /// message, the messages in one batch); the first refusal throws (the entries
+    /// before it are in the set). `ifAbsent` (`ipset -exist add`): an entry already
+    /// there is no error.
     public func add(_ entries: [IPSetEntry], to set: String, ifAbsent: Bool = false) throws(NetlinkOperationError) {
-        try members(entries, set, verb: "add", tolerant: ifAbsent) { IPSetMessages.add(to: set, $0, exclusive: !ifAbsent) }
+        try members(entries, set, .add, tolerant: ifAbsent)
     }
 
-    /// `ipset del SET ENTRY` for each entry, in one batch. `ifPresent` (`ipset -exist
+    /// `ipset del SET ENTRY` for each entry, likewise. `ifPresent` (`ipset -exist
     /// del`): an entry not there is no error.
     public func delete(_ entries: [IPSetEntry], from set: String, ifPresent: Bool = false) throws(NetlinkOperationError) {
-        try members(entries, set, verb: "del", tolerant: ifPresent) { IPSetMessages.delete(from: set, $0, exclusive: !ifPresent) }
+        try members(entries, set, .delete, tolerant: ifPresent)
     }
 
-    private func members(_ entries: [IPSetEntry], _ set: String, verb: String, tolerant: Bool,
-                         _ message: (IPSetEntry) -> NetlinkMessage) throws(NetlinkOperationError) {
+    private func members(_ entries: [IPSetEntry], _ set: String, _ change: IPSetMessages.MemberChange,
+                         tolerant: Bool) throws(NetlinkOperationError) {
         guard !entries.isEmpty else { return }
-        let command = "ipset \(tolerant ? "-exist " : "")\(verb) \(set) "
+        let text = "ipset \(tolerant ? "-exist " : "")\(change == .add ? "add" : "del") \(set) "
             + (entries.count == 1 ? entries[0].description : "(\(entries.count) entries)")
-        try session.attempt(command) { () throws(NetlinkError) in
-            let messages = entries.map(message)
+        try session.attempt(text) { () throws(NetlinkError) in
+            let per = IPSetMessages.entriesPerMessage
+            let messages = stride(from: 0, to: entries.count, by: per).map { start in
+                IPSetMessages.members(change, set, entries[start..<min(start + per, entries.count)],
+                                      firstLine: UInt32(1 + start), exclusive: !tolerant)
+            }
             for (index, acknowledgement) in try session.batch(messages).enumerated() {
                 switch acknowledgement {
                 case .applied: continue
@@ -118,7 +130,7 @@ public final class IPSets {
 /// IPSET_ATTR_PROTOCOL and an AF_INET nfgenmsg (the set's own family travels in
 /// IPSET_ATTR_FAMILY); an entry is IPSET_ATTR_DATA holding the address (nested,
 /// network order), its prefix unless it is a host, its flags when it has any, and
-/// the line number 0 `ipset` always adds.
+/// its line number.
 enum IPSetMessages {
     static let protocolVersion = UInt8(IPSET_PROTOCOL)
     private static let netByteOrder = Int32(NLA_F_NET_BYTEORDER)
@@ -133,9 +145,14 @@ enum IPSetMessages {
         }
     }
 
-    /// `ipset list`: a dump of every set, headers and members.
-    static func list() -> NetlinkMessage {
-        request(IPSET_CMD_LIST, flags: NLM_F_ACK | NLM_F_DUMP)
+    /// `ipset list`: a dump of every set, headers and members; `headersOnly` (`ipset
+    /// list -t`, IPSET_FLAG_LIST_HEADER): name, type, family and index, no members.
+    static func list(headersOnly: Bool = false) -> NetlinkMessage {
+        request(IPSET_CMD_LIST, flags: NLM_F_ACK | NLM_F_DUMP) { writer in
+            if headersOnly {
+                writer.put(Int32(IPSET_ATTR_FLAGS) | netByteOrder, u32: IPSET_FLAG_LIST_HEADER.rawValue.bigEndian)
+            }
+        }
     }
 
     /// IPSET_CMD_TYPE: which revisions of a type the kernel has.
@@ -170,32 +187,43 @@ enum IPSetMessages {
         }
     }
 
+    /// Entries in one add or delete message: the largest (an IPv6 network with flags,
+    /// 52 bytes) that many fit a MessageWriter's buffer beside the header and set name.
+    static let entriesPerMessage = 64
+
+    /// An add (IPSET_CMD_ADD) or a delete (IPSET_CMD_DEL) of `entries` of one set in one
+    /// message, as `ipset restore` sends them: the entries in an IPSET_ATTR_ADT nest,
+    /// each numbered from `firstLine` as the line it would be (the message carries the
+    /// first number; a refusal stops at that entry, those before it applied). Fewer, larger messages
+    /// than one per entry: a pod set of thousands is written in a few dozen.
+    ///
     /// `exclusive` (NLM_F_EXCL, as `ipset` sends without -exist): an entry already there
-    /// is refused (IPSET_ERR_EXIST), so a diff that went wrong shows instead of passing
-    /// silently; without it the kernel takes an entry already there as added.
-    static func add(to set: String, _ entry: IPSetEntry, exclusive: Bool = true) -> NetlinkMessage {
-        member(IPSET_CMD_ADD, set, entry, exclusive: exclusive)
+    /// (add) or not there (delete) is refused (IPSET_ERR_EXIST), so a diff that went
+    /// wrong shows instead of passing silently; without it the kernel takes it as done.
+    enum MemberChange {
+        case add, delete
     }
 
-    /// `exclusive`: an entry not in the set is refused; without it, taken as deleted.
-    static func delete(from set: String, _ entry: IPSetEntry, exclusive: Bool = true) -> NetlinkMessage {
-        member(IPSET_CMD_DEL, set, entry, exclusive: exclusive)
-    }
-
-    private static func member(_ command: ipset_cmd, _ set: String, _ entry: IPSetEntry,
-                               exclusive: Bool) -> NetlinkMessage {
-        request(command, flags: NLM_F_ACK | (exclusive ? NLM_F_EXCL : 0)) { writer in
+    static func members(_ change: MemberChange, _ set: String, _ entries: ArraySlice<IPSetEntry>,
+                        firstLine: UInt32 = 1, exclusive: Bool = true) -> NetlinkMessage {
+        precondition(entries.count <= entriesPerMessage, "\(entries.count) ipset entries in one message")
+        return request(change == .add ? IPSET_CMD_ADD : IPSET_CMD_DEL, flags: NLM_F_ACK | (exclusive ? NLM_F_EXCL : 0)) { writer in
             writer.put(Int32(IPSET_ATTR_SETNAME), string: set)
-            writer.nest(Int32(IPSET_ATTR_DATA)) {
-                writer.nest(Int32(IPSET_ATTR_IP)) {
-                    let kind = entry.network.family == .ipv4 ? IPSET_ATTR_IPADDR_IPV4 : IPSET_ATTR_IPADDR_IPV6
-                    writer.put(Int32(kind) | netByteOrder, address: entry.network.address)
+            writer.put(Int32(IPSET_ATTR_LINENO) | netByteOrder, u32: firstLine.bigEndian)
+            writer.nest(Int32(IPSET_ATTR_ADT)) {
+                for (offset, entry) in entries.enumerated() {
+                    writer.nest(Int32(IPSET_ATTR_DATA)) {
+                        writer.nest(Int32(IPSET_ATTR_IP)) {
+                            let kind = entry.network.family == .ipv4 ? IPSET_ATTR_IPADDR_IPV4 : IPSET_ATTR_IPADDR_IPV6
+                            writer.put(Int32(kind) | netByteOrder, address: entry.network.address)
+                        }
+                        if !entry.isHost { writer.put(Int32(IPSET_ATTR_CIDR), u8: UInt8(entry.network.prefixLength)) }
+                        if entry.nomatch {
+                            writer.put(Int32(IPSET_ATTR_CADT_FLAGS) | netByteOrder, u32: IPSET_FLAG_NOMATCH.rawValue.bigEndian)
+                        }
+                        writer.put(Int32(IPSET_ATTR_LINENO) | netByteOrder, u32: (firstLine + UInt32(offset)).bigEndian)
+                    }
                 }
-                if !entry.isHost { writer.put(Int32(IPSET_ATTR_CIDR), u8: UInt8(entry.network.prefixLength)) }
-                if entry.nomatch {
-                    writer.put(Int32(IPSET_ATTR_CADT_FLAGS) | netByteOrder, u32: IPSET_FLAG_NOMATCH.rawValue.bigEndian)
-                }
-                writer.put(Int32(IPSET_ATTR_LINENO) | netByteOrder, u32: 0)
             }
         }
     }

@@ -33,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generate  # noqa: E402
 import cni_bench  # noqa: E402
+import netpol_bench  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIB = 1024  # ru_maxrss is in KiB
@@ -276,6 +277,8 @@ class Bench:
         generate.write_json(self.path("host-ports-11.json"), generate.host_ports_config(11))
         count = generate.write_kube_proxy_rules(self.path("kube-proxy.rules"), 50000)
         self.log(f"    kube-proxy.rules: {count:,} nat rules (iptables-legacy-restore input)")
+        size = netpol_bench.write_inputs(self.path)
+        self.log(f"    cluster.json: {netpol_bench.PODS:,} pods, {netpol_bench.POLICIES:,} NetworkPolicies, {size / 1e6:.1f} MB")
 
     def podnet_has_apply(self):
         """`podnet apply --help` succeeds and documents --netns (ArgumentParser answers
@@ -797,6 +800,7 @@ def main():
                         (no_op_names[0], lambda: no_op[0]), (no_op_names[1], lambda: no_op[1]),
                         ("add one host port, 50,000 foreign nat rules", bench.one_host_port_scenario),
                         ("1,000 host ports from empty", bench.host_ports_scenario)]
+            planned += netpol_bench.planned(sys.modules[__name__], bench)
         planned += cni_bench.CNIBench(podnet, workdir, log, bench.path("kube-proxy.rules"), namespaces.live.add).scenarios()
         results = []
         for name, make in planned:

@@ -85,6 +85,21 @@ import PodNetConfig
         #expect(ingress.filter { $0.contains("--dport 8080 ") }.count == 1)
     }
 
+    @Test func everywhereIsTwoHalvesInAHashNetSet() throws {
+        // The kernel refuses a /0 in hash:net ("invalid prefix length"): egress to the
+        // internet (0.0.0.0/0 except the private ranges) would fail to apply.
+        let blocks = ["0.0.0.0/0", "::/0"].map { try! IPNetwork(parsing: $0) }
+        let policy = NetworkPolicy(namespace: "x", name: "internet", isolatesIngress: false, isolatesEgress: true,
+                                   egress: [PolicyRule(peers: [.ipBlock(cidr: blocks[0], except: [try IPNetwork(parsing: "10.0.0.0/8")]),
+                                                               .ipBlock(cidr: blocks[1], except: [])])])
+        let cluster = ClusterState(namespaces: [ClusterNamespace(name: "x")], pods: [Self.pod(0, labels: [:])],
+                                   policies: [policy])
+        let sets = try Compiler.compile(Self.config, cluster: cluster).ipsets.filter { $0.type == .hashNet }
+        let entries = Set(sets.flatMap(\.entries).map(\.description))
+        #expect(entries == ["0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/8 nomatch", "::/1", "8000::/1"])
+        #expect(sets.allSatisfy { $0.entries.allSatisfy { $0.network.prefixLength > 0 } })
+    }
+
     @Test func setNamesAreStableFromRunToRun() throws {
         // Labels are dictionaries: the names must not follow their (per-process) order.
         #expect(try Self.state(pods: 5, policies: 3).ipsets.map(\.name).sorted()

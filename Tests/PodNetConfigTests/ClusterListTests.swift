@@ -140,6 +140,33 @@ import PodNetConfig
         ])
     }
 
+    /// Pods are walked on the scanner, not built whole: what they say, and what is wrong
+    /// with them, reads as it does for the items that are built (kind last, nulls absent,
+    /// the last of a repeated key, a value of the wrong type named at its place).
+    @Test func podsReadAsBuiltItemsAre() throws {
+        let kindLast = """
+            {"metadata": {"namespace": "x", "labels": {"pod": "k"}, "name": "k", "annotations": {"a": "b"}},
+             "spec": {"nodeName": null, "containers": [{"image": "i", "ports": [{"containerPort": 80, "name": "web"}]},
+                                                       {"ports": [{"containerPort": 53, "protocol": "UDP"}, "x", null]}]},
+             "status": {"phase": "Pending", "podIPs": [], "podIP": "10.244.1.6", "conditions": [{"type": "Ready"}]},
+             "status": {"phase": "Running", "podIPs": [{"ip": "10.244.1.7"}, {"ip": null}, 5]}, "kind": "Pod"}
+            """
+        let pods = try #require(load([kindLast]).cluster).pods
+        #expect(pods == [ClusterPod(namespace: "x", name: "k", labels: ["pod": "k"], ips: [IPAddress("10.244.1.7")!],
+                                    phase: .running, ports: [ContainerPort(name: "web", port: 80, transport: .tcp),
+                                                             ContainerPort(name: nil, port: 53, transport: .udp)])])
+        #expect(problems([#"{"kind": "Pod", "metadata": {"name": "a", "namespace": "x", "labels": {"pod": 1}}, "#
+                          + #""spec": {"containers": "c", "hostNetwork": "no"}, "status": {"podIPs": {}, "podIP": "10.1"}}"#,
+                          #"{"kind": "Pod", "metadata": "m"}"#]) == [
+            #"cluster.json:2:79: items[0].metadata.labels.pod: expected a string, got a number (1)"#,
+            #"cluster.json:2:107: items[0].spec.containers: expected a list, got a string ("c")"#,
+            #"cluster.json:2:127: items[0].spec.hostNetwork: expected a boolean, got a string ("no")"#,
+            "cluster.json:2:155: items[0].status.podIPs: expected a list, got an object",
+            #"cluster.json:2:168: items[0].status.podIP: "10.1" is not an IP address"#,
+            "cluster.json:3:29: items[1].metadata.name: required",
+        ])
+    }
+
     @Test func badPodsAndShapesAreNamed() {
         #expect(problems([#"{"kind": "Pod", "metadata": {"name": "a"}}"#,
                           #"{"kind": "Pod", "metadata": {"name": "b", "namespace": "x"}, "status": {"podIP": "10.1"}}"#,

@@ -193,6 +193,8 @@ import PodNetTestSupport
         #expect(!calls.contains("IPT_SO_SET_REPLACE") && !calls.contains("IP6T_SO_SET_REPLACE"), "a table was committed")
         // NFNL_SUBSYS_IPSET << 8 | IPSET_CMD_ADD, by number: strace does not decode a socket of another namespace.
         #expect(calls.contains("nlmsg_type=0x609"), "strace shows no ipset add: the check proves nothing")
+        // One listing of the sets (IPSET_CMD_LIST): member changes keep the indexes it found.
+        #expect(calls.components(separatedBy: "nlmsg_type=0x607").count - 1 == 1, "the sets were listed more than once")
         #expect(Self.reaches(pods[2], "10.244.1.10", 80), "c, now pod=b, reaches a")
 
         // An established connection survives the policy going away and coming back;

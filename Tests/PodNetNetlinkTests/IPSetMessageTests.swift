@@ -46,36 +46,57 @@ import PodNet
             """)))
     }
 
-    @Test func addAHost() {
-        // ipset add PODNET-T 10.244.2.7: no prefix for a host
-        let message = IPSetMessages.add(to: "PODNET-T", IPSetEntry(host: IPAddress("10.244.2.7")!))
-        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 68, command: 9, flags: 0x0205) + """
-            0d00 0200 504f444e45542d54 00000000
-            1800 0780  0c00 0180 0800 0140 0af40207  0800 0940 00000000
+    @Test func addThreeHosts() {
+        // `ipset restore` of "add T 10.244.2.7" (line 2), ".8", ".9": one message, the
+        // first line number, then the entries in IPSET_ATTR_ADT, each with its line; no
+        // prefix for a host
+        let entries = ["10.244.2.7", "10.244.2.8", "10.244.2.9"].map { IPSetEntry(host: IPAddress($0)!) }
+        let message = IPSetMessages.members(.add, "T", entries[...], firstLine: 2)
+        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 120, command: 9, flags: 0x0205) + """
+            0600 0200 5400 0000
+            0800 0940 00000002
+            4c00 0880
+              1800 0780  0c00 0180 0800 0140 0af40207  0800 0940 00000002
+              1800 0780  0c00 0180 0800 0140 0af40208  0800 0940 00000003
+              1800 0780  0c00 0180 0800 0140 0af40209  0800 0940 00000004
             """)))
     }
 
     @Test func deleteAHost() {
-        // ipset del PODNET-T 10.244.2.7
-        let message = IPSetMessages.delete(from: "PODNET-T", IPSetEntry(host: IPAddress("10.244.2.7")!))
-        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 68, command: 10, flags: 0x0205) + """
+        // `ipset restore` of "del PODNET-T 10.244.2.7" (line 1)
+        let message = IPSetMessages.members(.delete, "PODNET-T", [IPSetEntry(host: IPAddress("10.244.2.7")!)])
+        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 80, command: 10, flags: 0x0205) + """
             0d00 0200 504f444e45542d54 00000000
-            1800 0780  0c00 0180 0800 0140 0af40207  0800 0940 00000000
+            0800 0940 00000001
+            1c00 0880
+              1800 0780  0c00 0180 0800 0140 0af40207  0800 0940 00000001
             """)))
     }
 
     @Test func addANomatchNetwork() throws {
-        // ipset add PODNET-N fd00::/64 nomatch: prefix, then IPSET_FLAG_NOMATCH in network order
+        // `ipset restore` of "add PODNET-N fd00::/64 nomatch": prefix, then IPSET_FLAG_NOMATCH in network order
         let entry = IPSetEntry(try IPNetwork(parsing: "fd00::/64"), nomatch: true)
-        let message = IPSetMessages.add(to: "PODNET-N", entry)
-        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 96, command: 9, flags: 0x0205) + """
+        let message = IPSetMessages.members(.add, "PODNET-N", [entry])
+        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 108, command: 9, flags: 0x0205) + """
             0d00 0200 504f444e45542d4e 00000000
-            3400 0780
-              1800 0180 1400 0240 fd000000000000000000000000000000
-              0500 0300 40000000
-              0800 0840 00000004
-              0800 0940 00000000
+            0800 0940 00000001
+            3800 0880
+              3400 0780
+                1800 0180 1400 0240 fd000000000000000000000000000000
+                0500 0300 40000000
+                0800 0840 00000004
+                0800 0940 00000001
             """)))
+    }
+
+    @Test func theLargestEntriesFitTheirMessage() throws {
+        // 64 IPv6 networks with flags under the longest set name: within the writer's buffer.
+        let entries = (0..<IPSetMessages.entriesPerMessage).map { _ in
+            IPSetEntry(try! IPNetwork(parsing: "fd00::/64"), nomatch: true)
+        }
+        let message = IPSetMessages.members(.add, String(repeating: "P", count: IPSetState.maximumNameLength),
+                                            entries[...])
+        #expect(message.bytes.count <= MessageWriter.capacity)
     }
 
     @Test func swapAndDestroy() {
@@ -91,6 +112,9 @@ import PodNet
     @Test func listRequest() {
         // ipset list: NLM_F_REQUEST|NLM_F_ACK|NLM_F_DUMP and the protocol only
         #expect(hexText(IPSetMessages.list().bytes) == hexText(hexBytes(Self.header(length: 28, command: 7, flags: 0x0305))))
+        // ipset list -t: IPSET_ATTR_FLAGS (network order) IPSET_FLAG_LIST_HEADER
+        #expect(hexText(IPSetMessages.list(headersOnly: true).bytes) == hexText(hexBytes(
+            Self.header(length: 36, command: 7, flags: 0x0305) + "0800 0640 00000004")))
     }
 
     /// The two messages of the kernel's reply to `ipset list` (strace -x of recvmsg):
