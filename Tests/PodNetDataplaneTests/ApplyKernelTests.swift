@@ -228,6 +228,52 @@ import PodNetTestSupport
         #expect(try flows(5354) == 1, "flows of other ports stay")
     }
 
+    /// podnet killed after the nat commit that adds a UDP host port, as it asks the
+    /// kernel to delete the port's old flows: the next apply finds the rule in place
+    /// and nothing to change, and still clears the flow that bypasses the DNAT.
+    @Test(.enabled(if: KernelTest.enabled))
+    func udpFlowsLeftByAKillAfterTheNatCommitAreClearedByTheNextApply() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let base = nodeConfig()
+        #expect(try lab.podnet(["apply", "-f", try configFile(base)]).status == 0)
+        try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+        func flows() throws -> String {
+            try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
+        }
+        #expect(try flows().contains("dst=198.18.0.10"))
+        let withPort = try configFile(base + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """)
+        let command = ["apply", "-f", withPort]
+        // The writes of the same apply, on a copy of the node, to find the flows' delete.
+        let counting = try NodeLab()
+        defer { counting.delete() }
+        #expect(try counting.podnet(["apply", "-f", try configFile(base)]).status == 0)
+        try counting.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+        let (counted, writes) = try counting.kernelWrites(command)
+        #expect(counted.status == 0, "\(counted.stderr)")
+        // strace names no ctnetlink type: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE.
+        let delete = try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)")
+
+        let killed = try lab.podnet(command, fault: .killed, at: delete)
+        #expect(killed.killedBy == SIGKILL, "\(killed.stderr)")
+        let nat = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
+        #expect(nat.contains("--dport 5353"), "the kill came after the nat commit: \(nat)")
+        #expect(try flows().contains("dst=198.18.0.10"), "the kill came before the flow's delete")
+
+        #expect(try lab.podnet(command).status == 0)
+        let left = try flows()
+        #expect(!left.contains("dst=198.18.0.10 sport"), "the old flow would bypass the DNAT: \(left)")
+        // A flow begun since goes to the pod, and stays through the next apply.
+        try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+        let dnated = try flows()
+        #expect(dnated.contains("src=10.244.1.10"), "\(dnated)")
+        #expect(try lab.podnet(command).status == 0)
+        #expect(try flows().contains("src=10.244.1.10"), "a DNATed flow is no stale one")
+    }
+
     @Test(.enabled(if: KernelTest.enabled))
     func nftablesTablesInTheNamespaceAreWarnedAbout() throws {
         let lab = try NodeLab()

@@ -52,7 +52,9 @@ import PodNet
     @Test func parsesADumpedFlow() throws {
         let flow = try #require(try ConntrackMessages.parse(NetlinkMessage(bytes: Self.dumpedFlow())))
         #expect(flow == ConntrackFlow(family: .ipv4, protocolNumber: 17, destinationPort: 5353,
-                                      destination: IPAddress("10.0.0.1"), originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
+                                      destination: IPAddress("10.0.0.1"),
+                                      replySource: TransportEndpoint(address: IPAddress("10.0.0.1")!, port: 5353),
+                                      originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
     }
 
     @Test func deleteEchoesTheOriginalTupleAndTheId() throws {
