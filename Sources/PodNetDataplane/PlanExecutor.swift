@@ -158,7 +158,8 @@ public final class PlanExecutor {
                 try netlink.setHairpin(on, port: try required(port))
                 record("set \(port) hairpin \(!on)") { try netlink.setHairpin(!on, port: try self.required(port)) }
             case .deleteBridge(let name):
-                // Teardown only, and last: nothing after it can fail, so it needs no undo.
+                // Teardown, or a bridge of podnet's under an old name once its pods are
+                // on the new one; last: nothing after it can fail, so it needs no undo.
                 try netlink.deleteBridge(named: name)
             case .deleteUnfinished(let name):
                 // First in the plan's links, so before anything is made under the same
