@@ -148,11 +148,8 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func addingAHostPortChangesOnlyHostPortChainsAndKeepsCounters() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let base = nodeConfig(extra: """
             pods:
               - {name: client, netns: \(pod.name), ips: [10.244.1.50]}
@@ -228,30 +225,38 @@ import PodNetTestSupport
         #expect(try flows(5354) == 1, "flows of other ports stay")
     }
 
+    /// A node applied without host ports, with a flow from the other host to its UDP
+    /// port 5353 (conntrack keeps it un-NATed).
+    static func nodeWithAFlowToPort5353() throws -> NodeLab {
+        let lab = try NodeLab()
+        do {
+            #expect(try lab.podnet(["apply", "-f", try configFile(nodeConfig())]).status == 0)
+            try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+            return lab
+        } catch {
+            lab.delete()
+            throw error
+        }
+    }
+
     /// podnet killed after the nat commit that adds a UDP host port, as it asks the
     /// kernel to delete the port's old flows: the next apply finds the rule in place
     /// and nothing to change, and still clears the flow that bypasses the DNAT.
     @Test(.enabled(if: KernelTest.enabled))
     func udpFlowsLeftByAKillAfterTheNatCommitAreClearedByTheNextApply() throws {
-        let lab = try NodeLab()
+        let lab = try Self.nodeWithAFlowToPort5353()
         defer { lab.delete() }
-        let base = nodeConfig()
-        #expect(try lab.podnet(["apply", "-f", try configFile(base)]).status == 0)
-        try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
         func flows() throws -> String {
             try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
         }
         #expect(try flows().contains("dst=198.18.0.10"))
-        let withPort = try configFile(base + """
+        let command = ["apply", "-f", try configFile(nodeConfig() + """
             hostPorts:
               - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
-            """)
-        let command = ["apply", "-f", withPort]
-        // The writes of the same apply, on a copy of the node, to find the flows' delete.
-        let counting = try NodeLab()
+            """)]
+        // The writes of the same apply, on a node of its own, to find the flows' delete.
+        let counting = try Self.nodeWithAFlowToPort5353()
         defer { counting.delete() }
-        #expect(try counting.podnet(["apply", "-f", try configFile(base)]).status == 0)
-        try counting.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
         let (counted, writes) = try counting.kernelWrites(command)
         #expect(counted.status == 0, "\(counted.stderr)")
         // strace names no ctnetlink type: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE.

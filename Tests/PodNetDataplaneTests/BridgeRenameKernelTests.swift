@@ -26,8 +26,8 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func renamedBridgeTakesThePodsAndTheOldOneGoes() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer { lab.delete(); pod.delete() }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         #expect(try lab.podnet(["apply", "-f", try configFile(Self.config(bridge: "cbr0", pod: pod.name))]).status == 0)
         #expect(try sysctl(lab, "cbr0") == "1")
         let renamed = try configFile(Self.config(bridge: "cbr1", pod: pod.name))
@@ -47,8 +47,8 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func oldBridgeWithAForeignPortStaysWithRouteLocalnetOff() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer { lab.delete(); pod.delete() }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         #expect(try lab.podnet(["apply", "-f", try configFile(Self.config(bridge: "cbr0", pod: pod.name))]).status == 0)
         try lab.node.run(["ip", "link", "add", "foreign0", "type", "veth", "peer", "name", "foreign1"])
         try lab.node.run(["ip", "link", "set", "foreign0", "master", "cbr0"])

@@ -62,11 +62,8 @@ import PodNetTestSupport
     /// by diff and deleted by teardown; links that only look like them are not podnet's.
     @Test(.enabled(if: KernelTest.enabled))
     func halfMadeLinksAreShownAndTornDownAndLookalikesAreLeftAlone() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let hostEnd = UnfinishedLink.temporaryName(for: "veth00000001"), bridge = UnfinishedLink.temporaryName(for: "cbr0")
         try lab.node.run(["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", pod.name])
         try lab.node.run(["ip", "link", "add", bridge, "type", "bridge"])
@@ -156,15 +153,7 @@ private final class CrashNode {
     /// A dual-stack node whose peers are node-N with pod CIDRs 10.244.N.0/24 and node
     /// IPs 198.18.0.(10+N) on the lab's underlay (or .(20+N) for `movedPeer`).
     static func config(peers: [Int], movedPeer: Int? = nil, extra: String) -> String {
-        var text = """
-            node:
-              name: node-a
-              podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]
-            cluster:
-              podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]
-            peers:
-
-            """
+        var text = labNode + "peers:\n"
         for peer in peers {
             let host = (peer == movedPeer ? 20 : 10) + peer
             text += """
