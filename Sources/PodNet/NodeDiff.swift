@@ -31,7 +31,8 @@ public enum NodeDiff {
             if bridgeUsable {
                 addresses = addressEdits(desired: desired.addresses.filter { $0.interface == bridge.name },
                                          observed: observed.bridgeAddresses)
-                pods = podEdits(desired: desired.pods, observed: observed.pods, mtu: mtu)
+                pods = podEdits(desired: desired.pods, observed: observed.pods, mtu: mtu,
+                                onBridge: Set(observed.bridge?.ports.map(\.name) ?? []))
                 // Ports that attach in this run get their hairpin flag when they are made.
                 links += hairpinEdits(bridge, ports: observed.bridge?.ports ?? [], detached: pods)
             }
@@ -93,12 +94,15 @@ public enum NodeDiff {
             + observed.sorted().filter { !wanted.contains($0) }.map(AddressOperation.delete)
     }
 
-    static func podEdits(desired: [PodAttachment], observed: [ObservedPod], mtu: Int) -> [PodOperation] {
+    /// A pod whose host end is not a port of the bridge (`onBridge`: its ports) is
+    /// attached again: after a change of `bridge.name` it is still on the old bridge.
+    static func podEdits(desired: [PodAttachment], observed: [ObservedPod], mtu: Int,
+                         onBridge: Set<String>) -> [PodOperation] {
         let wanted = Dictionary(desired.map { ($0.hostInterface, $0) }, uniquingKeysWith: { first, _ in first })
         var edits: [PodOperation] = []
         var present = Set<String>()
         for pod in observed {
-            if let spec = wanted[pod.hostInterface], spec.specDigest == pod.specDigest {
+            if let spec = wanted[pod.hostInterface], spec.specDigest == pod.specDigest, onBridge.contains(pod.hostInterface) {
                 present.insert(pod.hostInterface)
             } else {
                 edits.append(.detach(pod))

@@ -36,6 +36,7 @@ extension NodeDataplane {
         plan.routes = []
         plan.conflicts = plan.conflicts.filter { if case .route = $0 { return false }; return true }
         plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) }
+        try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
         let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
         return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,

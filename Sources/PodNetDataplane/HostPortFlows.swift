@@ -1,26 +1,56 @@
 import PodNet
+import PodNetNetlink
 
-/// The UDP host ports an executed table plan added: their existing conntrack
-/// flows must go, or packets of those flows keep bypassing the new DNAT (as
-/// kubenet and the CNI portmap plugin clear them).
+/// The UDP host ports of a nat table in place, and which of their conntrack flows
+/// must go: a flow toward the port that was not DNATed to the mapping's pod (it
+/// began before the host port existed, or while it led to another pod) keeps
+/// bypassing the DNAT until it times out (kubenet and the CNI portmap plugin clear
+/// such flows when they add a port).
+///
+/// The kernel tells which flows those are: a DNATed flow's reply tuple comes from
+/// the DNAT's target, any other from the address it was sent to. So each apply
+/// that has the nat table in place clears them, whether or not it changed the
+/// table: a podnet killed between the nat commit and the clearing leaves nothing
+/// behind that the next run does not see, with no record of its own to keep.
 enum HostPortFlows {
-    /// A UDP port the host ports now catch, on one host IP or (nil) on every local
-    /// address: only flows to those destinations would have met the new DNAT.
+    /// A UDP port the host ports catch, on one host IP or (nil) on every local
+    /// address (only flows to those destinations meet the DNAT), and the pod's
+    /// address and port the DNAT sends it to.
     struct UDPHostPort: Hashable {
         var port: UInt16
         var hostIP: IPAddress?
+        var target: TransportEndpoint
+
+        /// The stale flows, with `local` the node's addresses of the family.
+        func staleFlows(local: [IPNetwork]) -> FlowSelection {
+            FlowSelection(destinationPort: port, destinations: hostIP.map { [IPNetwork(host: $0)] } ?? local,
+                          keeping: target)
+        }
     }
 
-    /// In the order the plan added them, each once.
-    static func addedUDPHostPorts(_ table: TablePlan) -> [UDPHostPort] {
+    /// In the order of the host ports chain's dispatch rules, each once.
+    static func udpHostPorts(_ nat: TableState) -> [UDPHostPort] {
+        guard let dispatch = nat.chains.first(where: { $0.name == .hostPorts }) else { return [] }
+        let mappings = Dictionary(nat.chains.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<UDPHostPort>(), ports: [UDPHostPort] = []
-        for operation in table.operations {
-            guard operation.chain == .hostPorts, let rule = operation.addedRule,
-                  let port = udpDestinationPort(rule) else { continue }
-            let hostPort = UDPHostPort(port: port, hostIP: hostIP(rule))
+        for rule in dispatch.rules {
+            guard let port = udpDestinationPort(rule), case .jump(let name) = rule.target,
+                  let target = mappings[name].flatMap(dnatTarget) else { continue }
+            let hostPort = UDPHostPort(port: port, hostIP: hostIP(rule), target: target)
             if seen.insert(hostPort).inserted { ports.append(hostPort) }
         }
         return ports
+    }
+
+    /// The mapping chain's DNAT to one address and port.
+    private static func dnatTarget(_ chain: Chain) -> TransportEndpoint? {
+        for rule in chain.rules {
+            if case .dnat(let nat) = rule.target, let address = nat.minAddress, nat.maxAddress == address,
+               let ports = nat.ports, ports.first == ports.last {
+                return TransportEndpoint(address: address, port: ports.first)
+            }
+        }
+        return nil
     }
 
     /// The dispatch rule's `-d hostIP/32` (or /128), when it has one.
@@ -38,15 +68,5 @@ enum HostPortFlows {
             }
         }
         return nil
-    }
-}
-
-extension TableOperation {
-    /// The rule an insert, append or replace puts in place.
-    fileprivate var addedRule: Rule? {
-        switch self {
-        case .insertRule(_, _, let rule), .appendRule(_, let rule), .replaceRule(_, _, _, let rule): return rule
-        default: return nil
-        }
     }
 }

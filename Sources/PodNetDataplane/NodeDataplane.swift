@@ -46,7 +46,9 @@ public struct NodeDataplane: Sendable {
     public func plan(_ desired: DesiredState, ownership: Ownership) throws(DataplaneError) -> Plan {
         let observed = try observer.observe(desired, bridgeName: ownership.bridgeName,
                                             routeProtocol: ownership.routeProtocol, routeTable: ownership.routeTable)
-        return NodeDiff.plan(desired: desired, observed: observed)
+        var plan = NodeDiff.plan(desired: desired, observed: observed)
+        try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
+        return plan
     }
 
     /// Observes, plans and executes under the podnet lock; on failure, what was
@@ -63,7 +65,8 @@ public struct NodeDataplane: Sendable {
             // Tables are diffed inside their transactions, so none go into this plan.
             var withoutTables = desired
             withoutTables.tables = []
-            let plan = NodeDiff.plan(desired: withoutTables, observed: observed)
+            var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
+            try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,

@@ -114,7 +114,7 @@ public final class PlanExecutor {
         }
         for id in tables { try commit(id, desired: desired.table(id)) }
         try ipsets(ipsetPhases.afterTables)
-        try clearFlowsOfNewUDPHostPorts()
+        try clearStaleFlowsOfUDPHostPorts(desired: desired, tables: tables)
         for operation in plan.sysctls where operation.direction == .opens { try sysctl(operation) }
         // A pod whose spec changed is made again under the same names (its host end,
         // eth0 in its namespace), so its old attachment has to go first.
@@ -175,7 +175,8 @@ public final class PlanExecutor {
                 try netlink.setHairpin(on, port: try required(port))
                 record("set \(port) hairpin \(!on)") { try netlink.setHairpin(!on, port: try self.required(port)) }
             case .deleteBridge(let name):
-                // Teardown only, and last: nothing after it can fail, so it needs no undo.
+                // Teardown, or a bridge of podnet's under an old name once its pods are
+                // on the new one; last: nothing after it can fail, so it needs no undo.
                 try netlink.deleteBridge(named: name)
             case .deleteUnfinished(let name):
                 // First in the plan's links, so before anything is made under the same
@@ -327,29 +328,29 @@ public final class PlanExecutor {
         done.tables.append(TablePlan(id: id, operations: applied))
     }
 
-    /// Deletes the conntrack entries of UDP host ports this run added, so that their
-    /// next packets meet the new DNAT: the flows to the host port on the mapping's host
-    /// IP, or on every local address of the node; the node's own flows to that port on
-    /// other hosts never meet the DNAT and stay. Nothing to undo: the kernel recreates flows.
-    private func clearFlowsOfNewUDPHostPorts() throws(DataplaneError) {
-        for table in done.tables {
-            let ports = HostPortFlows.addedUDPHostPorts(table)
+    /// Deletes the conntrack entries of the UDP host ports in the nat tables now in
+    /// place that were not DNATed to the mapping's pod (see `HostPortFlows`), so that
+    /// their next packets meet the DNAT: the flows to the host port on the mapping's
+    /// host IP, or on every local address of the node; the node's own flows to that
+    /// port on other hosts never meet the DNAT and stay. One dump per family with UDP
+    /// host ports, at every run. Nothing to undo: the kernel recreates flows.
+    private func clearStaleFlowsOfUDPHostPorts(desired: DesiredState, tables: [TableID]) throws(DataplaneError) {
+        for id in tables where id.table == .nat {
+            guard let nat = desired.table(id) else { continue }
+            let ports = HostPortFlows.udpHostPorts(nat)
             guard !ports.isEmpty else { continue }
             let conntrack: Conntrack, local: [IPNetwork]
             do {
                 conntrack = try Conntrack(namespace: namespace)
-                local = try netlink.localNetworks(family: table.id.family)
+                local = try netlink.localNetworks(family: id.family)
             } catch {
                 throw .netlink(error, while: "opening a conntrack socket and reading the node's local addresses")
             }
-            for hostPort in ports {
-                let destinations = hostPort.hostIP.map { [IPNetwork(host: $0)] } ?? local
-                do {
-                    _ = try conntrack.deleteFlows(family: table.id.family, transport: .udp,
-                                                  destinationPort: hostPort.port, to: destinations)
-                } catch {
-                    throw .netlinkOperation(error)
-                }
+            do {
+                _ = try conntrack.deleteFlows(family: id.family, transport: .udp,
+                                              ports.map { $0.staleFlows(local: local) })
+            } catch {
+                throw .netlinkOperation(error)
             }
         }
     }

@@ -36,24 +36,39 @@ public final class Conntrack {
     /// Kubernetes clears them this way. A host port catches only packets to the
     /// node's own addresses (or its host IP): the node's flows to that port on other
     /// hosts (its DNS queries, for a host port 53) never meet the DNAT and stay.
+    public func deleteFlows(family: IPFamily, transport: TransportProtocol, destinationPort: UInt16,
+                            to destinations: [IPNetwork]) throws(NetlinkOperationError) -> Int {
+        try deleteFlows(family: family, transport: transport,
+                        [FlowSelection(destinationPort: destinationPort, destinations: destinations)])
+    }
+
+    /// Deletes, in one dump of the table, the flows of `family` over `transport` that
+    /// any of `selections` picks, and returns how many it deleted.
     ///
     /// Each flow is deleted by its original tuple as dumped, with its id (and zone),
     /// so a flow recreated with the same tuple since the dump is left alone. A flow
     /// that ended since the dump (ENOENT) is not counted. Throws the first other
     /// refusal, and `repliesLost` when acknowledgements were lost: deleting again
     /// is harmless and removes whatever is left.
-    public func deleteFlows(family: IPFamily, transport: TransportProtocol, destinationPort: UInt16,
-                            to destinations: [IPNetwork]) throws(NetlinkOperationError) -> Int {
-        let command = "conntrack -D -f \(family.rawValue) -p \(transport.rawValue) --dport \(destinationPort) -d "
-            + destinations.map(\.description).joined(separator: ",")
+    public func deleteFlows(family: IPFamily, transport: TransportProtocol,
+                            _ selections: [FlowSelection]) throws(NetlinkOperationError) -> Int {
+        guard !selections.isEmpty else { return 0 }
+        let command = "conntrack -D -f \(family.rawValue) -p \(transport.rawValue) "
+            + selections.map(\.description).joined(separator: "; ")
+        let byPort = Dictionary(grouping: selections, by: \.destinationPort)
         return try session.attempt(command) { () throws(NetlinkError) in
             var doomed: [ConntrackFlow] = []
-            for message in try session.dump(ConntrackMessages.dump(family: family)) {
-                guard let flow = try ConntrackMessages.parse(message), flow.family == family,
-                      flow.protocolNumber == transport.number, flow.destinationPort == destinationPort,
-                      let destination = flow.destination, destinations.contains(where: { $0.contains(destination) })
-                else { continue }
-                doomed.append(flow)
+            // One dump per port, which the kernel filters: a busy node's table is mostly
+            // other flows, and reading each of them costs far more than the kernel's walk.
+            for (port, candidates) in byPort.sorted(by: { $0.key < $1.key }) {
+                let request = ConntrackMessages.dump(family: family, transport: transport, destinationPort: port)
+                for message in try session.dump(request) {
+                    guard let flow = try ConntrackMessages.parse(message), flow.family == family,
+                          flow.protocolNumber == transport.number, flow.destinationPort == port,
+                          candidates.contains(where: { $0.picks(flow) })
+                    else { continue }
+                    doomed.append(flow)
+                }
             }
             var deleted = 0
             for acknowledgement in try session.batch(doomed.map(ConntrackMessages.delete)) {
@@ -70,6 +85,48 @@ public final class Conntrack {
     }
 }
 
+/// Which flows `Conntrack.deleteFlows` deletes: those whose original direction goes
+/// to `destinationPort` on one of `destinations`, except those answered by `keeping`.
+public struct FlowSelection: Sendable, Hashable, CustomStringConvertible {
+    public var destinationPort: UInt16
+    public var destinations: [IPNetwork]
+    /// The reply tuple's source of the flows that stay: a host port's DNAT target,
+    /// whose flows already meet the mapping; nil deletes every flow to the port.
+    public var keeping: TransportEndpoint?
+
+    public init(destinationPort: UInt16, destinations: [IPNetwork], keeping: TransportEndpoint? = nil) {
+        self.destinationPort = destinationPort
+        self.destinations = destinations
+        self.keeping = keeping
+    }
+
+    func picks(_ flow: ConntrackFlow) -> Bool {
+        guard flow.destinationPort == destinationPort, let destination = flow.destination,
+              destinations.contains(where: { $0.contains(destination) }) else { return false }
+        return keeping == nil || flow.replySource != keeping
+    }
+
+    public var description: String {
+        "--dport \(destinationPort) -d " + destinations.map(\.description).joined(separator: ",")
+            + (keeping.map { " (except replies from \($0))" } ?? "")
+    }
+}
+
+/// An address and a transport port: where a flow's replies come from.
+public struct TransportEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    public var description: String {
+        address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+}
+
 /// One tracked connection, as much of it as deleting it takes.
 struct ConntrackFlow: Sendable, Hashable {
     var family: IPFamily
@@ -79,6 +136,9 @@ struct ConntrackFlow: Sendable, Hashable {
     var destinationPort: UInt16?
     /// The original direction's destination address (CTA_IP_V4_DST / CTA_IP_V6_DST).
     var destination: IPAddress?
+    /// The reply direction's source (CTA_TUPLE_REPLY): the original destination for a
+    /// flow nothing DNATed, the DNAT's target for one it did; nil without ports.
+    var replySource: TransportEndpoint?
     /// The CTA_TUPLE_ORIG attributes as the kernel dumped them: the key a delete names.
     var originalTuple: [UInt8]
     /// CTA_ID: the kernel deletes only the flow that still has this id.
@@ -92,10 +152,24 @@ enum ConntrackMessages {
     static let newType = Nfnetlink.type(.conntrack, IPCTNL_MSG_CT_NEW.rawValue)
     static let deleteType = Nfnetlink.type(.conntrack, IPCTNL_MSG_CT_DELETE.rawValue)
 
-    /// `conntrack -L -f FAMILY`: IPCTNL_MSG_CT_GET with NLM_F_DUMP; the kernel
-    /// filters on the family in nfgenmsg.
-    static func dump(family: IPFamily) -> NetlinkMessage {
-        Nfnetlink.message(.conntrack, IPCTNL_MSG_CT_GET.rawValue, flags: NLM_F_DUMP, family: family.addressFamily)
+    /// `conntrack -L -f FAMILY -p PROTO --dport PORT`: IPCTNL_MSG_CT_GET with NLM_F_DUMP,
+    /// the family in nfgenmsg, filtered by the kernel (CTA_FILTER, Linux 5.8) on the original tuple's protocol and destination port, with the flags
+    /// of nf_conntrack_netlink.c (CTA_FILTER_F_CTA_PROTO_NUM 1 << 3,
+    /// CTA_FILTER_F_CTA_PROTO_DST_PORT 1 << 5), which no uapi header carries. An older
+    /// kernel ignores the attribute and dumps every flow; the caller checks each one.
+    static func dump(family: IPFamily, transport: TransportProtocol, destinationPort: UInt16) -> NetlinkMessage {
+        Nfnetlink.message(.conntrack, IPCTNL_MSG_CT_GET.rawValue, flags: NLM_F_DUMP, family: family.addressFamily) { writer in
+            writer.nest(Int32(CTA_TUPLE_ORIG.rawValue)) {
+                writer.nest(Int32(CTA_TUPLE_PROTO.rawValue)) {
+                    writer.put(Int32(CTA_PROTO_NUM.rawValue), u8: transport.number)
+                    writer.put(Int32(CTA_PROTO_DST_PORT.rawValue), bytes: bigEndianBytes(destinationPort))
+                }
+            }
+            writer.nest(Int32(CTA_FILTER.rawValue)) {
+                writer.put(Int32(CTA_FILTER_ORIG_FLAGS.rawValue), u32: 1 << 3 | 1 << 5)
+                writer.put(Int32(CTA_FILTER_REPLY_FLAGS.rawValue), u32: 0)
+            }
+        }
     }
 
     /// IPCTNL_MSG_CT_DELETE of `flow`: its original tuple echoed back, its id and zone.
@@ -120,11 +194,19 @@ enum ConntrackMessages {
             throw .malformed("conntrack flow without an original tuple and protocol")
         }
         let destinationType = family == .ipv4 ? CTA_IP_V4_DST.rawValue : CTA_IP_V6_DST.rawValue
+        let sourceType = family == .ipv4 ? CTA_IP_V4_SRC.rawValue : CTA_IP_V6_SRC.rawValue
+        var replySource: TransportEndpoint?
+        if let reply = try attributes.nested(UInt16(CTA_TUPLE_REPLY.rawValue)),
+           let address = try reply.nested(UInt16(CTA_TUPLE_IP.rawValue))?.address(UInt16(sourceType), family: family),
+           let port: UInt16 = try reply.nested(UInt16(CTA_TUPLE_PROTO.rawValue))?.bigEndian(UInt16(CTA_PROTO_SRC_PORT.rawValue)) {
+            replySource = TransportEndpoint(address: address, port: port)
+        }
         return ConntrackFlow(
             family: family,
             protocolNumber: protocolNumber,
             destinationPort: proto.bigEndian(UInt16(CTA_PROTO_DST_PORT.rawValue)),
             destination: try tuple.nested(UInt16(CTA_TUPLE_IP.rawValue))?.address(UInt16(destinationType), family: family),
+            replySource: replySource,
             originalTuple: Array(originalTuple),
             id: attributes.bigEndian(UInt16(CTA_ID.rawValue)),
             zone: attributes.bigEndian(UInt16(CTA_ZONE.rawValue)))

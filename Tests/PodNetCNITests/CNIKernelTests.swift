@@ -287,6 +287,31 @@ import Testing
         #expect(!calls.contains("IPT_SO_") && !calls.contains("IP6T_SO_"), "\(calls)")
     }
 
+    /// An ADD after a change of `bridge.name` attaches its pod to the new bridge; the old
+    /// one, still holding the pods added before, loses its addresses (the new bridge's
+    /// connected route to the pod CIDR is then the only one) and its route_localnet.
+    @Test func anAddAfterABridgeRenameLeavesTheOldBridgeWithoutAddresses() throws {
+        let lab = try CNILab(config: CNILab.nodeConfig + """
+
+            hostPorts:
+              - {podIP: 10.244.1.3, protocol: tcp, hostPort: 8080, containerPort: 80}
+            """)
+        defer { lab.delete() }
+        let cni = lab.driver()
+        #expect(try cni.add("c1", netns: try lab.pod().path).status == 0)
+        #expect(try lab.node.run(["cat", "/proc/sys/net/ipv4/conf/cbr0/route_localnet"]).hasPrefix("1"))
+        let renamed = try String(contentsOfFile: lab.configPath, encoding: .utf8) + "\nbridge: {name: cbr1}\n"
+        try renamed.write(toFile: lab.configPath, atomically: true, encoding: .utf8)
+        let pod = try lab.pod()
+        let added = try cni.add("c2", netns: pod.path)
+        #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+        let routes = try lab.node.run(["ip", "-4", "route", "show", "10.244.1.0/24"])
+        #expect(routes.split(separator: "\n").count == 1 && routes.contains("dev cbr1"), "\(routes)")
+        #expect(!(try lab.node.run(["ip", "-4", "-br", "addr", "show", "dev", "cbr0"]).contains("10.244.1.1/")))
+        #expect(try lab.node.run(["cat", "/proc/sys/net/ipv4/conf/cbr0/route_localnet"]).hasPrefix("0"))
+        try pod.run(["ping", "-c", "1", "-W", "2", "10.244.1.1"])
+    }
+
     @Test func delWorksWithAnEmptyOrVanishedNamespace() throws {
         let lab = try CNILab()
         defer { lab.delete() }

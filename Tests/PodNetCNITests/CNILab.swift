@@ -26,15 +26,7 @@ final class CNILab: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-cni-\(node.name)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let veth = "pnc\(UInt16.random(in: 0...UInt16.max))"
-        try runCommand(["ip", "-n", node.name, "link", "add", "eth0", "type", "veth", "peer", "name", veth,
-                        "netns", upstream.name])
-        try runCommand(["ip", "-n", upstream.name, "link", "set", veth, "name", "eth0"])
-        for (namespace, v4, v6) in [(node, "198.18.0.10/24", "2001:db8::10/64"), (upstream, "198.18.0.1/24", "2001:db8::1/64")] {
-            try runCommand(["ip", "-n", namespace.name, "addr", "add", v4, "dev", "eth0"])
-            try runCommand(["ip", "-n", namespace.name, "addr", "add", v6, "dev", "eth0", "nodad"])
-            try runCommand(["ip", "-n", namespace.name, "link", "set", "eth0", "up"])
-        }
+        try Underlay.connect(node, to: upstream)
         // The other host reaches the node's pods through the node.
         try runCommand(["ip", "-n", upstream.name, "route", "add", "10.244.1.0/24", "via", "198.18.0.10"])
     }

@@ -148,11 +148,8 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func addingAHostPortChangesOnlyHostPortChainsAndKeepsCounters() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let base = nodeConfig(extra: """
             pods:
               - {name: client, netns: \(pod.name), ips: [10.244.1.50]}
@@ -226,6 +223,60 @@ import PodNetTestSupport
         let left = try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
         #expect(left.contains("src=198.18.0.10 dst=198.18.0.1 sport=40000 dport=5353"), "\(left)")
         #expect(try flows(5354) == 1, "flows of other ports stay")
+    }
+
+    /// A node applied without host ports, with a flow from the other host to its UDP
+    /// port 5353 (conntrack keeps it un-NATed).
+    static func nodeWithAFlowToPort5353() throws -> NodeLab {
+        let lab = try NodeLab()
+        do {
+            #expect(try lab.podnet(["apply", "-f", try configFile(nodeConfig())]).status == 0)
+            try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+            return lab
+        } catch {
+            lab.delete()
+            throw error
+        }
+    }
+
+    /// podnet killed after the nat commit that adds a UDP host port, as it asks the
+    /// kernel to delete the port's old flows: the next apply finds the rule in place
+    /// and nothing to change, and still clears the flow that bypasses the DNAT.
+    @Test(.enabled(if: KernelTest.enabled))
+    func udpFlowsLeftByAKillAfterTheNatCommitAreClearedByTheNextApply() throws {
+        let lab = try Self.nodeWithAFlowToPort5353()
+        defer { lab.delete() }
+        func flows() throws -> String {
+            try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
+        }
+        #expect(try flows().contains("dst=198.18.0.10"))
+        let command = ["apply", "-f", try configFile(nodeConfig() + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """)]
+        // The writes of the same apply, on a node of its own, to find the flows' delete.
+        let counting = try Self.nodeWithAFlowToPort5353()
+        defer { counting.delete() }
+        let (counted, writes) = try counting.kernelWrites(command)
+        #expect(counted.status == 0, "\(counted.stderr)")
+        // strace names no ctnetlink type: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE.
+        let delete = try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)")
+
+        let killed = try lab.podnet(command, fault: .killed, at: delete)
+        #expect(killed.killedBy == SIGKILL, "\(killed.stderr)")
+        let nat = try lab.node.run(["iptables-legacy-save", "-t", "nat"])
+        #expect(nat.contains("--dport 5353"), "the kill came after the nat commit: \(nat)")
+        #expect(try flows().contains("dst=198.18.0.10"), "the kill came before the flow's delete")
+
+        #expect(try lab.podnet(command).status == 0)
+        let left = try flows()
+        #expect(!left.contains("dst=198.18.0.10 sport"), "the old flow would bypass the DNAT: \(left)")
+        // A flow begun since goes to the pod, and stays through the next apply.
+        try lab.upstream.run(["bash", "-c", "echo probe > /dev/udp/198.18.0.10/5353"])
+        let dnated = try flows()
+        #expect(dnated.contains("src=10.244.1.10"), "\(dnated)")
+        #expect(try lab.podnet(command).status == 0)
+        #expect(try flows().contains("src=10.244.1.10"), "a DNATed flow is no stale one")
     }
 
     @Test(.enabled(if: KernelTest.enabled))

@@ -11,6 +11,7 @@ import PodNetTestSupport
     enum Scenario: String, CaseIterable, CustomTestStringConvertible {
         case applyFromEmpty = "apply from empty"
         case applyOverApplied = "apply of a changed config over an applied one"
+        case renameBridge = "apply of a new bridge.name over an applied config"
         case teardown = "teardown"
 
         var testDescription: String { rawValue }
@@ -62,11 +63,8 @@ import PodNetTestSupport
     /// by diff and deleted by teardown; links that only look like them are not podnet's.
     @Test(.enabled(if: KernelTest.enabled))
     func halfMadeLinksAreShownAndTornDownAndLookalikesAreLeftAlone() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let hostEnd = UnfinishedLink.temporaryName(for: "veth00000001"), bridge = UnfinishedLink.temporaryName(for: "cbr0")
         try lab.node.run(["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", pod.name])
         try lab.node.run(["ip", "link", "add", bridge, "type", "bridge"])
@@ -99,6 +97,9 @@ private final class CrashNode {
     /// addresses too), a second pod, other host ports, one peer gone, one whose node
     /// IPs changed and a new one.
     let second: String
+    /// The first config with the bridge under another name: web moves to the new
+    /// bridge and the old one goes.
+    let renamed: String
     let scenario: CrashKernelTests.Scenario
 
     init(_ scenario: CrashKernelTests.Scenario) throws {
@@ -106,13 +107,15 @@ private final class CrashNode {
         lab = try NodeLab()
         web = try TestNamespace(prefix: "pnweb")
         db = try TestNamespace(prefix: "pndb")
-        first = try configFile(Self.config(peers: [2, 3], extra: """
+        let firstNode = """
             hostPorts:
               - {podIP: 10.244.1.10, protocol: tcp, hostPort: 8080, containerPort: 80}
               - {podIP: "fd00:10:244:1::a", protocol: udp, hostPort: 5353, containerPort: 53}
             pods:
               - {name: web, netns: \(web.name), ips: [10.244.1.10, "fd00:10:244:1::a"]}
-            """))
+            """
+        first = try configFile(Self.config(peers: [2, 3], extra: firstNode))
+        renamed = try configFile(Self.config(peers: [2, 3], extra: "bridge: {name: cbr1}\n" + firstNode))
         second = try configFile(Self.config(peers: [3, 4], movedPeer: 3, extra: """
             bridge: {mtu: 1400}
             hostPorts:
@@ -132,12 +135,19 @@ private final class CrashNode {
         switch scenario {
         case .applyFromEmpty: ["apply", "-f", first]
         case .applyOverApplied: ["apply", "-f", second]
+        case .renameBridge: ["apply", "-f", renamed]
         case .teardown: ["teardown", "-f", first]
         }
     }
 
     /// The config the node is applied to after the kill.
-    var convergedConfig: String { scenario == .applyOverApplied ? second : first }
+    var convergedConfig: String {
+        switch scenario {
+        case .applyOverApplied: second
+        case .renameBridge: renamed
+        case .applyFromEmpty, .teardown: first
+        }
+    }
 
     /// Links left in the pods' namespaces but their loopback.
     func podLinks() throws -> [String] {
@@ -156,15 +166,7 @@ private final class CrashNode {
     /// A dual-stack node whose peers are node-N with pod CIDRs 10.244.N.0/24 and node
     /// IPs 198.18.0.(10+N) on the lab's underlay (or .(20+N) for `movedPeer`).
     static func config(peers: [Int], movedPeer: Int? = nil, extra: String) -> String {
-        var text = """
-            node:
-              name: node-a
-              podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]
-            cluster:
-              podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]
-            peers:
-
-            """
+        var text = labNode + "peers:\n"
         for peer in peers {
             let host = (peer == movedPeer ? 20 : 10) + peer
             text += """

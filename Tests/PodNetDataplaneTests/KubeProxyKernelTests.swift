@@ -36,7 +36,7 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func kubeProxysMarkedPacketsReachItsOwnMasqueradeAndHairpinStillWorks() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
         let server = Process()
         defer {
             // SIGKILL: the test runner's threads block SIGTERM, and the server inherits that.
@@ -45,7 +45,6 @@ import PodNetTestSupport
                 server.waitUntilExit()
             }
             lab.delete()
-            pod.delete()
         }
         let path = try configFile(nodeConfig(peers: 0, extra: """
             pods:

@@ -75,11 +75,8 @@ import PodNetTestSupport
     /// without host ports, route_localnet goes off before the commit removing the guard.
     @Test(.enabled(if: KernelTest.enabled))
     func pathsOpenAfterTheirGuardsAndCloseBeforeThem() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let pods = """
             pods:
               - {name: client, netns: \(pod.name), ips: [10.244.1.50]}

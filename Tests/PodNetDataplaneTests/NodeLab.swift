@@ -11,27 +11,23 @@ import PodNetTestSupport
 final class NodeLab: Sendable {
     let node: TestNamespace
     let upstream: TestNamespace
+    /// Namespaces for the test's pods, deleted with the lab.
+    let pods: [TestNamespace]
     let lockDirectory: String
     let xtablesLock: String
 
-    init() throws {
+    init(pods podCount: Int = 0) throws {
         node = try TestNamespace(prefix: "pnnode")
         upstream = try TestNamespace(prefix: "pnup")
+        pods = try (0..<podCount).map { _ in try TestNamespace(prefix: "pnpod") }
         lockDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-locks-\(node.name)").path
         xtablesLock = lockDirectory + "/xtables.lock"
         try FileManager.default.createDirectory(atPath: lockDirectory, withIntermediateDirectories: true)
-        let veth = "pnv\(UInt16.random(in: 0...UInt16.max))"
-        try runCommand(["ip", "-n", node.name, "link", "add", "eth0", "type", "veth", "peer", "name", veth,
-                        "netns", upstream.name])
-        try runCommand(["ip", "-n", upstream.name, "link", "set", veth, "name", "eth0"])
-        for (namespace, v4, v6) in [(node, "198.18.0.10/24", "2001:db8::10/64"), (upstream, "198.18.0.1/24", "2001:db8::1/64")] {
-            try runCommand(["ip", "-n", namespace.name, "addr", "add", v4, "dev", "eth0"])
-            try runCommand(["ip", "-n", namespace.name, "addr", "add", v6, "dev", "eth0", "nodad"])
-            try runCommand(["ip", "-n", namespace.name, "link", "set", "eth0", "up"])
-        }
+        try Underlay.connect(node, to: upstream)
     }
 
     func delete() {
+        pods.forEach { $0.delete() }
         node.delete()
         upstream.delete()
         try? FileManager.default.removeItem(atPath: lockDirectory)
@@ -129,8 +125,8 @@ final class NodeLab: Sendable {
 }
 
 /// A dual-stack node config with `peers` peers and the given extra YAML.
-func nodeConfig(peers: Int = 2, extra: String = "") -> String {
-    var text = """
+/// The node of every lab config: node-a, its pod CIDRs and the cluster's.
+let labNode = """
     node:
       name: node-a
       podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]
@@ -138,6 +134,9 @@ func nodeConfig(peers: Int = 2, extra: String = "") -> String {
       podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"]
 
     """
+
+func nodeConfig(peers: Int = 2, extra: String = "") -> String {
+    var text = labNode
     if peers > 0 {
         text += "peers:\n"
         for index in 0..<peers {

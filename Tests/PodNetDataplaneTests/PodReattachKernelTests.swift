@@ -15,11 +15,8 @@ import PodNetTestSupport
 
     @Test(.enabled(if: KernelTest.enabled))
     func changedAddressIsAppliedByRemakingThePod() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         #expect(try lab.podnet(["apply", "-f", try config(podNamespace: pod.name, ip: "10.244.1.10")]).status == 0)
         let changed = try config(podNamespace: pod.name, ip: "10.244.1.20")
         let apply = try lab.podnet(["apply", "-f", changed])
@@ -65,11 +62,8 @@ import PodNetTestSupport
     /// so the node's neighbour entry for it stays right and traffic flows at once.
     @Test(.enabled(if: KernelTest.enabled))
     func podRemadeWithTheSameAddressKeepsItsMACAndIsReachableAtOnce() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         func configWith(mtu: Int) throws -> String {
             try configFile(nodeConfig(peers: 0, extra: """
                 bridge: {mtu: \(mtu)}

@@ -103,11 +103,8 @@ import PodNetTestSupport
     /// deletes the link (it was reported as undone while the link stayed).
     @Test(.enabled(if: KernelTest.enabled))
     func aLinkTheFailedAttachCouldNotDeleteIsDeletedByTheRollback() throws {
-        let lab = try NodeLab(), pod = try TestNamespace(prefix: "pnpod")
-        defer {
-            lab.delete()
-            pod.delete()
-        }
+        let lab = try NodeLab(pods: 1), pod = lab.pods[0]
+        defer { lab.delete() }
         let bare = try configFile(nodeConfig(peers: 1))
         let withPod = try configFile(nodeConfig(peers: 1, extra: """
             pods:

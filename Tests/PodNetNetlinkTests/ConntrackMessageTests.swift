@@ -41,18 +41,24 @@ import PodNet
     }
 
     @Test func dumpRequestBytes() {
-        // As `conntrack -L -f ipv6` sends it: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET,
-        // NLM_F_REQUEST|NLM_F_DUMP, nfgenmsg { AF_INET6, NFNETLINK_V0, res_id 0 }.
-        #expect(hexText(ConntrackMessages.dump(family: .ipv6).bytes) == hexText(hexBytes("""
-            14000000 0101 0103 00000000 00000000
+        // NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET, NLM_F_REQUEST|NLM_F_DUMP,
+        // nfgenmsg { AF_INET6, NFNETLINK_V0, res_id 0 }; CTA_TUPLE_ORIG { CTA_TUPLE_PROTO
+        // { CTA_PROTO_NUM 17, CTA_PROTO_DST_PORT 5353 } }; CTA_FILTER (25) { ORIG_FLAGS
+        // PROTO_NUM|PROTO_DST_PORT, REPLY_FLAGS 0 }, flags in host order (NLA_U32).
+        #expect(hexText(ConntrackMessages.dump(family: .ipv6, transport: .udp, destinationPort: 5353).bytes) == hexText(hexBytes("""
+            40000000 0101 0103 00000000 00000000
             0a 00 0000
+            1800 0180 1400 0280 0500 0100 11000000 0600 0300 14e9 0000
+            1400 1980 0800 0100 28000000 0800 0200 00000000
             """)))
     }
 
     @Test func parsesADumpedFlow() throws {
         let flow = try #require(try ConntrackMessages.parse(NetlinkMessage(bytes: Self.dumpedFlow())))
         #expect(flow == ConntrackFlow(family: .ipv4, protocolNumber: 17, destinationPort: 5353,
-                                      destination: IPAddress("10.0.0.1"), originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
+                                      destination: IPAddress("10.0.0.1"),
+                                      replySource: TransportEndpoint(address: IPAddress("10.0.0.1")!, port: 5353),
+                                      originalTuple: Self.originalTuple, id: 0xf666_7147, zone: nil))
     }
 
     @Test func deleteEchoesTheOriginalTupleAndTheId() throws {

@@ -83,7 +83,8 @@ import Testing
         var moved = pod
         moved.addresses[0].address = IPAddress("10.244.1.11")!
         let stale = ObservedPod(name: "old", hostInterface: "vethold", specDigest: "0")
-        let observed = ObservedNode(bridge: observedBridge(), bridgeAddresses: [gateway],
+        let ports = ["vethabc", "vethold"].map { BridgePort(name: $0, hairpin: false) }
+        let observed = ObservedNode(bridge: observedBridge(ports: ports), bridgeAddresses: [gateway],
                                     pods: [ObservedPod(name: "web-1", hostInterface: "vethabc", specDigest: pod.specDigest), stale],
                                     automaticMTU: 1500)
         #expect(NodeDiff.plan(desired: desired(pods: [pod]), observed: observed).pods == [.detach(stale)])
@@ -91,6 +92,12 @@ import Testing
         #expect(plan.pods == [.detach(stale),
                               .detach(ObservedPod(name: "web-1", hostInterface: "vethabc", specDigest: pod.specDigest)),
                               .attach(moved, mtu: 1500)])
+        // On another bridge (after a change of bridge.name), the same pod is attached again.
+        var elsewhere = observed
+        elsewhere.bridge = observedBridge(ports: [])
+        #expect(NodeDiff.plan(desired: desired(pods: [pod]), observed: elsewhere).pods == [
+            .detach(stale), .detach(ObservedPod(name: "web-1", hostInterface: "vethabc", specDigest: pod.specDigest)),
+            .attach(pod, mtu: 1500)])
     }
 
     @Test func dryRunTextShowsEachChange() {
