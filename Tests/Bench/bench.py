@@ -977,6 +977,23 @@ def notes():
         "0.269 s there against podnet's 0.250 s: the kernel's creates are most of either, and the goal (0.3x "
         "classic `ip -batch`, 0.126 s on an idle run) is about what `ip` takes for the same writes idle "
         "(issue 15: 0.09 s + 0.04 s).",
+        "- CNI rows (Tests/Bench/cni_bench.py): the reference chain is Debian's containernetworking-plugins as "
+        "kubenet configured them (bridge on cbr0 with isGateway, hairpinMode and ipMasq false, host-local, then "
+        "portmap), called in turn as libcni calls a chain with iptables-legacy as their `iptables`; podnet is one "
+        "call. Each side has its own node namespace, the sides alternate, each ADD goes into a fresh pod "
+        "namespace and each DEL releases an attached pod; the time is the wall time of the plugin processes. "
+        "Floors measured by hand on this machine (README, podnet as the node's CNI plugin): a DEL is bounded by "
+        "the kernel's deletion of the veth pair, which both sides pay (`ip link del` 14 to 16 ms, more than 0.25x "
+        "of the reference DEL); an ADD by a process start (`nsenter` + podnet answering VERSION, 3.9 ms) plus the "
+        "veth pair's netlink work (median about 5 ms). Beside 50,000 nat rules the reference reads no table "
+        "either for a pod without host ports (no getsockopt under strace), so that row compares two table-free "
+        "ADDs; podnet's reads and writes no table (a kernel test checks it with strace).",
+        "- NetworkPolicy rows (Tests/Bench/netpol_bench.py): the peer loads, with `ipset restore` then "
+        "`iptables-legacy-restore`, the sets and rules of podnet's own render, and both sides' `ipset save` and "
+        "`iptables-legacy-save` are compared before the runs; the peer reads no cluster state, podnet reads the "
+        "List (96 MB as kubectl prints it) on every apply, so the `validate --cluster` row (the List read and the "
+        "policy compiled) is the floor under both apply rows. The one-pod apply is checked once, untimed, under "
+        "strace: no IPT_SO_SET_REPLACE, set member adds only.",
     ]
 
 
