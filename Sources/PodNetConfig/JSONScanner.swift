@@ -308,9 +308,15 @@ struct JSONScanner {
     }
 
     private mutating func expect(_ byte: UInt8) throws(SyntaxError) {
-        guard try consume(byte) else {
-            throw SyntaxError(offset: offset, message: "expected '\(Character(Unicode.Scalar(byte)))', found \(found())")
-        }
+        guard offset < bytes.count, bytes[offset] == byte else { throw missing(byte) }
+        offset += 1
+    }
+
+    /// The error of `expect` not finding `byte`, apart so that finding it stays a compare.
+    @inline(never)
+    private func missing(_ byte: UInt8) -> SyntaxError {
+        guard offset < bytes.count else { return SyntaxError(offset: offset, message: "unexpected end of data") }
+        return SyntaxError(offset: offset, message: "expected '\(Character(Unicode.Scalar(byte)))', found \(found())")
     }
 
     private func found() -> String {
