@@ -182,6 +182,22 @@ public struct AllocationStore: Sendable {
 
 extension AllocationStore {
     var nodeStampPath: String { directory + "/node" }
+    var clusterListPath: String { directory + "/cluster.json" }
+
+    /// The `--cluster` List the last `podnet apply` was given, nil when it had none:
+    /// node-level CNI runs compile its policies so as to keep them in the tables.
+    public var recordedClusterList: String? { access(clusterListPath, F_OK) == 0 ? clusterListPath : nil }
+
+    /// Keeps `bytes` as the List (whole, renamed into place); nil removes it.
+    public func recordCluster(_ bytes: [UInt8]?) throws(Failure) {
+        guard let bytes else {
+            guard unlink(clusterListPath) == 0 || errno == ENOENT else {
+                throw Failure(path: clusterListPath, operation: "remove", errno: errno)
+            }
+            return
+        }
+        try writeWhole(clusterListPath, bytes, temporary: "\(clusterListPath).\(getpid())\(Self.temporarySuffix)")
+    }
 
     /// The node-level state podnet last made or checked whole through this store
     /// (`NodeStamp`), nil when unknown. A request on a node that still matches it needs

@@ -38,6 +38,19 @@ struct CNINode {
         ownership = Ownership(config)
     }
 
+    /// The namespaces, pods and policies of the List the last `podnet apply --cluster`
+    /// kept in the store; nil when it had none. Code 7 when it no longer loads beside
+    /// the node config (changed since): `podnet apply` with a List makes them agree again.
+    private func recordedCluster() throws(CNIError) -> ClusterState? {
+        guard let path = store.recordedClusterList else { return nil }
+        do {
+            return try ConfigLoader.load(configPath: request.nodeConfigPath, clusterPath: path).cluster
+        } catch {
+            throw CNIError(.invalidNetworkConfig, "the cluster state podnet apply kept in \(path) does not load",
+                           details: error.description)
+        }
+    }
+
     /// The node config, or code 7 with `podnet validate`'s messages in the details.
     static func loadNodeConfig(_ path: String, warn: (String) -> Void) throws(CNIError) -> NodeConfig {
         do {
@@ -87,8 +100,10 @@ struct CNINode {
         do throws(CNIError) {
             // A pod without host ports changes no table: on a node prepared as recorded it
             // is attached beside other such ADDs; anything else takes the node-level path.
+            // So does every pod on a node with NetworkPolicy (`podnet apply --cluster`):
+            // its rule that it sends only from its own address goes into the tables.
             var attached = false
-            if allocation.portMappings.isEmpty, let stamp = store.nodeStamp() {
+            if allocation.portMappings.isEmpty, store.recordedClusterList == nil, let stamp = store.nodeStamp() {
                 attached = try kernel {
                     try dataplane.withNamespaceLock(shared: true) {
                         try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp)
@@ -120,7 +135,8 @@ struct CNINode {
         try kernel {
             try dataplane.withNamespaceLock(shared: false) {
                 let kept = try read().filter { !released.contains($0.id) && $0.namespaceExists }
-                let desired = try compile(config.including(kept))
+                // The tables this run commits keep the policies `podnet apply --cluster` put in.
+                let desired = try compile(config.including(kept), cluster: try recordedCluster())
                 do {
                     _ = try dataplane.apply(desired, ownership: ownership, scope: AttachmentScope(hostInterfaces: hostInterfaces))
                 } catch {
@@ -284,9 +300,9 @@ struct CNINode {
         }
     }
 
-    private func compile(_ config: NodeConfig) throws(CNIError) -> DesiredState {
+    private func compile(_ config: NodeConfig, cluster: ClusterState? = nil) throws(CNIError) -> DesiredState {
         do {
-            return try Compiler.compile(config)
+            return try Compiler.compile(config, cluster: cluster)
         } catch {
             throw CNIError(.failure, "cannot compile the node's state", details: "\(error)")
         }

@@ -92,7 +92,7 @@ public enum ConfigLoader {
             throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors, files: files))
         }
         return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings, files: files),
-                            cluster: clusterList??.cluster)
+                            cluster: clusterList??.cluster, clusterData: clusterSource?.data)
     }
 
     private static func read(_ path: String, _ diagnostics: inout Diagnostics) -> [UInt8]? {

@@ -88,13 +88,14 @@ extension NodeDataplane {
         case .failure(let failure): throw .sysctl(.read(path: NodeStamp.bootIDPath, errno: failure.errno))
         }
         let socket: NetlinkSocket
-        let cookie: UInt64
         do {
             socket = try NetlinkSocket(namespace: namespace)
-            cookie = try socket.namespaceCookie()
         } catch {
             throw .netlink(error, while: "identifying the network namespace")
         }
+        // Kernels before 5.14 have no SO_NETNS_COOKIE: without a namespace podnet can
+        // tell from a later one there is no stamp, and every request reads the node.
+        guard let cookie = try? socket.namespaceCookie() else { return nil }
         let bridge: Link?
         do {
             bridge = try Netlink(transport: socket, namespace: namespace).ownedBridge(named: name)

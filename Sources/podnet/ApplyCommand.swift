@@ -44,9 +44,12 @@ struct ApplyCommand: ParsableCommand {
         }
         let logger = node.logger()
         let (result, desired) = try storeOptions.locked {
-            let (loaded, cluster) = try input.loadWithCluster()
-            let config = try storeOptions.including(loaded)
-            let desired = try compileOrExit(config, cluster: cluster)
+            let loaded = try input.loadAll()
+            let config = try storeOptions.including(loaded.config)
+            let desired = try compileOrExit(config, cluster: loaded.cluster)
+            // The CNI plugin's node-level runs commit the tables too: they compile the
+            // policies of the List kept here, or they would remove them.
+            try storeOptions.recordCluster(loaded.clusterData)
             let dataplane = node.dataplane()
             dataplane.warnings(for: desired).forEach(Diagnostics.warn)
             let result = try failing {

@@ -34,12 +34,18 @@ struct InputOptions: ParsableArguments {
 
     /// The config and, with --cluster, the cluster state.
     func loadWithCluster() throws -> (config: NodeConfig, cluster: ClusterState?) {
+        let loaded = try loadAll()
+        return (loaded.config, loaded.cluster)
+    }
+
+    /// Everything the inputs gave, the cluster List's bytes included.
+    func loadAll() throws -> LoadedConfig {
         do {
             let loaded = try ConfigLoader.load(configPath: configPath, nodeListPath: nodeListPath, clusterPath: clusterPath)
             for warning in loaded.warnings {
                 Diagnostics.warn(warning.description)
             }
-            return (loaded.config, loaded.cluster)
+            return loaded
         } catch {
             Diagnostics.error(error.description)
             throw ExitStatus.invalidInput

@@ -62,8 +62,23 @@ struct StoreOptions: ParsableArguments {
         do {
             for allocation in try store.all() { try store.remove(allocation.id) }
             try store.recordNodeStamp(nil)
+            try store.recordCluster(nil)
         } catch {
             Diagnostics.error("cannot release the CNI allocations: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
+    /// Keeps the `--cluster` List for the CNI plugin (nil: this apply has no policies, and
+    /// neither may the plugin's runs), before the apply executes: a CNI request that
+    /// commits the tables after this apply compiles what it applied. Exit 1 when it
+    /// cannot be written: the plugin would otherwise remove the policies.
+    func recordCluster(_ bytes: [UInt8]?) throws {
+        guard exists else { return }
+        do {
+            try store.recordCluster(bytes)
+        } catch {
+            Diagnostics.error("cannot keep the cluster state for the CNI plugin: \(error)")
             throw ExitStatus.failure
         }
     }

@@ -242,6 +242,60 @@ import Testing
         #expect(try String(contentsOfFile: trace, encoding: .utf8).contains("IPT_SO_SET_REPLACE"))
     }
 
+    /// `podnet apply --cluster` and the CNI plugin share a node: an ADD keeps the policies
+    /// apply put in and adds its pod's rule that it sends only from its own address (so
+    /// on such a node every ADD commits the tables); after an apply without a List the
+    /// policies are gone for the plugin too, and ADDs without host ports read no table.
+    @Test func addsKeepThePoliciesOfTheLastApplyWithACluster() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        var cni = lab.driver()
+        #expect(try cni.add("first", netns: try lab.pod().path).status == 0)
+        let list = lab.directory + "/cluster.json"
+        try """
+            {"kind": "List", "items": [
+             {"kind": "Namespace", "metadata": {"name": "x"}},
+             {"kind": "Pod", "metadata": {"name": "web", "namespace": "x", "labels": {"app": "web"}},
+              "spec": {"nodeName": "cni-node", "containers": [{"ports": []}]},
+              "status": {"phase": "Running", "podIPs": [{"ip": "10.244.1.200"}, {"ip": "fd00:10:244:1::200"}]}},
+             {"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "x"},
+              "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+            ]}
+            """.write(toFile: list, atomically: true, encoding: .utf8)
+        #expect(try lab.podnet(["apply", "-f", lab.configPath, "--cluster", list]).status == 0)
+        let filter = { () throws -> String in
+            try runCommand(["ip", "netns", "exec", lab.node.name, "iptables-legacy-save", "-t", "filter"])
+        }
+        // The policy chains' rules (per policy, not per pod).
+        let policyRules = { () throws -> Int in
+            try filter().split(separator: "\n").filter { $0.hasPrefix("-A PODNET-INGRESS") || $0.hasPrefix("-A PODNET-EGRESS") }.count
+        }
+        let before = try policyRules()
+        #expect(before > 0, "the policy is in the filter table")
+
+        #expect(try cni.add("second", netns: try lab.pod().path).status == 0)
+        let afterSecond = try filter()
+        #expect(try policyRules() == before, "a pod without host ports: \(afterSecond)")
+        #expect(afterSecond.contains("pod cni/second/eth0 sends only from its own address"))
+        #expect(try cni.add("third", netns: try lab.pod().path, portMappings: [.object(["hostPort": 8080, "containerPort": 80])]).status == 0)
+        let afterThird = try filter()
+        #expect(try policyRules() == before, "a pod with a host port: \(afterThird)")
+        let diff = try lab.podnet(["diff", "-f", lab.configPath, "--cluster", list])
+        #expect(diff.status == 0, "the node is as apply --cluster left it: \(diff.stdout)\(diff.stderr)")
+
+        // An apply without a List removes the policies, for the plugin's later runs too.
+        #expect(try lab.podnet(["apply", "-f", lab.configPath]).status == 0)
+        #expect(try policyRules() == 0)
+        #expect(try cni.add("fourth", netns: try lab.pod().path, portMappings: [.object(["hostPort": 8081, "containerPort": 80])]).status == 0)
+        #expect(try policyRules() == 0)
+        let trace = lab.directory + "/trace"
+        cni.wrapper = ["strace", "-f", "-qq", "-e", "trace=getsockopt,setsockopt", "-o", trace]
+        #expect(try cni.add("fifth", netns: try lab.pod().path).status == 0)
+        let calls = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(!calls.contains("IPT_SO_") && !calls.contains("IP6T_SO_"), "\(calls)")
+        #expect(try lab.podnet(["diff", "-f", lab.configPath]).status == 0)
+    }
+
     /// What a reboot does to the node (the bridge and podnet's rules gone, the store kept
     /// under dataDir): the next ADD, even of a pod without host ports, makes the node-level
     /// state again, tables included; so does one whose stamp is of another boot; the one
