@@ -103,10 +103,13 @@ struct CNINode {
             // So does every pod on a node with NetworkPolicy (`podnet apply --cluster`):
             // its rule that it sends only from its own address goes into the tables.
             var attached = false
-            if allocation.portMappings.isEmpty, store.recordedClusterList == nil, let stamp = store.nodeStamp() {
+            // The record is read holding the lock: an apply forgets it before changing the
+            // node and records it once done, both outside the lock's shared holders.
+            if allocation.portMappings.isEmpty, store.recordedClusterList == nil {
                 attached = try kernel {
                     try dataplane.withNamespaceLock(shared: true) {
-                        try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp)
+                        guard let stamp = store.nodeStamp() else { return false }
+                        return try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp)
                     }
                 }
             }

@@ -50,6 +50,9 @@ struct ApplyCommand: ParsableCommand {
             // The CNI plugin's node-level runs commit the tables too: they compile the
             // policies of the List kept here, or they would remove them.
             try storeOptions.recordCluster(loaded.clusterData)
+            // A killed or failed apply leaves the node between two states: no CNI request
+            // may take it for the recorded one meanwhile.
+            try storeOptions.forgetNodeStamp()
             let dataplane = node.dataplane()
             dataplane.warnings(for: desired).forEach(Diagnostics.warn)
             let result = try failing {

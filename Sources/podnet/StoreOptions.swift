@@ -83,6 +83,18 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Before an apply changes the node: until it has recorded the new stamp, CNI
+    /// requests take the node-level path (they wait for the apply's lock).
+    func forgetNodeStamp() throws {
+        guard exists else { return }
+        do {
+            try store.recordNodeStamp(nil)
+        } catch {
+            Diagnostics.error("the CNI allocation store: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
     /// After an apply made the node-level state whole: later ADDs of pods without host
     /// ports on the same node, wanting the same state, need no node-level work (no table
     /// read). Called holding the store's lock, as apply does, so that no ADD records an

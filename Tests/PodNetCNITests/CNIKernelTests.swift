@@ -296,6 +296,26 @@ import Testing
         #expect(try lab.podnet(["diff", "-f", lab.configPath]).status == 0)
     }
 
+    /// An apply killed before it is done leaves no record of the node-level state: the
+    /// node may be between two states, which no CNI request may take for the recorded one.
+    @Test func aKilledApplyLeavesNoNodeRecord() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        #expect(try cni.add("first", netns: try lab.pod().path).status == 0)
+        let record = lab.dataDir + "/node"
+        #expect(FileManager.default.fileExists(atPath: record))
+        // Killed at its first socket option, as it starts to observe the node.
+        let killed = try runProcess("/usr/bin/env", ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=setsockopt",
+                                                     "-e", "inject=setsockopt:signal=SIGKILL:when=1", PodNetBinary.path,
+                                                     "apply", "-f", lab.configPath, "--netns", lab.node.name, "--data-dir", lab.dataDir],
+                                    environment: lab.environment)
+        #expect(killed.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: record), "the killed apply left the record")
+        #expect(try lab.podnet(["apply", "-f", lab.configPath]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: record), "a finished apply records the node again")
+    }
+
     /// What a reboot does to the node (the bridge and podnet's rules gone, the store kept
     /// under dataDir): the next ADD, even of a pod without host ports, makes the node-level
     /// state again, tables included; so does one whose stamp is of another boot; the one
