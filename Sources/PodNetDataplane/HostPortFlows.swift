@@ -12,6 +12,11 @@ import PodNetNetlink
 /// that has the nat table in place clears them, whether or not it changed the
 /// table: a podnet killed between the nat commit and the clearing leaves nothing
 /// behind that the next run does not see, with no record of its own to keep.
+/// Only flows the host port's jumps could have DNATed go: to a local address (as
+/// `-m addrtype --dst-type LOCAL` matches), not IPv6's ::1 (the OUTPUT jump leaves
+/// [::1]:port the node's own), and either un-NATed or DNATed to another address of
+/// the node's pod CIDRs (a former mapping's pod); a flow another program's DNAT sent
+/// elsewhere is not podnet's.
 enum HostPortFlows {
     /// A UDP port the host ports catch, on one host IP or (nil) on every local
     /// address (only flows to those destinations meet the DNAT), and the pod's
@@ -21,12 +26,26 @@ enum HostPortFlows {
         var hostIP: IPAddress?
         var target: TransportEndpoint
 
-        /// The stale flows, with `local` the node's addresses of the family.
-        func staleFlows(local: [IPNetwork]) -> FlowSelection {
-            FlowSelection(destinationPort: port, destinations: hostIP.map { [IPNetwork(host: $0)] } ?? local,
-                          keeping: target)
+        /// The stale flows, with `local` the node's local networks of the family and
+        /// `podCIDRs` its pod CIDRs; nil when the host IP is no local address, as
+        /// nothing sent to it enters the host ports chain.
+        func staleFlows(local: [IPNetwork], podCIDRs: [IPNetwork]) -> FlowSelection? {
+            let dnated = local.filter { $0 != HostPortFlows.ipv6Loopback }
+            let destinations: [IPNetwork]
+            if let hostIP {
+                guard dnated.contains(where: { $0.contains(hostIP) }) else { return nil }
+                destinations = [IPNetwork(host: hostIP)]
+            } else {
+                destinations = dnated
+            }
+            return FlowSelection(destinationPort: port, destinations: destinations, keeping: target,
+                                 formerTargets: podCIDRs)
         }
     }
+
+    /// ::1, which the IPv6 OUTPUT jump to the host ports leaves out: IPv6 has no
+    /// route_localnet, so a packet from [::1] DNATed to a pod could not leave `lo`.
+    static let ipv6Loopback = IPNetwork(host: IPAddress(ipv6: 0, 1))
 
     /// In the order of the host ports chain's dispatch rules, each once.
     static func udpHostPorts(_ nat: TableState) -> [UDPHostPort] {

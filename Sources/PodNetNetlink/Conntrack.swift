@@ -86,29 +86,43 @@ public final class Conntrack {
 }
 
 /// Which flows `Conntrack.deleteFlows` deletes: those whose original direction goes
-/// to `destinationPort` on one of `destinations`, except those answered by `keeping`.
+/// to `destinationPort` on one of `destinations`; with `keeping`, only those of them
+/// nothing DNATed and those DNATed into `formerTargets` to anything but `keeping`.
 public struct FlowSelection: Sendable, Hashable, CustomStringConvertible {
     public var destinationPort: UInt16
     public var destinations: [IPNetwork]
     /// The reply tuple's source of the flows that stay: a host port's DNAT target,
     /// whose flows already meet the mapping; nil deletes every flow to the port.
     public var keeping: TransportEndpoint?
+    /// With `keeping`, where a DNATed flow's replies may come from for it to go: the
+    /// node's pod CIDRs (a former mapping's pod). A flow DNATed anywhere else was
+    /// DNATed by another program's rule (kube-proxy's, before the host port's): it stays.
+    public var formerTargets: [IPNetwork]
 
-    public init(destinationPort: UInt16, destinations: [IPNetwork], keeping: TransportEndpoint? = nil) {
+    public init(destinationPort: UInt16, destinations: [IPNetwork], keeping: TransportEndpoint? = nil,
+                formerTargets: [IPNetwork] = []) {
         self.destinationPort = destinationPort
         self.destinations = destinations
         self.keeping = keeping
+        self.formerTargets = formerTargets
     }
 
     func picks(_ flow: ConntrackFlow) -> Bool {
         guard flow.destinationPort == destinationPort, let destination = flow.destination,
               destinations.contains(where: { $0.contains(destination) }) else { return false }
-        return keeping == nil || flow.replySource != keeping
+        guard let keeping else { return true }
+        guard let reply = flow.replySource else { return false }
+        // Replies from where the flow was sent: nothing DNATed it.
+        if reply == TransportEndpoint(address: destination, port: destinationPort) { return true }
+        return reply != keeping && formerTargets.contains { $0.contains(reply.address) }
     }
 
     public var description: String {
         "--dport \(destinationPort) -d " + destinations.map(\.description).joined(separator: ",")
-            + (keeping.map { " (except replies from \($0))" } ?? "")
+            + (keeping.map { keeping in
+                " (un-NATed, or DNATed into " + formerTargets.map(\.description).joined(separator: ",")
+                    + " but not to \(keeping))"
+            } ?? "")
     }
 }
 

@@ -279,6 +279,88 @@ import PodNetTestSupport
         #expect(try flows().contains("src=10.244.1.10"), "a DNATed flow is no stale one")
     }
 
+    /// The sweep at every apply deletes only the flows a host port's jump could have
+    /// DNATed and did not send to the mapping's pod: un-NATed to a local address
+    /// (127.0.0.1 included, which route_localnet lets the OUTPUT jump DNAT) or DNATed to
+    /// another pod of the node. The node's own [::1]:5353 (the IPv6 jumps leave ::1
+    /// out), flows to a host IP that is no local address (the jump never sees them) and
+    /// flows another program's DNAT sent off the node stay.
+    @Test(.enabled(if: KernelTest.enabled))
+    func theSweepLeavesFlowsNoHostPortCouldHaveDNATed() throws {
+        let lab = try NodeLab()
+        defer { lab.delete() }
+        let path = try configFile(nodeConfig(extra: """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+              - {podIP: "fd00:10:244:1::a", protocol: udp, hostPort: 5353, containerPort: 53}
+              - {podIP: 10.244.1.11, protocol: udp, hostPort: 5355, containerPort: 53, hostIP: 198.18.0.1}
+            """))
+        let first = try lab.podnet(["apply", "-f", path])
+        #expect(first.status == 0, "\(first.stderr)")
+        // Source, destination, their ports, and where the replies come from.
+        let flows: [(source: String, destination: String, port: String, dport: String,
+                     reply: String, replyPort: String)] = [
+            ("::1", "::1", "40001", "5353", "::1", "5353"),
+            ("198.18.0.10", "198.18.0.1", "40002", "5355", "198.18.0.1", "5355"),
+            ("198.18.0.1", "198.18.0.10", "40003", "5353", "192.0.2.7", "53"),
+            ("198.18.0.1", "198.18.0.10", "40004", "5353", "10.244.1.99", "53"),
+            ("198.18.0.1", "198.18.0.10", "40005", "5353", "10.244.1.10", "53"),
+            ("127.0.0.1", "127.0.0.1", "40006", "5353", "127.0.0.1", "5353"),
+        ]
+        for flow in flows {
+            try lab.node.run(["conntrack", "-I", "-p", "udp", "-s", flow.source, "-d", flow.destination,
+                              "--sport", flow.port, "--dport", flow.dport, "--reply-src", flow.reply,
+                              "--reply-dst", flow.source, "--reply-port-src", flow.replyPort,
+                              "--reply-port-dst", flow.port, "--timeout", "3600"])
+        }
+        func tracked() throws -> String {
+            try lab.node.run(["conntrack", "-L", "-p", "udp"]) + (try lab.node.run(["conntrack", "-L", "-f", "ipv6", "-p", "udp"]))
+        }
+        let before = try tracked()
+        for flow in flows { #expect(before.contains("sport=\(flow.port) "), "\(before)") }
+        let again = try lab.podnet(["apply", "-f", path])
+        #expect(again.status == 0, "\(again.stderr)")
+        let after = try tracked()
+        #expect(after.contains("sport=40001 "), "the node's own [::1]:5353 is no host port: \(after)")
+        #expect(after.contains("sport=40002 "), "198.18.0.1 is no local address, its flows meet no DNAT: \(after)")
+        #expect(after.contains("sport=40003 "), "a flow another rule DNATed off the node is not podnet's: \(after)")
+        #expect(!after.contains("sport=40004 "), "a flow DNATed to a former mapping's pod bypasses the mapping: \(after)")
+        #expect(after.contains("sport=40005 "), "a flow DNATed to the mapping's pod meets it: \(after)")
+        #expect(!after.contains("sport=40006 "), "127.0.0.1:5353 is DNATed to the pod (route_localnet): \(after)")
+    }
+
+    /// The sweep's delete refused: the apply has put tables, routes and pods in place,
+    /// and says the flows stay; it succeeds, and the next apply clears them.
+    @Test(.enabled(if: KernelTest.enabled))
+    func aRefusedSweepIsAWarningAndTheNextApplyClearsTheFlows() throws {
+        let lab = try Self.nodeWithAFlowToPort5353()
+        defer { lab.delete() }
+        func flows() throws -> String {
+            try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
+        }
+        let command = ["apply", "-f", try configFile(nodeConfig() + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """)]
+        let counting = try Self.nodeWithAFlowToPort5353()
+        defer { counting.delete() }
+        let (counted, writes) = try counting.kernelWrites(command)
+        #expect(counted.status == 0, "\(counted.stderr)")
+        let delete = try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)")
+
+        let refused = try lab.podnet(command, fault: .refused, at: delete)
+        #expect(refused.status == 0, "\(refused.stderr)")
+        #expect(refused.stderr.contains("warning: ipv4 UDP host ports 5353: their old conntrack flows"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("Operation not permitted"), "\(refused.stderr)")
+        #expect(try lab.node.run(["iptables-legacy-save", "-t", "nat"]).contains("--dport 5353"), "the table stays")
+        #expect(try flows().contains("dst=198.18.0.10"))
+        let next = try lab.podnet(command)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(!next.stderr.contains("warning"), "\(next.stderr)")
+        let left = try flows()
+        #expect(!left.contains("dst=198.18.0.10 sport"), "\(left)")
+    }
+
     @Test(.enabled(if: KernelTest.enabled))
     func nftablesTablesInTheNamespaceAreWarnedAbout() throws {
         let lab = try NodeLab()

@@ -21,4 +21,20 @@ import PodNetNetlink
                                       target: TransportEndpoint(address: IPAddress("10.244.1.10")!, port: 53)),
         ])
     }
+
+    /// Only destinations the jumps DNAT: no host IP that is not local, and never ::1.
+    @Test func stalesFlowsGoToLocalDestinationsTheJumpsDNATOnly() throws {
+        let target = TransportEndpoint(address: IPAddress("fd00:10:244:1::a")!, port: 53)
+        let local = [IPNetwork(host: IPAddress("::1")!), IPNetwork(host: IPAddress("2001:db8::10")!)]
+        let pods = [try IPNetwork(parsing: "fd00:10:244:1::/64")]
+        let everyAddress = HostPortFlows.UDPHostPort(port: 5353, hostIP: nil, target: target)
+        #expect(everyAddress.staleFlows(local: local, podCIDRs: pods)?.destinations == [local[1]])
+        let remote = HostPortFlows.UDPHostPort(port: 5353, hostIP: IPAddress("2001:db8::1"), target: target)
+        #expect(remote.staleFlows(local: local, podCIDRs: pods) == nil)
+        let loopback = HostPortFlows.UDPHostPort(port: 5353, hostIP: IPAddress("::1"), target: target)
+        #expect(loopback.staleFlows(local: local, podCIDRs: pods) == nil)
+        let own = HostPortFlows.UDPHostPort(port: 5353, hostIP: IPAddress("2001:db8::10"), target: target)
+        #expect(own.staleFlows(local: local, podCIDRs: pods)
+                == FlowSelection(destinationPort: 5353, destinations: [local[1]], keeping: target, formerTargets: pods))
+    }
 }
