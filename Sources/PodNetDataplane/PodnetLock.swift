@@ -36,12 +36,26 @@ public struct PodnetLock: Sendable {
         self.wait = wait
     }
 
-    /// Runs `body` holding the lock (shared or exclusive), waiting at most `wait` for it.
+    /// Runs `body` holding the lock (shared or exclusive), waiting for it at most `wait`,
+    /// twice over at most (the turnstile, then the lock).
+    ///
+    /// flock favours no one, so an apply waiting for the lock exclusively behind an
+    /// unbroken stream of parallel CNI requests, each holding it shared, could wait until
+    /// its timeout. A turnstile beside the lock gives the exclusive waiter its turn: it
+    /// holds the turnstile while it waits and works, and a shared holder passes the
+    /// turnstile (takes it shared and drops it) before taking the lock, so none starts while an
+    /// exclusive one waits, and those already in finish.
     public func withLock<T>(shared: Bool = false, _ body: () throws -> T) throws -> T {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { mkdir(directory, 0o755) }
+        let turnstile = path + ".turnstile"
+        let lock = FileLock(path: path, wait: wait, shared: shared)
         do {
-            return try FileLock(path: path, wait: wait, shared: shared).withLock(body)
+            if shared {
+                try FileLock(path: turnstile, wait: wait, shared: true).withLock {}
+                return try lock.withLock(body)
+            }
+            return try FileLock(path: turnstile, wait: wait).withLock { try lock.withLock(body) }
         } catch FileLock.Failure.file(let code) {
             throw DataplaneError.lockFile(path: path, errno: code)
         } catch FileLock.Failure.timeout {
