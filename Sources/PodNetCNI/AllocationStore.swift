@@ -190,13 +190,7 @@ extension AllocationStore {
 
     /// Keeps `bytes` as the List (whole, renamed into place); nil removes it.
     public func recordCluster(_ bytes: [UInt8]?) throws(Failure) {
-        guard let bytes else {
-            guard unlink(clusterListPath) == 0 || errno == ENOENT else {
-                throw Failure(path: clusterListPath, operation: "remove", errno: errno)
-            }
-            return
-        }
-        try writeWhole(clusterListPath, bytes, temporary: "\(clusterListPath).\(getpid())\(Self.temporarySuffix)")
+        try replaceWhole(clusterListPath, with: bytes)
     }
 
     /// The node-level state podnet last made or checked whole through this store
@@ -213,13 +207,18 @@ extension AllocationStore {
     /// each writes its own temporary file (named after its process) and the last rename
     /// wins; both describe the same records, config and kernel then.
     public func recordNodeStamp(_ stamp: NodeStamp?) throws(Failure) {
-        guard let stamp else {
-            guard unlink(nodeStampPath) == 0 || errno == ENOENT else {
-                throw Failure(path: nodeStampPath, operation: "remove", errno: errno)
+        try replaceWhole(nodeStampPath, with: stamp.map { Array($0.text.utf8) })
+    }
+
+    /// `path` replaced whole by `bytes` through a temporary file named after this process
+    /// (writers of the node's files may meet; the last rename wins), or removed for nil.
+    private func replaceWhole(_ path: String, with bytes: [UInt8]?) throws(Failure) {
+        guard let bytes else {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw Failure(path: path, operation: "remove", errno: errno)
             }
             return
         }
-        try writeWhole(nodeStampPath, Array(stamp.text.utf8),
-                       temporary: "\(nodeStampPath).\(getpid())\(Self.temporarySuffix)")
+        try writeWhole(path, bytes, temporary: "\(path).\(getpid())\(Self.temporarySuffix)")
     }
 }

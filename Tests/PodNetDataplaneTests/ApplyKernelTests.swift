@@ -239,6 +239,26 @@ import PodNetTestSupport
         }
     }
 
+    /// The conntrack flows to the node's UDP port 5353.
+    static func flowsToPort5353(_ lab: NodeLab) throws -> String {
+        try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
+    }
+
+    /// The apply that adds UDP host port 5353 over `nodeWithAFlowToPort5353`, and its
+    /// write deleting the port's old flow, found by the same apply on a node of its own
+    /// (strace names no ctnetlink type: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE).
+    static func applyAddingUDPHostPort5353() throws -> (command: [String], flowDelete: KernelWrite) {
+        let command = ["apply", "-f", try configFile(nodeConfig() + """
+            hostPorts:
+              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
+            """)]
+        let counting = try nodeWithAFlowToPort5353()
+        defer { counting.delete() }
+        let (counted, writes) = try counting.kernelWrites(command)
+        #expect(counted.status == 0, "\(counted.stderr)")
+        return (command, try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)"))
+    }
+
     /// podnet killed after the nat commit that adds a UDP host port, as it asks the
     /// kernel to delete the port's old flows: the next apply finds the rule in place
     /// and nothing to change, and still clears the flow that bypasses the DNAT.
@@ -246,21 +266,9 @@ import PodNetTestSupport
     func udpFlowsLeftByAKillAfterTheNatCommitAreClearedByTheNextApply() throws {
         let lab = try Self.nodeWithAFlowToPort5353()
         defer { lab.delete() }
-        func flows() throws -> String {
-            try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
-        }
+        func flows() throws -> String { try Self.flowsToPort5353(lab) }
         #expect(try flows().contains("dst=198.18.0.10"))
-        let command = ["apply", "-f", try configFile(nodeConfig() + """
-            hostPorts:
-              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
-            """)]
-        // The writes of the same apply, on a node of its own, to find the flows' delete.
-        let counting = try Self.nodeWithAFlowToPort5353()
-        defer { counting.delete() }
-        let (counted, writes) = try counting.kernelWrites(command)
-        #expect(counted.status == 0, "\(counted.stderr)")
-        // strace names no ctnetlink type: NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE.
-        let delete = try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)")
+        let (command, delete) = try Self.applyAddingUDPHostPort5353()
 
         let killed = try lab.podnet(command, fault: .killed, at: delete)
         #expect(killed.killedBy == SIGKILL, "\(killed.stderr)")
@@ -335,18 +343,8 @@ import PodNetTestSupport
     func aRefusedSweepIsAWarningAndTheNextApplyClearsTheFlows() throws {
         let lab = try Self.nodeWithAFlowToPort5353()
         defer { lab.delete() }
-        func flows() throws -> String {
-            try lab.node.run(["conntrack", "-L", "-p", "udp", "--dport", "5353"])
-        }
-        let command = ["apply", "-f", try configFile(nodeConfig() + """
-            hostPorts:
-              - {podIP: 10.244.1.10, protocol: udp, hostPort: 5353, containerPort: 53}
-            """)]
-        let counting = try Self.nodeWithAFlowToPort5353()
-        defer { counting.delete() }
-        let (counted, writes) = try counting.kernelWrites(command)
-        #expect(counted.status == 0, "\(counted.stderr)")
-        let delete = try #require(writes.first { $0.trace.contains("nlmsg_type=0x102 ") }, "\(writes)")
+        func flows() throws -> String { try Self.flowsToPort5353(lab) }
+        let (command, delete) = try Self.applyAddingUDPHostPort5353()
 
         let refused = try lab.podnet(command, fault: .refused, at: delete)
         #expect(refused.status == 0, "\(refused.stderr)")
