@@ -88,7 +88,7 @@ public enum IPSetOperation: Sendable, Hashable {
     case destroy(IPSetState)
 
     /// As `ipset` would be told.
-    public var command: String {
+    public var commandText: String {
         switch self {
         case .create(let set): return set.createCommand
         case .add(let set, let entry): return "ipset add \(set) \(entry)"

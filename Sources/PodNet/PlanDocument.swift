@@ -139,7 +139,7 @@ public struct PlanDocument: Encodable, Sendable {
     }
 
     private static func ipset(_ operation: IPSetOperation) -> Operation {
-        var item = Operation(op: operation.kind, text: [operation.command])
+        var item = Operation(op: operation.kind, text: [operation.commandText])
         switch operation {
         case .create(let set):
             item.set = set.name

@@ -183,9 +183,9 @@ public enum PlanText {
 
     static func ipsetLine(_ operation: IPSetOperation) -> (Mark, String) {
         switch operation {
-        case .create, .add: return (.add, operation.command)
-        case .delete, .destroy: return (.remove, operation.command)
-        case .swap: return (.change, operation.command)
+        case .create, .add: return (.add, operation.commandText)
+        case .delete, .destroy: return (.remove, operation.commandText)
+        case .swap: return (.change, operation.commandText)
         }
     }
 

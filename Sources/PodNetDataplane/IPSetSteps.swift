@@ -44,7 +44,7 @@ struct IPSetSteps {
                 journal("ipset destroy \(set.name)") { try ipsets.destroy(set.name) }
             case .swap(let first, let second):
                 try step { () throws(NetlinkOperationError) in try ipsets.swap(first, second) }
-                journal(operation.command) { try ipsets.swap(first, second) }
+                journal(operation.commandText) { try ipsets.swap(first, second) }
             case .destroy(let set):
                 try step { () throws(NetlinkOperationError) in try ipsets.destroy(set.name) }
                 journal("make ipset \(set.name) again with its \(set.entries.count) members") {

@@ -63,7 +63,7 @@ import PodNetTestSupport
         let (_, second) = try state(Self.sets(pods: ["10.244.1.3", "10.244.1.9", "10.244.1.20", "10.244.1.21"],
                                                 blocks: Self.blocks))
         let plan = try lab.dataplane.plan(second, ownership: ownership)
-        #expect(plan.ipsets.map(\.command) == ["ipset add PODNET-PODS4 10.244.1.9", "ipset del PODNET-PODS4 10.244.2.7"])
+        #expect(plan.ipsets.map(\.commandText) == ["ipset add PODNET-PODS4 10.244.1.9", "ipset del PODNET-PODS4 10.244.2.7"])
         #expect(plan.operationCount == 2)
         let changed = try lab.dataplane.apply(second, ownership: ownership)
         #expect(changed.executed.tables.isEmpty && changed.executed.ipsets == plan.ipsets)
@@ -82,7 +82,7 @@ import PodNetTestSupport
         #expect(try lab.node.run(["ipset", "list", "-n"]).split(separator: "\n").sorted() == ["KUBE-FOREIGN", "PODNET-PODS4"])
 
         let teardown = try lab.dataplane.teardownPlan(ownership: ownership)
-        #expect(teardown.ipsets.map(\.command) == ["ipset destroy PODNET-PODS4"])
+        #expect(teardown.ipsets.map(\.commandText) == ["ipset destroy PODNET-PODS4"])
         _ = try lab.dataplane.teardown(ownership: ownership)
         #expect(try Self.saved(lab) == "add KUBE-FOREIGN 192.0.2.1\ncreate KUBE-FOREIGN hash:ip family inet")
         #expect(try lab.dataplane.teardownPlan(ownership: ownership).isEmpty)

@@ -12,7 +12,7 @@ import PodNet
 
     @Test func aNewSetIsCreatedThenFilled() {
         let plan = IPSetDiff.plan(desired: [Self.pods("PODNET-A", ["10.244.2.7", "10.244.1.3"])], observed: [])
-        #expect(plan.map(\.command) == [
+        #expect(plan.map(\.commandText) == [
             "ipset create PODNET-A hash:ip family inet",
             "ipset add PODNET-A 10.244.1.3",
             "ipset add PODNET-A 10.244.2.7",
@@ -22,7 +22,7 @@ import PodNet
     @Test func membersChangeInPlace() {
         let plan = IPSetDiff.plan(desired: [Self.pods("PODNET-A", ["10.244.1.3", "10.244.1.9"])],
                                   observed: [Self.pods("PODNET-A", ["10.244.1.3", "10.244.1.4"])])
-        #expect(plan.map(\.command) == ["ipset add PODNET-A 10.244.1.9", "ipset del PODNET-A 10.244.1.4"])
+        #expect(plan.map(\.commandText) == ["ipset add PODNET-A 10.244.1.9", "ipset del PODNET-A 10.244.1.4"])
         #expect(IPSetDiff.plan(desired: [Self.pods("PODNET-A", ["10.244.1.3"])],
                                observed: [Self.pods("PODNET-A", ["10.244.1.3"])]).isEmpty)
     }
@@ -32,7 +32,7 @@ import PodNet
                                 entries: [Self.net("10.0.0.0/8"), Self.net("10.1.0.0/16", nomatch: true)])
         let found = IPSetState(name: "PODNET-B", type: .hashNet, family: .ipv4,
                                entries: [Self.net("10.0.0.0/8"), Self.net("10.1.0.0/16"), Self.net("192.168.0.0/16")])
-        #expect(IPSetDiff.plan(desired: [wanted], observed: [found]).map(\.command) == [
+        #expect(IPSetDiff.plan(desired: [wanted], observed: [found]).map(\.commandText) == [
             "ipset del PODNET-B 10.1.0.0/16",
             "ipset add PODNET-B 10.1.0.0/16 nomatch",
             "ipset del PODNET-B 192.168.0.0/16",
@@ -45,7 +45,7 @@ import PodNet
         let temporary = IPSetState.temporaryName(for: "PODNET-C")
         #expect(temporary.hasPrefix(IPSetState.ownedPrefix) && temporary.count <= IPSetState.maximumNameLength)
         let plan = IPSetDiff.plan(desired: [wanted], observed: [found])
-        #expect(plan.map(\.command) == [
+        #expect(plan.map(\.commandText) == [
             "ipset create \(temporary) hash:ip family inet",
             "ipset add \(temporary) 10.244.3.1",
             "ipset add \(temporary) 10.244.3.2",
@@ -68,7 +68,7 @@ import PodNet
         let leftover = IPSetState(name: temporary, type: .hashIP, family: .ipv4)
         let plan = IPSetDiff.plan(desired: [Self.pods("PODNET-C", [])],
                                   observed: [Self.pods("PODNET-C", ["10.1.1.1", "10.1.1.2", "10.1.1.3", "10.1.1.4"]), leftover])
-        #expect(plan.map(\.command) == [
+        #expect(plan.map(\.commandText) == [
             "ipset destroy \(temporary)",
             "ipset create \(temporary) hash:ip family inet",
             "ipset swap \(temporary) PODNET-C",
@@ -85,7 +85,7 @@ import PodNet
         let wanted = IPSetState(name: "PODNET-D", type: .hashNet, family: .ipv4, entries: [Self.net("10.0.0.0/8")])
         let found = Self.pods("PODNET-D", ["10.244.1.3"])
         let plan = IPSetDiff.plan(desired: [wanted], observed: [found])
-        #expect(plan.map(\.command) == [
+        #expect(plan.map(\.commandText) == [
             "ipset destroy PODNET-D",
             "ipset create PODNET-D hash:net family inet",
             "ipset add PODNET-D 10.0.0.0/8",
