@@ -150,10 +150,28 @@ public struct AllocationStore: Sendable {
         recordsDirectory + "/" + id.containerID + "@" + id.ifname
     }
 
+    /// Records are written under the store's lock, so any temporary record is a killed
+    /// run's. The node record and the cluster List are written under the node's lock
+    /// instead, by a process whose id the temporary name carries: only those of
+    /// processes that are gone are removed (a live one may be writing).
     private func removeTemporaryFiles() throws(Failure) {
         for name in try fileNames(in: recordsDirectory) ?? [] where name.hasSuffix(Self.temporarySuffix) {
             unlink(recordsDirectory + "/" + name)
         }
+        for name in try fileNames(in: directory) ?? [] {
+            guard let writer = Self.writer(ofTemporary: name), kill(writer, 0) != 0, errno == ESRCH else { continue }
+            unlink(directory + "/" + name)
+        }
+    }
+
+    /// The process id in `BASE.PID.tmp`, the name `replaceWhole` gives its temporary
+    /// file; nil for any other name.
+    private static func writer(ofTemporary name: String) -> pid_t? {
+        guard name.hasSuffix(temporarySuffix) else { return nil }
+        let stem = name.dropLast(temporarySuffix.count)
+        guard let dot = stem.lastIndex(of: "."), let pid = pid_t(stem[stem.index(after: dot)...]), pid > 0
+        else { return nil }
+        return pid
     }
 
     private func makeDirectory(_ path: String) throws(Failure) {

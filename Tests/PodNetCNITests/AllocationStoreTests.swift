@@ -40,6 +40,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: leftover))
     }
 
+    /// The node record and the cluster List are replaced through `NAME.PID.tmp`: a killed
+    /// writer's file goes at the next locked request, a live writer's stays.
+    @Test func aTemporaryNodeRecordOfAProcessThatIsGoneIsSwept() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = AllocationStore(directory: directory)
+        try store.withLock {}
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let gone = directory + "/cluster.json.\(ended.processIdentifier).tmp"
+        let live = directory + "/node.\(getpid()).tmp"
+        for path in [gone, live] { #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8))) }
+        try store.withLock {}
+        #expect(!FileManager.default.fileExists(atPath: gone))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
+
     @Test func aDamagedRecordIsNamed() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = AllocationStore(directory: directory)
