@@ -189,4 +189,33 @@ import PodNetTestSupport
         #expect(try conntrack.deleteFlows(family: .ipv6, transport: .udp, destinationPort: 5353, to: local6) == 1)
         #expect(try Self.trackedFlows(node) == Set(remote), "the node's flows to other hosts stay")
     }
+
+    /// More ports than per-port dumps are worth: one dump of the family's UDP flows,
+    /// matched here, deletes the flows to exactly those ports and destinations.
+    @Test(.enabled(if: KernelTest.enabled))
+    func deletesTheFlowsOfManyPortsInOneDump() throws {
+        let (node, client) = try Self.nodeAndClient()
+        defer { client.delete(); node.delete() }
+        let ports = (0..<UInt16(Conntrack.perPortDumpLimit + 2)).map { 6000 + $0 }
+        func insert(_ proto: String, to destination: String, sourcePort: UInt16, port: UInt16) throws {
+            try node.run(["conntrack", "-I", "-p", proto, "-s", "10.0.0.2", "-d", destination,
+                          "--sport", String(sourcePort), "--dport", String(port), "--timeout", "3600"]
+                         + (proto == "tcp" ? ["--state", "ESTABLISHED"] : []))
+        }
+        for port in ports { try insert("udp", to: "10.0.0.1", sourcePort: 40000, port: port) }
+        try insert("udp", to: "10.0.0.1", sourcePort: 40000, port: 7000)
+        try insert("udp", to: "10.0.9.9", sourcePort: 40000, port: ports[0])
+        try insert("tcp", to: "10.0.0.1", sourcePort: 40000, port: ports[1])
+        try Self.sendUDP(from: client, sourcePort: 40001, to: "fd00::1", port: ports[2])
+        let others: Set<String> = ["ipv4 udp 10.0.0.2:40000 > 10.0.0.1:7000", "ipv4 udp 10.0.0.2:40000 > 10.0.9.9:6000",
+                                   "ipv4 tcp 10.0.0.2:40000 > 10.0.0.1:6001", "ipv6 udp fd00::2:40001 > fd00::1:6002"]
+        let doomed = Set(ports.map { "ipv4 udp 10.0.0.2:40000 > 10.0.0.1:\($0)" })
+        #expect(try Self.trackedFlows(node) == doomed.union(others))
+
+        let conntrack = try Conntrack(namespace: node.namespace)
+        let local = [IPNetwork(host: IPAddress("10.0.0.1")!)]
+        let selections = ports.map { FlowSelection(destinationPort: $0, destinations: local) }
+        #expect(try conntrack.deleteFlows(family: .ipv4, transport: .udp, selections) == ports.count)
+        #expect(try Self.trackedFlows(node) == others)
+    }
 }

@@ -53,6 +53,17 @@ import PodNet
             """)))
     }
 
+    @Test func protocolDumpRequestBytes() {
+        // The same request without CTA_PROTO_DST_PORT, ORIG_FLAGS PROTO_NUM only: every
+        // UDP flow of the family, for more ports than per-port dumps are worth.
+        #expect(hexText(ConntrackMessages.dump(family: .ipv4, transport: .udp, destinationPort: nil).bytes) == hexText(hexBytes("""
+            38000000 0101 0103 00000000 00000000
+            02 00 0000
+            1000 0180 0c00 0280 0500 0100 11000000
+            1400 1980 0800 0100 08000000 0800 0200 00000000
+            """)))
+    }
+
     @Test func parsesADumpedFlow() throws {
         let flow = try #require(try ConntrackMessages.parse(NetlinkMessage(bytes: Self.dumpedFlow())))
         #expect(flow == ConntrackFlow(family: .ipv4, protocolNumber: 17, destinationPort: 5353,
