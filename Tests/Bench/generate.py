@@ -67,11 +67,11 @@ def peers_config(count):
     return config
 
 
-def host_ports_config(count):
-    """An IPv4-only config with `count` TCP host ports to pods on this node."""
+def host_ports_config(count, protocol="tcp"):
+    """An IPv4-only config with `count` host ports (TCP unless said) to pods on this node."""
     config = base_config(dual_stack=False)
     config["hostPorts"] = [
-        {"podIP": f"10.0.0.{2 + i % 250}", "protocol": "tcp", "hostPort": 20000 + i,
+        {"podIP": f"10.0.0.{2 + i % 250}", "protocol": protocol, "hostPort": 20000 + i,
          "containerPort": 8080, "pod": f"web-{i % 250}"}
         for i in range(count)
     ]
