@@ -22,7 +22,8 @@ extension NodeDataplane {
 
     /// Brings the node to `desired` as far as one attachment needs: the node-level state
     /// (bridge, addresses, sysctls, tables) when it is missing or differs, and the pods of
-    /// `scope`. Other pods and peers' routes are left as they are: repairing them is
+    /// `scope` (every pod after a change of `bridge.name`). Other pods and peers' routes
+    /// are left as they are: repairing them is
     /// `podnet apply`'s. The same plan, executor, order and rollback as apply: a failure
     /// undoes the whole run, so a failed ADD leaves nothing. Called holding the
     /// namespace's lock exclusively.
@@ -35,7 +36,13 @@ extension NodeDataplane {
         var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
         plan.routes = []
         plan.conflicts = plan.conflicts.filter { if case .route = $0 { return false }; return true }
-        plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) }
+        // After a change of `bridge.name`, every pod moves to the new bridge in this run,
+        // as in an apply: the old bridge gives up the gateway addresses, so a pod left
+        // on it would have no gateway.
+        let bridgeRenamed = try ownership.bridgeName.map { name in
+            try observer.ownedBridgeNames().contains { $0 != name }
+        } ?? false
+        if !bridgeRenamed { plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) } }
         try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
         let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
