@@ -332,8 +332,8 @@ public final class PlanExecutor {
     /// place that were not DNATed to the mapping's pod (see `HostPortFlows`), so that
     /// their next packets meet the DNAT: the flows to the host port on the mapping's
     /// host IP, or on every local address of the node; the node's own flows to that
-    /// port on other hosts never meet the DNAT and stay. One dump per family with UDP
-    /// host ports, at every run. Nothing to undo: the kernel recreates flows.
+    /// port on other hosts never meet the DNAT and stay. At every run, for each family
+    /// with UDP host ports: a dump per port, or one for more than a few (`Conntrack`). Nothing to undo: the kernel recreates flows.
     ///
     /// A failure here (the kernel refusing a delete, a lost acknowledgement, no
     /// nf_conntrack_netlink) is a warning, not a failed apply: tables, routes and pods
