@@ -67,7 +67,7 @@ struct JSONScanner {
     /// The next member's key, positioned at its value (which must then be read or
     /// skipped); nil after the object's closing brace.
     mutating func nextKey() throws(SyntaxError) -> String? {
-        try nextKeyWithPosition()?.key
+        try nextRawKey()?.text
     }
 
     /// A member's key as written, for a reader that compares it with the few names it
