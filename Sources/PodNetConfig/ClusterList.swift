@@ -177,9 +177,10 @@ struct ClusterListReader {
             }
             try scanner.beginArray()
             var index = 0
+            var labelSets = LabelSets()
             while try scanner.nextElement() {
                 if try isPod() {
-                    if let pod = PodItemQuickReader.pod(&scanner) {
+                    if let pod = PodItemQuickReader.pod(&scanner, labelSets: &labelSets) {
                         list.cluster.pods.append(pod)
                     } else {
                         var pods = PodItemReader(scanner: scanner, file: file)

@@ -293,6 +293,14 @@ struct JSONScanner {
         }
     }
 
+    /// Skips one value, as `skipValue`, and gives its text as written.
+    mutating func skipValueText() throws(SyntaxError) -> UnsafeBufferPointer<UInt8> {
+        skipWhitespace()
+        let start = offset
+        try skipValue()
+        return UnsafeBufferPointer(rebasing: bytes[start..<offset])
+    }
+
     /// Deepest nesting `skipWellFormedValue` follows: a bit per open container.
     private static let maxWellFormedDepth = 64
 

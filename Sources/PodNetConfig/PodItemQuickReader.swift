@@ -9,14 +9,17 @@ import PodNet
 /// problem: so a pod it does read is the one `PodItemReader` would have read.
 struct PodItemQuickReader {
     private var scanner: JSONScanner
+    private var labelSets: LabelSets
 
     private struct GiveUp: Error {}
 
     /// The pod at the scanner, the scanner then after it; nil, the scanner unmoved, when
-    /// the item is one for `PodItemReader`.
-    static func pod(_ scanner: inout JSONScanner) -> ClusterPod? {
-        var reader = PodItemQuickReader(scanner: scanner)
-        guard let pod = try? reader.pod() else { return nil }
+    /// the item is one for `PodItemReader`. `labelSets` keeps the label sets read so far.
+    static func pod(_ scanner: inout JSONScanner, labelSets: inout LabelSets) -> ClusterPod? {
+        var reader = PodItemQuickReader(scanner: scanner, labelSets: labelSets)
+        let pod = try? reader.pod()
+        labelSets = reader.labelSets
+        guard let pod else { return nil }
         scanner = reader.scanner
         return pod
     }
@@ -128,11 +131,16 @@ struct PodItemQuickReader {
     }
 
     private mutating func labels() throws -> Labels {
+        guard try scanner.peekKind() == .object else { throw GiveUp() }
+        let start = scanner
+        let text = try scanner.skipValueText()
+        if let known = labelSets.labels(writtenAs: text) { return known }
+        scanner = start
         // kubectl's pods carry a handful of labels: room for them up front.
         var labels = Labels(minimumCapacity: 8)
-        guard try scanner.peekKind() == .object else { throw GiveUp() }
         try scanner.beginObject()
         while let key = try scanner.nextRawKey() { labels[key.text] = try string() }
+        labelSets.add(labels, writtenAs: text)
         return labels
     }
 
@@ -159,5 +167,53 @@ struct PodItemQuickReader {
     private static func address(_ text: String) throws -> IPAddress {
         guard let address = IPAddress(text) else { throw GiveUp() }
         return address
+    }
+}
+
+/// The label sets of a List's pods by their text: the pods of one ReplicaSet carry the
+/// same labels, which kubectl writes the same way, and they share one dictionary.
+struct LabelSets {
+    private var sets: [UInt64: [(text: [UInt8], labels: Labels)]] = [:]
+
+    func labels(writtenAs text: UnsafeBufferPointer<UInt8>) -> Labels? {
+        sets[Self.hash(text)]?.first { Self.same($0.text, text) }?.labels
+    }
+
+    mutating func add(_ labels: Labels, writtenAs text: UnsafeBufferPointer<UInt8>) {
+        sets[Self.hash(text), default: []].append((Array(text), labels))
+    }
+
+    /// FNV-1a over the text eight bytes at a time (a pod's labels are a few lines).
+    private static func hash(_ text: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var index = 0
+        let raw = UnsafeRawBufferPointer(text)
+        while index + 8 <= text.count {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0x100_0000_01B3
+            index += 8
+        }
+        while index < text.count {
+            hash = (hash ^ UInt64(text[index])) &* 0x100_0000_01B3
+            index += 1
+        }
+        return hash
+    }
+
+    private static func same(_ kept: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard kept.count == text.count else { return false }
+        return kept.withUnsafeBytes { kept in
+            let text = UnsafeRawBufferPointer(text)
+            var index = 0
+            while index + 8 <= text.count {
+                guard kept.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        == text.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+                index += 8
+            }
+            while index < text.count {
+                guard kept[index] == text[index] else { return false }
+                index += 1
+            }
+            return true
+        }
     }
 }
