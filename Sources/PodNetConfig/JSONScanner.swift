@@ -343,10 +343,14 @@ struct JSONScanner {
                     expected = .next
                 case .key, .keyOrClose:
                     guard Self.skipWellFormedString(base, end, &index) else { return false }
-                    // kubectl's `"key": value`, taken in one step.
+                    // kubectl's `"key": value`, taken in one step with a string value.
                     if index + 1 < end, base[index] == UInt8(ascii: ":") {
                         index += base[index + 1] == UInt8(ascii: " ") ? 2 : 1
                         expected = .value
+                        if index < end, base[index] == UInt8(ascii: "\"") {
+                            guard Self.skipWellFormedString(base, end, &index) else { return false }
+                            expected = .next
+                        }
                     } else {
                         expected = .colon
                     }
