@@ -94,8 +94,15 @@ struct JSONScanner {
     }
 
     /// `nextKey`, the key kept as written.
+    @inline(__always)
     mutating func nextRawKey() throws(SyntaxError) -> Key? {
         if let plain = nextPlainKey() { return plain }
+        return try nextKeyAsWritten()
+    }
+
+    /// `nextRawKey` for a key `nextPlainKey` leaves: escaped, not ASCII, or malformed.
+    @inline(never)
+    private mutating func nextKeyAsWritten() throws(SyntaxError) -> Key? {
         guard try nextEntry(closing: UInt8(ascii: "}")) else { return nil }
         let start = offset
         try expect(UInt8(ascii: "\""))
@@ -257,10 +264,15 @@ struct JSONScanner {
     /// skipped, and nearly all of it is well-formed: one loop passes it, and only a value
     /// it finds fault with (or nests too deep for) is walked again from its start by the
     /// recursive skip, whose error is the one reported.
+    @inline(__always)
     mutating func skipValue() throws(SyntaxError) {
-        let start = self
-        if skipWellFormedValue() { return }
-        self = start
+        if !skipWellFormedValue() { try skipValueReporting() }
+    }
+
+    /// The recursive skip from the value's start (`skipWellFormedValue` moves nothing it
+    /// does not accept).
+    @inline(never)
+    private mutating func skipValueReporting() throws(SyntaxError) {
         try skipValue(depth: 0)
     }
 
@@ -312,7 +324,7 @@ struct JSONScanner {
     }
 
     /// Skips the value here, true, when it is well-formed JSON nested at most
-    /// `maxWellFormedDepth` levels; false, the scanner anywhere, otherwise. What it
+    /// `maxWellFormedDepth` levels; false, the scanner unmoved, otherwise. What it
     /// accepts the recursive skip accepts too, ending at the same offset and line.
     /// One loop over the bytes, dispatched on each token's first byte.
     private mutating func skipWellFormedValue() -> Bool {
@@ -540,29 +552,20 @@ struct JSONScanner {
     private static func skipWhitespace(_ base: UnsafePointer<UInt8>, _ end: Int, _ offset: inout Int,
                                        _ line: inout Int, _ lineStart: inout Int) {
         var index = offset
-        guard index < end, base[index] <= UInt8(ascii: " ") else { return }
-        let raw = UnsafeRawPointer(base)
         while index < end {
-            switch base[index] {
-            case UInt8(ascii: " "):
+            let byte = base[index]
+            if byte == UInt8(ascii: " ") {
                 index += 1
-                while index + 8 <= end {
-                    let others = word(at: index, of: raw) ^ eightSpaces
-                    if others != 0 {
-                        index += others.trailingZeroBitCount / 8
-                        break
-                    }
-                    index += 8
-                }
-            case UInt8(ascii: "\r"), UInt8(ascii: "\t"):
-                index += 1
-            case UInt8(ascii: "\n"):
+                skipSpaces(base, end, &index)
+            } else if byte == UInt8(ascii: "\n") {
                 index += 1
                 line += 1
                 lineStart = index
-            default:
-                offset = index
-                return
+                skipSpaces(base, end, &index)
+            } else if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t") {
+                index += 1
+            } else {
+                break
             }
         }
         offset = index
