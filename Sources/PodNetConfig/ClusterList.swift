@@ -120,18 +120,24 @@ extension TransportProtocol {
     /// A protocol as the Kubernetes API writes it (`TCP`, `UDP`, `SCTP`); nil reports it.
     static func read(_ field: JSONField, _ diagnostics: inout Diagnostics) -> TransportProtocol? {
         guard let text = field.string(&diagnostics) else { return nil }
-        guard let found = TransportProtocol.allCases.first(where: { $0.rawValue.uppercased() == text }) else {
+        guard let found = TransportProtocol(kubernetesName: text) else {
             diagnostics.error(field.location, "unknown protocol \"\(text)\" (expected TCP, UDP or SCTP)")
             return nil
         }
         return found
     }
+
+    init?(kubernetesName name: String) {
+        guard let found = TransportProtocol.allCases.first(where: { $0.rawValue.uppercased() == name }) else { return nil }
+        self = found
+    }
 }
 
 /// The walk over the List: items are told apart by their `kind` (found first, the
 /// scanner then back at the item's start); pods, nearly all of a cluster's items, are
-/// read straight off the scanner (`PodItemReader`), the others built as far as
-/// `ClusterList.itemShape` keeps them and read as fields.
+/// read straight off the scanner (`PodItemQuickReader`, or `PodItemReader` for one with
+/// a problem to name), the others built as far as `ClusterList.itemShape` keeps them and
+/// read as fields.
 struct ClusterListReader {
     var scanner: JSONScanner
     let file: String
@@ -171,16 +177,20 @@ struct ClusterListReader {
             }
             try scanner.beginArray()
             var index = 0
+            var labelSets = LabelSets()
             while try scanner.nextElement() {
-                let itemPath = path.appending(index: index)
-                if try kind() == "Pod" {
-                    var pods = PodItemReader(scanner: scanner, file: file)
-                    let pod = try pods.pod(at: itemPath)
-                    scanner = pods.scanner
-                    diagnostics.append(pods.diagnostics)
-                    if let pod { list.cluster.pods.append(pod) }
+                if try isPod() {
+                    if let pod = PodItemQuickReader.pod(&scanner, labelSets: &labelSets) {
+                        list.cluster.pods.append(pod)
+                    } else {
+                        var pods = PodItemReader(scanner: scanner, file: file)
+                        let pod = try pods.pod(at: path.appending(index: index))
+                        scanner = pods.scanner
+                        diagnostics.append(pods.diagnostics)
+                        if let pod { list.cluster.pods.append(pod) }
+                    }
                 } else {
-                    list.add(try field(itemPath, keeping: ClusterList.itemShape), namespaces: &namespaces, &diagnostics)
+                    list.add(try field(path.appending(index: index), keeping: ClusterList.itemShape), namespaces: &namespaces, &diagnostics)
                 }
                 index += 1
             }
@@ -195,20 +205,21 @@ struct ClusterListReader {
         return list
     }
 
-    /// The item's `kind` when it is a string (kubectl writes it second, after
+    /// Whether the item's `kind` is the string `Pod` (kubectl writes it second, after
     /// `apiVersion`), found by a look ahead: the scanner stays at the item.
-    private func kind() throws(JSONScanner.SyntaxError) -> String? {
+    private func isPod() throws(JSONScanner.SyntaxError) -> Bool {
         var ahead = scanner
-        guard try ahead.peekKind() == .object else { return nil }
+        guard try ahead.peekKind() == .object else { return false }
         try ahead.beginObject()
-        while let key = try ahead.nextKey() {
-            guard key == "kind" else {
+        while let key = try ahead.nextRawKey() {
+            guard case "kind" = key else {
                 try ahead.skipValue()
                 continue
             }
-            return try ahead.peekKind() == .string ? try ahead.readString() : nil
+            guard try ahead.peekKind() == .string else { return false }
+            return try ahead.readString() == "Pod"
         }
-        return nil
+        return false
     }
 }
 

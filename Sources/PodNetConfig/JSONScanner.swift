@@ -67,7 +67,57 @@ struct JSONScanner {
     /// The next member's key, positioned at its value (which must then be read or
     /// skipped); nil after the object's closing brace.
     mutating func nextKey() throws(SyntaxError) -> String? {
-        try nextKeyWithPosition()?.key
+        try nextRawKey()?.text
+    }
+
+    /// A member's key as written, for a reader that compares it with the few names it
+    /// wants: nearly every key of a kubectl object is plain ASCII, compared as bytes,
+    /// and needs no String.
+    struct Key {
+        /// The key's bytes when it is ASCII without escapes.
+        fileprivate let plain: UnsafeBufferPointer<UInt8>?
+        /// Any other key, decoded.
+        fileprivate let decoded: String?
+
+        var text: String {
+            decoded ?? String(decoding: plain!, as: UTF8.self)
+        }
+
+        @inline(__always)
+        static func ~= (name: StaticString, key: Key) -> Bool {
+            guard let plain = key.plain else { return key.decoded! == name.description }
+            guard plain.count == name.utf8CodeUnitCount else { return false }
+            let expected = name.utf8Start
+            for index in 0..<plain.count where plain[index] != expected[index] { return false }
+            return true
+        }
+    }
+
+    /// `nextKey`, the key kept as written.
+    @inline(__always)
+    mutating func nextRawKey() throws(SyntaxError) -> Key? {
+        if let plain = nextPlainKey() { return plain }
+        return try nextKeyAsWritten()
+    }
+
+    /// `nextRawKey` for a key `nextPlainKey` leaves: escaped, not ASCII, or malformed.
+    @inline(never)
+    private mutating func nextKeyAsWritten() throws(SyntaxError) -> Key? {
+        guard try nextEntry(closing: UInt8(ascii: "}")) else { return nil }
+        let start = offset
+        try expect(UInt8(ascii: "\""))
+        let body = try scanStringBody(openedAt: start)
+        let key: Key
+        if body.isASCII, !body.hasEscapes {
+            key = Key(plain: UnsafeBufferPointer(rebasing: bytes[(start + 1)..<offset]), decoded: nil)
+            offset += 1
+        } else {
+            offset = start
+            key = Key(plain: nil, decoded: try readString())
+        }
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"))
+        return key
     }
 
     /// `nextKey`, with the 1-based line and column where the key starts, and whether
@@ -84,6 +134,65 @@ struct JSONScanner {
         let isSimpleKey = self.line == line && length <= 1024
         try expect(UInt8(ascii: ":"))
         return (key, line, column, isSimpleKey)
+    }
+
+    /// `nextRawKey` as kubectl writes nearly every member: an optional comma, then an
+    /// ASCII key without escapes and its colon, whitespace around them; or the object's
+    /// end (`.some(nil)`). nil, the scanner unmoved, for anything else, which
+    /// `nextRawKey` then reads (and reports) itself.
+    private mutating func nextPlainKey() -> Key?? {
+        guard let base = bytes.baseAddress else { return nil }
+        let end = bytes.count
+        var index = offset, line = self.line, lineStart = self.lineStart
+        Self.skipWhitespace(base, end, &index, &line, &lineStart)
+        guard index < end else { return nil }
+        var key: Key?
+        if base[index] == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            if !atContainerStart {
+                guard base[index] == UInt8(ascii: ",") else { return nil }
+                index += 1
+                Self.skipWhitespace(base, end, &index, &line, &lineStart)
+            }
+            guard index < end, base[index] == UInt8(ascii: "\""),
+                  let close = Self.plainStringEnd(base, end, from: index + 1) else { return nil }
+            key = Key(plain: UnsafeBufferPointer(start: base + index + 1, count: close - index - 1), decoded: nil)
+            index = close + 1
+            Self.skipWhitespace(base, end, &index, &line, &lineStart)
+            guard index < end, base[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+        }
+        offset = index
+        self.line = line
+        self.lineStart = lineStart
+        atContainerStart = false
+        return .some(key)
+    }
+
+    /// The closing quote of a string body from `start` when the body is ASCII without
+    /// escapes or control bytes; nil otherwise.
+    @inline(__always)
+    private static func plainStringEnd(_ base: UnsafePointer<UInt8>, _ end: Int, from start: Int) -> Int? {
+        let raw = UnsafeRawPointer(base)
+        var at = start
+        while true {
+            if at + 8 <= end {
+                let word = word(at: at, of: raw)
+                let stop = attention(word) | word & highBits
+                if stop == 0 {
+                    at += 8
+                    continue
+                }
+                at += stop.trailingZeroBitCount / 8
+            } else if at >= end {
+                return nil
+            }
+            let byte = base[at]
+            if byte == UInt8(ascii: "\"") { return at }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            at += 1
+        }
     }
 
     /// Enters the array that starts here; `nextElement` then walks its elements.
@@ -151,8 +260,19 @@ struct JSONScanner {
         try skipLiteral("null")
     }
 
-    /// Skips one value of any kind, checking its syntax.
+    /// Skips one value of any kind, checking its syntax. Nearly all of a kubectl List is
+    /// skipped, and nearly all of it is well-formed: one loop passes it, and only a value
+    /// it finds fault with (or nests too deep for) is walked again from its start by the
+    /// recursive skip, whose error is the one reported.
+    @inline(__always)
     mutating func skipValue() throws(SyntaxError) {
+        if !skipWellFormedValue() { try skipValueReporting() }
+    }
+
+    /// The recursive skip from the value's start (`skipWellFormedValue` moves nothing it
+    /// does not accept).
+    @inline(never)
+    private mutating func skipValueReporting() throws(SyntaxError) {
         try skipValue(depth: 0)
     }
 
@@ -185,6 +305,228 @@ struct JSONScanner {
         }
     }
 
+    /// Skips one value, as `skipValue`, and gives its text as written.
+    mutating func skipValueText() throws(SyntaxError) -> UnsafeBufferPointer<UInt8> {
+        skipWhitespace()
+        let start = offset
+        try skipValue()
+        return UnsafeBufferPointer(rebasing: bytes[start..<offset])
+    }
+
+    /// Deepest nesting `skipWellFormedValue` follows: a bit per open container.
+    private static let maxWellFormedDepth = 64
+
+    /// What may come next in `skipWellFormedValue`'s walk.
+    private enum Expected {
+        case value, valueOrClose, key, keyOrClose, colon
+        /// After a value: a comma or its container's end.
+        case next
+    }
+
+    /// Skips the value here, true, when it is well-formed JSON nested at most
+    /// `maxWellFormedDepth` levels; false, the scanner unmoved, otherwise. What it
+    /// accepts the recursive skip accepts too, ending at the same offset and line.
+    /// One loop over the bytes, dispatched on each token's first byte.
+    private mutating func skipWellFormedValue() -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let end = bytes.count
+        var index = offset, line = self.line, lineStart = self.lineStart
+        // Bit n set: the container n + 1 levels in is an object.
+        var objects: UInt64 = 0
+        var depth = 0
+        var expected = Expected.value
+        while index < end {
+            let byte = base[index]
+            switch byte {
+            case UInt8(ascii: " "):
+                index += 1
+                Self.skipSpaces(base, end, &index)
+            case UInt8(ascii: "\n"):
+                index += 1
+                line += 1
+                lineStart = index
+                Self.skipSpaces(base, end, &index)
+            case UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                index += 1
+            case UInt8(ascii: "\""):
+                switch expected {
+                case .value, .valueOrClose:
+                    guard Self.skipWellFormedString(base, end, &index) else { return false }
+                    expected = .next
+                case .key, .keyOrClose:
+                    guard Self.skipWellFormedString(base, end, &index) else { return false }
+                    // kubectl's `"key": value`, taken in one step with a string value.
+                    if index + 1 < end, base[index] == UInt8(ascii: ":") {
+                        index += base[index + 1] == UInt8(ascii: " ") ? 2 : 1
+                        expected = .value
+                        if index < end, base[index] == UInt8(ascii: "\"") {
+                            guard Self.skipWellFormedString(base, end, &index) else { return false }
+                            expected = .next
+                        }
+                    } else {
+                        expected = .colon
+                    }
+                default: return false
+                }
+            case UInt8(ascii: ":"):
+                guard expected == .colon else { return false }
+                index += 1
+                expected = .value
+            case UInt8(ascii: ","):
+                guard expected == .next else { return false }
+                index += 1
+                expected = objects & 1 << UInt64(depth - 1) != 0 ? .key : .value
+                Self.skipLineBreak(base, end, &index, &line, &lineStart)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard expected == .value || expected == .valueOrClose, depth < Self.maxWellFormedDepth else { return false }
+                if byte == UInt8(ascii: "{") {
+                    objects |= 1 << UInt64(depth)
+                    expected = .keyOrClose
+                } else {
+                    objects &= ~(1 << UInt64(depth))
+                    expected = .valueOrClose
+                }
+                depth += 1
+                index += 1
+                Self.skipLineBreak(base, end, &index, &line, &lineStart)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                let closesObject = byte == UInt8(ascii: "}")
+                guard depth > 0, (objects & 1 << UInt64(depth - 1) != 0) == closesObject,
+                      expected == .next || expected == (closesObject ? .keyOrClose : .valueOrClose) else { return false }
+                depth -= 1
+                index += 1
+                expected = .next
+                if depth == 0 { atContainerStart = false }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard expected == .value || expected == .valueOrClose, Self.skipWellFormedNumber(base, end, &index) else {
+                    return false
+                }
+                expected = .next
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                let literal: StaticString = byte == UInt8(ascii: "t") ? "true" : byte == UInt8(ascii: "f") ? "false" : "null"
+                guard expected == .value || expected == .valueOrClose, Self.skip(literal, base, end, &index) else { return false }
+                expected = .next
+            default:
+                return false
+            }
+            guard expected == .next else { continue }
+            if depth == 0 {
+                offset = index
+                self.line = line
+                self.lineStart = lineStart
+                return true
+            }
+            // kubectl ends a line at the comma after each value but a container's last.
+            if index < end, base[index] == UInt8(ascii: ",") {
+                index += 1
+                expected = objects & 1 << UInt64(depth - 1) != 0 ? .key : .value
+                Self.skipLineBreak(base, end, &index, &line, &lineStart)
+            }
+        }
+        return false
+    }
+
+    /// A newline and the indentation after it, which kubectl writes after every comma
+    /// and opening bracket.
+    @inline(__always)
+    private static func skipLineBreak(_ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int,
+                                      _ line: inout Int, _ lineStart: inout Int) {
+        guard index < end, base[index] == UInt8(ascii: "\n") else { return }
+        index += 1
+        line += 1
+        lineStart = index
+        skipSpaces(base, end, &index)
+    }
+
+    /// Passes spaces eight at a time (kubectl indents by four a level).
+    @inline(__always)
+    private static func skipSpaces(_ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int) {
+        let raw = UnsafeRawPointer(base)
+        while index + 8 <= end {
+            let others = word(at: index, of: raw) ^ eightSpaces
+            if others != 0 {
+                index += others.trailingZeroBitCount / 8
+                return
+            }
+            index += 8
+        }
+    }
+
+    /// A string from its opening quote to after its closing one, when its escapes are
+    /// valid and it has no control byte.
+    @inline(__always)
+    private static func skipWellFormedString(_ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int) -> Bool {
+        let raw = UnsafeRawPointer(base)
+        var at = index + 1
+        while true {
+            if at + 8 <= end {
+                let attention = attention(word(at: at, of: raw))
+                if attention == 0 {
+                    at += 8
+                    continue
+                }
+                at += attention.trailingZeroBitCount / 8
+            } else if at >= end {
+                return false
+            }
+            let byte = base[at]
+            if byte == UInt8(ascii: "\"") {
+                index = at + 1
+                return true
+            }
+            if byte == UInt8(ascii: "\\") {
+                guard at + 1 < end else { return false }
+                switch base[at + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    at += 2
+                case UInt8(ascii: "u"):
+                    guard at + 5 < end, (2...5).allSatisfy({ isHexDigit(base[at + $0]) }) else { return false }
+                    at += 6
+                default:
+                    return false
+                }
+                continue
+            }
+            if byte < 0x20 { return false }
+            at += 1
+        }
+    }
+
+    /// The JSON number grammar, as `skipNumber` checks it.
+    @inline(__always)
+    private static func skipWellFormedNumber(_ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int) -> Bool {
+        var at = index
+        func digits(_ at: inout Int) -> Int {
+            let from = at
+            while at < end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(base[at]) { at += 1 }
+            return at - from
+        }
+        if base[at] == UInt8(ascii: "-") { at += 1 }
+        let integerStart = at
+        let integerDigits = digits(&at)
+        guard integerDigits > 0, integerDigits == 1 || base[integerStart] != UInt8(ascii: "0") else { return false }
+        if at < end, base[at] == UInt8(ascii: ".") {
+            at += 1
+            guard digits(&at) > 0 else { return false }
+        }
+        if at < end, base[at] == UInt8(ascii: "e") || base[at] == UInt8(ascii: "E") {
+            at += 1
+            if at < end, base[at] == UInt8(ascii: "+") || base[at] == UInt8(ascii: "-") { at += 1 }
+            guard digits(&at) > 0 else { return false }
+        }
+        index = at
+        return true
+    }
+
+    @inline(__always)
+    private static func skip(_ literal: StaticString, _ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= end, (0..<count).allSatisfy({ base[index + $0] == literal.utf8Start[$0] }) else { return false }
+        index += count
+        return true
+    }
+
     /// After the whole document: nothing but whitespace may follow.
     mutating func expectEnd() throws(SyntaxError) {
         skipWhitespace()
@@ -202,31 +544,28 @@ struct JSONScanner {
     /// kubectl indents its JSON by four spaces a level, so most of a List's bytes are
     /// runs of spaces after a newline: those are passed eight at a time.
     private mutating func skipWhitespace() {
+        guard let base = bytes.baseAddress else { return }
+        Self.skipWhitespace(base, bytes.count, &offset, &line, &lineStart)
+    }
+
+    @inline(__always)
+    private static func skipWhitespace(_ base: UnsafePointer<UInt8>, _ end: Int, _ offset: inout Int,
+                                       _ line: inout Int, _ lineStart: inout Int) {
         var index = offset
-        let end = bytes.count
-        guard index < end, bytes[index] <= UInt8(ascii: " ") else { return }
-        let base = UnsafeRawPointer(bytes.baseAddress!)
         while index < end {
-            switch bytes[index] {
-            case UInt8(ascii: " "):
+            let byte = base[index]
+            if byte == UInt8(ascii: " ") {
                 index += 1
-                while index + 8 <= end {
-                    let others = Self.word(at: index, of: base) ^ Self.eightSpaces
-                    if others != 0 {
-                        index += others.trailingZeroBitCount / 8
-                        break
-                    }
-                    index += 8
-                }
-            case UInt8(ascii: "\r"), UInt8(ascii: "\t"):
-                index += 1
-            case UInt8(ascii: "\n"):
+                skipSpaces(base, end, &index)
+            } else if byte == UInt8(ascii: "\n") {
                 index += 1
                 line += 1
                 lineStart = index
-            default:
-                offset = index
-                return
+                skipSpaces(base, end, &index)
+            } else if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t") {
+                index += 1
+            } else {
+                break
             }
         }
         offset = index

@@ -12,6 +12,8 @@ protocol WalkedScanner {
     mutating func peekKind() throws(Failure) -> Kind
     mutating func beginObject() throws(Failure)
     mutating func nextKeyWithPosition() throws(Failure) -> (key: String, line: Int, column: Int, isSimpleKey: Bool)?
+    /// The next key as the readers that compare keys as written get it.
+    mutating func nextKeyText() throws(Failure) -> String?
     mutating func beginArray() throws(Failure)
     mutating func nextElement() throws(Failure) -> Bool
     mutating func readString() throws(Failure) -> String
@@ -29,10 +31,14 @@ protocol ScannerFailure: Error {
     var message: String { get }
 }
 
-extension JSONScanner: WalkedScanner {}
+extension JSONScanner: WalkedScanner {
+    mutating func nextKeyText() throws(SyntaxError) -> String? { try nextRawKey()?.text }
+}
 extension JSONScanner.Kind: DescribedKind {}
 extension JSONScanner.SyntaxError: ScannerFailure {}
-extension ReferenceJSONScanner: WalkedScanner {}
+extension ReferenceJSONScanner: WalkedScanner {
+    mutating func nextKeyText() throws(SyntaxError) -> String? { try nextKey() }
+}
 extension ReferenceJSONScanner.Kind: DescribedKind {}
 extension ReferenceJSONScanner.SyntaxError: ScannerFailure {}
 
@@ -48,6 +54,12 @@ extension ReferenceJSONScanner.SyntaxError: ScannerFailure {}
                 let kind = try scanner.peekKind()
                 events.append(kind.description)
                 switch kind.description {
+                case "an object" where depth < 64 && depth % 2 == 1:
+                    try scanner.beginObject()
+                    while let key = try scanner.nextKeyText() {
+                        events.append("\(key)@\(scanner.position(of: scanner.offset))")
+                        try value(&scanner, depth: depth + 1)
+                    }
                 case "an object" where depth < 64:
                     try scanner.beginObject()
                     while let key = try scanner.nextKeyWithPosition() {
@@ -118,6 +130,24 @@ extension ReferenceJSONScanner.SyntaxError: ScannerFailure {}
         default: bytes.remove(at: at)
         }
         return bytes
+    }
+
+    /// Nesting past what the one-loop skip follows (64 levels) is skipped, or refused
+    /// past 512, as the reference does; so is any break in it.
+    @Test func deepNestingIsSkippedAsTheReferenceDoes() {
+        var generator = SplitMix(seed: 0xDEE9)
+        for depth in [63, 64, 65, 100, 511, 512, 513] {
+            for opening in ["[", "{\"k\":"] {
+                let closing = opening == "[" ? "]" : "}"
+                let original = Array((String(repeating: opening + " ", count: depth) + "1"
+                                      + String(repeating: "\n" + closing, count: depth)).utf8)
+                for input in [original] + (0..<20).map({ _ in Self.mutated(original, &generator) }) {
+                    let fast = Self.walk(input, as: JSONScanner.self, reading: false)
+                    let reference = Self.walk(input, as: ReferenceJSONScanner.self, reading: false)
+                    #expect(fast == reference, "depth \(depth) \(opening): \(String(decoding: input, as: UTF8.self).prefix(80))")
+                }
+            }
+        }
     }
 
     @Test func fastPathsAgreeWithTheReference() {
