@@ -40,7 +40,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// or an allocation: configs with 5,000 peers hold tens of thousands of addresses.
     /// IPv4 is read here (four decimal octets, no leading zeros); IPv6 goes to
     /// inet_pton from a stack buffer.
-    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+    public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
         if text.contains(UInt8(ascii: ":")) {
             // INET6_ADDRSTRLEN is 46 with its NUL; a longer text is no address.
             guard text.count < 46 else { return nil }
