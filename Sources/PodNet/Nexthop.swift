@@ -131,7 +131,11 @@ public enum NexthopIDs {
     public static func assign(_ owners: [NexthopOwner], taken: Set<UInt32>) -> [UInt32] {
         let preferred = owners.map(derived)
         // Names are compared only between owners of one derived id.
-        let order = owners.indices.sorted { (preferred[$0], owners[$0]) < (preferred[$1], owners[$1]) }
+        // (A comparison of (id, owner) tuples copied two owners each time: 50,000 peers
+        // make 800,000 comparisons.)
+        let order = owners.indices.sorted { a, b in
+            preferred[a] != preferred[b] ? preferred[a] < preferred[b] : owners[a] < owners[b]
+        }
         var used = taken
         used.reserveCapacity(taken.count + owners.count)
         var ids = [UInt32](repeating: 0, count: owners.count)

@@ -73,7 +73,7 @@ struct DocumentNode {
                 diagnostics.error(key.location, "keys must be plain names, got \(key.kindDescription)")
                 continue
             }
-            guard let key = Key(rawValue: tree.text(of: keyIndex)) else {
+            guard let key = tree.withText(of: keyIndex, Key.init(named:)) else {
                 let keyLocation = child(keyIndex).location
                 let valid = Key.allCases.map(\.rawValue)
                 if let nearest = NearestName.suggestion(for: tree.text(of: keyIndex), among: valid) {
@@ -103,7 +103,7 @@ struct DocumentNode {
         var entries: [Entry] = []
         entries.reserveCapacity(tree.children(of: index).reduce(into: 0) { count, _ in count += 1 })
         for elementIndex in tree.children(of: index) {
-            if let entry = read(child(elementIndex), &diagnostics) { entries.append(entry) }
+            if let entry = read(child(elementIndex), &diagnostics) { entries.append(consume entry) }
         }
         return entries
     }
@@ -224,6 +224,15 @@ struct DocumentNode {
 protocol DocumentKey: RawRepresentable<String>, CaseIterable, Hashable {
     /// What a value of this mapping is, for "expected ..., got ..." messages.
     static var expectation: String { get }
+}
+
+extension DocumentKey {
+    /// The key named by a key node's bytes, compared in place (a 50,000-peer config
+    /// has 150,000 keys, and a String for each cost more than the comparison).
+    init?(named bytes: UnsafeBufferPointer<UInt8>) {
+        guard let key = Self.allCases.first(where: { DocumentTree.bytes(bytes, are: $0.rawValue) }) else { return nil }
+        self = key
+    }
 }
 
 /// A mapping's values by key, with the mapping itself for "required" problems.

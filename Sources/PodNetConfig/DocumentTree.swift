@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A composed config document as the field readers see it: mappings, lists and
 /// scalars with the type YAML resolves for each scalar, and the line and column
 /// where each node starts. It does not depend on the parser that built it: YAML is
@@ -91,7 +99,11 @@ final class DocumentTree: Sendable {
 
     static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, are string: String) -> Bool {
         var string = string
-        return string.withUTF8 { $0.count == bytes.count && $0.elementsEqual(bytes) }
+        return string.withUTF8 { same($0, bytes) }
+    }
+
+    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     /// A node's children in order, along the sibling links (no array is built): for
@@ -148,7 +160,7 @@ final class DocumentTree: Sendable {
     /// text, position and links (wherever their texts are kept).
     func sameNode(_ index: Int32, as otherIndex: Int32, of other: DocumentTree) -> Bool {
         var (node, otherNode) = (self[index], other[otherIndex])
-        guard withText(of: index, { text in other.withText(of: otherIndex) { $0.elementsEqual(text) } }) else { return false }
+        guard withText(of: index, { text in other.withText(of: otherIndex) { Self.same($0, text) } }) else { return false }
         (node.textStart, node.textCount) = (0, 0)
         (otherNode.textStart, otherNode.textCount) = (0, 0)
         return node == otherNode
@@ -170,9 +182,19 @@ struct DocumentTreeBuilder {
     /// The bytes of the scalars' texts: the source itself (JSON), or each text as added.
     private(set) var text: [UInt8]
     /// The containers being filled, innermost last.
-    private var open: [Int32] = []
-    /// Per open mapping: the key whose value comes next.
-    private var pendingKey: [Int32] = []
+    private var open: [OpenContainer] = []
+
+    /// A mapping or sequence whose children are being added.
+    private struct OpenContainer {
+        var index: Int32
+        var isMapping: Bool
+        /// Its last child so far (-1: none yet), linked to the next one.
+        var lastChild: Int32 = -1
+        /// A mapping's key whose value comes next (-1: a key comes next).
+        var pendingKey: Int32 = -1
+        /// A sequence's elements so far: the next one's index.
+        var elements: Int32 = 0
+    }
 
     /// A builder whose texts are added with the nodes (`add(_:text:line:column:)`).
     init(capacity: Int = 0) {
@@ -202,27 +224,28 @@ struct DocumentTreeBuilder {
         let index = Int32(nodes.count)
         var node = DocumentTree.Node(kind: kind, textStart: Int32(textStart), textCount: Int32(count),
                                      line: Int32(clamping: line), column: Int32(clamping: column))
-        if let parent = open.last {
+        if !open.isEmpty {
+            let top = open.count - 1
+            let parent = open[top].index
             node.parent = parent
-            let parentIndex = Int(parent)
-            let previous = nodes[parentIndex].lastChild
-            if nodes[parentIndex].kind == .mapping {
-                if pendingKey[pendingKey.count - 1] < 0 {
-                    pendingKey[pendingKey.count - 1] = index
-                } else {
-                    node.slot = pendingKey[pendingKey.count - 1]
-                    pendingKey[pendingKey.count - 1] = -1
-                }
+            if !open[top].isMapping {
+                node.slot = open[top].elements
+                open[top].elements += 1
+            } else if open[top].pendingKey < 0 {
+                open[top].pendingKey = index
             } else {
-                node.slot = previous < 0 ? 0 : nodes[Int(previous)].slot + 1
+                node.slot = open[top].pendingKey
+                open[top].pendingKey = -1
             }
-            if previous < 0 { nodes[parentIndex].firstChild = index } else { nodes[Int(previous)].nextSibling = index }
-            nodes[parentIndex].lastChild = index
+            let previous = open[top].lastChild
+            if previous < 0 { nodes[Int(parent)].firstChild = index } else { nodes[Int(previous)].nextSibling = index }
+            open[top].lastChild = index
         }
         nodes.append(node)
-        if kind == .mapping || kind == .sequence {
-            open.append(index)
-            pendingKey.append(-1)
+        switch kind {
+        case .mapping: open.append(OpenContainer(index: index, isMapping: true))
+        case .sequence: open.append(OpenContainer(index: index, isMapping: false))
+        case .scalar, .alias: break
         }
         return index
     }
@@ -236,11 +259,11 @@ struct DocumentTreeBuilder {
     /// bytes from `textStart` (its keys are the children with no key slot of their own).
     func mapping(_ index: Int32, hasKeyAt textStart: Int, count: Int) -> Bool {
         text.withUnsafeBufferPointer { text in
-            let key = text[textStart..<(textStart + count)]
+            let key = UnsafeBufferPointer(rebasing: text[textStart..<(textStart + count)])
             return children(of: index).contains { child in
                 let node = nodes[Int(child)]
-                return node.slot < 0 && Int(node.textCount) == count
-                    && text[Int(node.textStart)..<Int(node.textStart + node.textCount)].elementsEqual(key)
+                return node.slot < 0 && DocumentTree.same(
+                    UnsafeBufferPointer(rebasing: text[Int(node.textStart)..<Int(node.textStart + node.textCount)]), key)
             }
         }
     }
@@ -253,8 +276,8 @@ struct DocumentTreeBuilder {
 
     /// Ends the innermost open mapping or sequence.
     mutating func close() {
-        open.removeLast()
-        pendingKey.removeLast()
+        let closed = open.removeLast()
+        nodes[Int(closed.index)].lastChild = closed.lastChild
     }
 
     func build(file: String) -> DocumentTree {

@@ -155,6 +155,13 @@ enum JSONDocumentReader {
         private mutating func string() throws(OutsideSubset) -> (start: Int, count: Int) {
             guard consume(UInt8(ascii: "\"")) else { throw OutsideSubset() }
             let start = offset
+            // Eight bytes at a time while none needs a look of its own (most of a config's
+            // bytes are in strings).
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            while offset + 8 <= bytes.count,
+                  Self.special(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) == 0 {
+                offset += 8
+            }
             while offset < bytes.count {
                 let byte = bytes[offset]
                 if byte == UInt8(ascii: "\"") {
@@ -165,6 +172,20 @@ enum JSONDocumentReader {
                 offset += 1
             }
             throw OutsideSubset()
+        }
+
+        private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+        private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+        /// Nonzero when one of the eight bytes of `word` is a quote, a backslash, a
+        /// control byte or not ASCII (a borrow can mark a byte above a marked one, never
+        /// a word without one).
+        private static func special(_ word: UInt64) -> UInt64 {
+            func zeroBytes(_ word: UInt64) -> UInt64 { (word &- lowBits) & ~word & highBits }
+            return zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\""))))
+                | zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\\"))))
+                | ((word &- lowBits &* 0x20) & ~word & highBits)
+                | (word & highBits)
         }
 
         /// JSON's integers, -?(0|[1-9][0-9]*): YAML 1.1 resolves "1.5" and "1e3"
