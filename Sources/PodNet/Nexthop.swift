@@ -116,9 +116,9 @@ public enum NexthopOperation: PlannedKernelWrite {
 /// a handful of pairs at most).
 public enum NexthopIDs {
     public static func derived(_ owner: NexthopOwner) -> UInt32 {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in owner.peer.utf8 {
-            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        var peer = owner.peer
+        var hash: UInt32 = peer.withUTF8 { bytes in
+            bytes.reduce(0x811C_9DC5) { hash, byte in (hash ^ UInt32(byte)) &* 0x0100_0193 }
         }
         hash = (hash ^ UInt32(UInt8(ascii: "/"))) &* 0x0100_0193
         for byte in owner.family.rawValue.utf8 {

@@ -181,8 +181,11 @@ struct DocumentTreeBuilder {
     private(set) var nodes: [DocumentTree.Node] = []
     /// The bytes of the scalars' texts: the source itself (JSON), or each text as added.
     private(set) var text: [UInt8]
-    /// The containers being filled, innermost last.
-    private var open: [OpenContainer] = []
+    /// The container being filled (nil at the top), and the ones around it, innermost
+    /// last: the innermost is kept apart so that adding a child updates a property,
+    /// not an element of an array.
+    private var current: OpenContainer?
+    private var enclosing: [OpenContainer] = []
 
     /// A mapping or sequence whose children are being added.
     private struct OpenContainer {
@@ -224,27 +227,27 @@ struct DocumentTreeBuilder {
         let index = Int32(nodes.count)
         var node = DocumentTree.Node(kind: kind, textStart: Int32(textStart), textCount: Int32(count),
                                      line: Int32(clamping: line), column: Int32(clamping: column))
-        if !open.isEmpty {
-            let top = open.count - 1
-            let parent = open[top].index
+        if var container = current {
+            let parent = container.index
             node.parent = parent
-            if !open[top].isMapping {
-                node.slot = open[top].elements
-                open[top].elements += 1
-            } else if open[top].pendingKey < 0 {
-                open[top].pendingKey = index
+            if !container.isMapping {
+                node.slot = container.elements
+                container.elements += 1
+            } else if container.pendingKey < 0 {
+                container.pendingKey = index
             } else {
-                node.slot = open[top].pendingKey
-                open[top].pendingKey = -1
+                node.slot = container.pendingKey
+                container.pendingKey = -1
             }
-            let previous = open[top].lastChild
+            let previous = container.lastChild
             if previous < 0 { nodes[Int(parent)].firstChild = index } else { nodes[Int(previous)].nextSibling = index }
-            open[top].lastChild = index
+            container.lastChild = index
+            current = container
         }
         nodes.append(node)
         switch kind {
-        case .mapping: open.append(OpenContainer(index: index, isMapping: true))
-        case .sequence: open.append(OpenContainer(index: index, isMapping: false))
+        case .mapping: open(OpenContainer(index: index, isMapping: true))
+        case .sequence: open(OpenContainer(index: index, isMapping: false))
         case .scalar, .alias: break
         }
         return index
@@ -276,8 +279,14 @@ struct DocumentTreeBuilder {
 
     /// Ends the innermost open mapping or sequence.
     mutating func close() {
-        let closed = open.removeLast()
+        let closed = current!
         nodes[Int(closed.index)].lastChild = closed.lastChild
+        current = enclosing.popLast()
+    }
+
+    private mutating func open(_ container: OpenContainer) {
+        if let current { enclosing.append(current) }
+        current = container
     }
 
     func build(file: String) -> DocumentTree {

@@ -169,15 +169,17 @@ struct NodeConfigValidator {
     private mutating func checkPeers(_ peers: [PeerEntry]) {
         let clusterCIDRs = document.clusterPodCIDRs.flatMap { $0.isComplete ? $0.values : nil }
         let nodeFamilies = Set(nodePodCIDRs.values.map(\.family))
+        let nodeName = document.nodeName?.value
         // By index: a copy of each of 50,000 peers cost more than its checks.
         for index in peers.indices {
-            checkPeer(peers[index], clusterCIDRs: clusterCIDRs, nodeFamilies: nodeFamilies)
+            checkPeer(peers[index], nodeName: nodeName, clusterCIDRs: clusterCIDRs, nodeFamilies: nodeFamilies)
         }
         checkOverlaps(peers)
     }
 
-    private mutating func checkPeer(_ peer: borrowing PeerEntry, clusterCIDRs: [IPNetwork]?, nodeFamilies: Set<IPFamily>) {
-        if let name = peer.name, name.value == document.nodeName?.value {
+    private mutating func checkPeer(_ peer: borrowing PeerEntry, nodeName: String?, clusterCIDRs: [IPNetwork]?,
+                                    nodeFamilies: Set<IPFamily>) {
+        if peer.name?.value == nodeName, let name = peer.name {
             diagnostics.error(name.location, "\(name.value) is this node's name (node.name): a node is not its own peer")
         }
         if peer.podCIDRs.isComplete, peer.podCIDRs.items.isEmpty {
