@@ -59,7 +59,15 @@ enum JSONDocumentReader {
 
         /// Spaces, tabs and line breaks; a CR only before an LF (YAML breaks lines at a
         /// lone CR, JSON does not), which ends the skip there so that the value after fails.
+        @inline(__always)
         mutating func skipWhitespace() {
+            // Most tokens follow another directly or after one space: that is decided here.
+            guard offset < bytes.count, bytes[offset] <= UInt8(ascii: " ") else { return }
+            skipWhitespaceRun()
+        }
+
+        @inline(never)
+        private mutating func skipWhitespaceRun() {
             while offset < bytes.count {
                 switch bytes[offset] {
                 case UInt8(ascii: " "), UInt8(ascii: "\t"):
@@ -156,30 +164,36 @@ enum JSONDocumentReader {
             guard consume(UInt8(ascii: "\"")) else { throw OutsideSubset() }
             let start = offset
             // Eight bytes at a time while none needs a look of its own (most of a config's
-            // bytes are in strings).
+            // bytes are in strings); the lowest byte `special` marks is one that does.
             let base = UnsafeRawPointer(bytes.baseAddress!)
-            while offset + 8 <= bytes.count,
-                  Self.special(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) == 0 {
-                offset += 8
-            }
-            while offset < bytes.count {
-                let byte = bytes[offset]
-                if byte == UInt8(ascii: "\"") {
-                    offset += 1
-                    return (start, offset - 1 - start)
+            while true {
+                if offset + 8 <= bytes.count {
+                    let special = Self.special(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                    guard special != 0 else {
+                        offset += 8
+                        continue
+                    }
+                    offset += special.trailingZeroBitCount / 8
+                } else {
+                    guard offset < bytes.count else { throw OutsideSubset() }
+                    let byte = bytes[offset]
+                    if byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                        offset += 1
+                        continue
+                    }
                 }
-                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { throw OutsideSubset() }
+                guard bytes[offset] == UInt8(ascii: "\"") else { throw OutsideSubset() }
                 offset += 1
+                return (start, offset - 1 - start)
             }
-            throw OutsideSubset()
         }
 
         private static let lowBits: UInt64 = 0x0101_0101_0101_0101
         private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
-        /// Nonzero when one of the eight bytes of `word` is a quote, a backslash, a
-        /// control byte or not ASCII (a borrow can mark a byte above a marked one, never
-        /// a word without one).
+        /// Marks the bytes of `word` (the first in the lowest bits) that are a quote, a
+        /// backslash, a control byte or not ASCII; the lowest mark is exact (a borrow can
+        /// only mark a byte above a true one).
         private static func special(_ word: UInt64) -> UInt64 {
             func zeroBytes(_ word: UInt64) -> UInt64 { (word &- lowBits) & ~word & highBits }
             return zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\""))))
