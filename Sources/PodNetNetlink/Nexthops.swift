@@ -111,15 +111,21 @@ extension Netlink {
     }
 
     /// podnet's nexthops (protocol `proto`, a single gateway on a link) as the kernel
-    /// holds them; `names` are the links by index.
-    static func ownedNexthops(_ dump: NexthopDump, proto: UInt8, names: [Int32: String]) -> [NexthopState] {
-        dump.nexthops.compactMap { nexthop in
+    /// holds them (`names` are the links by index), and the ids of every other nexthop,
+    /// in the same pass.
+    static func ownedNexthops(_ dump: NexthopDump, proto: UInt8, names: [Int32: String])
+        -> (owned: [NexthopState], foreignIDs: [UInt32]) {
+        var owned: [NexthopState] = [], foreignIDs: [UInt32] = []
+        owned.reserveCapacity(dump.nexthops.count)
+        for nexthop in dump.nexthops {
             guard nexthop.proto == proto, let gateway = nexthop.gateway, let index = nexthop.outputInterfaceIndex else {
-                return nil
+                foreignIDs.append(nexthop.id)
+                continue
             }
-            return NexthopState(id: nexthop.id, gateway: gateway,
-                                link: LinkReference(index: index, name: names[index] ?? "if\(index)"), proto: proto)
+            owned.append(NexthopState(id: nexthop.id, gateway: gateway,
+                                      link: LinkReference(index: index, name: names[index] ?? "if\(index)"), proto: proto))
         }
+        return (owned, foreignIDs)
     }
 
     /// One batch of nexthop writes (`ip nexthop add|replace|del ...`), each standing

@@ -202,10 +202,9 @@ extension Netlink {
             for link in try links() { names[link.index] = link.name }
         }
         let own = Self.ownedNexthops(nexthops, proto: proto, names: names)
-        let ownIDs = Set(own.map(\.id))
         return ObservedRoutes(
-            owned: owned, foreign: foreign, nexthops: own,
-            foreignNexthopIDs: nexthops.nexthops.map(\.id).filter { !ownIDs.contains($0) },
+            owned: owned, foreign: foreign, nexthops: own.owned,
+            foreignNexthopIDs: own.foreignIDs,
             nexthopsSupported: nexthops.supported,
             onLinkPrefixes: onLink.compactMap { prefix, index in
                 names[index].map { OnLinkPrefix(prefix: prefix, link: LinkReference(index: index, name: $0)) }
