@@ -61,19 +61,26 @@ struct NetlinkAttributes {
         payload.count >= 4 ? payload.load(UInt32.self, at: 0) : nil
     }
 
-    /// Each attribute in order, in one walk, its payload lent in place (for a message
-    /// whose many attributes are all read: a route of a 100,000-route dump, where a
-    /// slice per attribute cost more than the walk).
-    func forEach(_ body: (_ type: UInt16, _ payload: UnsafeRawBufferPointer) -> Void) {
-        bytes.withUnsafeBytes { raw in
+    /// Each attribute of `bytes` in order, its payload lent in place, in the one walk
+    /// that also checks them (for a message whose many attributes are all read: a route
+    /// of a 100,000-route dump, where a slice per attribute and a second walk cost more
+    /// than the reading); a truncated attribute is malformed.
+    static func forEach(in bytes: ArraySlice<UInt8>,
+                        _ body: (_ type: UInt16, _ payload: UnsafeRawBufferPointer) -> Void) throws(NetlinkError) {
+        let malformed = bytes.withUnsafeBytes { raw -> NetlinkError? in
             var offset = 0
             while offset + 4 <= raw.count {
                 let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
                 let type = raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & Self.typeMask
+                guard length >= 4, offset + length <= raw.count else {
+                    return .malformed("attribute \(type) of length \(length) overruns its message")
+                }
                 body(type, UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<(offset + length)]))
                 offset += netlinkAligned(length)
             }
+            return nil
         }
+        if let malformed { throw malformed }
     }
 
     /// A u32 payload lent by `forEach`.

@@ -77,7 +77,7 @@ enum NexthopMessages {
         // One walk of the attributes (a dump of 50,000 nexthops), a repeated one giving its last value.
         let family = IPFamily(addressFamily: header.nh_family)
         var id: UInt32?, gateway: IPAddress?, outputInterfaceIndex: UInt32?
-        try NetlinkAttributes(message.payload.dropFirst(size)).forEach { type, payload in
+        try NetlinkAttributes.forEach(in: message.payload.dropFirst(size)) { type, payload in
             switch type {
             case UInt16(NHA_ID): id = NetlinkAttributes.u32(payload)
             case UInt16(NHA_GATEWAY): gateway = family.flatMap { NetlinkAttributes.address(payload, family: $0) }

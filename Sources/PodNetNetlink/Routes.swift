@@ -84,7 +84,7 @@ enum RouteMessages {
         var destination: IPAddress?, gateway: IPAddress?
         var table: UInt32?, outputInterfaceIndex: UInt32?, nexthopID: UInt32?
         var hasGateway = false, hasNexthopID = false, hasMultipath = false
-        try NetlinkAttributes(message.payload.dropFirst(size)).forEach { type, payload in
+        try NetlinkAttributes.forEach(in: message.payload.dropFirst(size)) { type, payload in
             switch UInt32(type) {
             case RTA_DST.rawValue: destination = NetlinkAttributes.address(payload, family: family)
             case RTA_GATEWAY.rawValue:
