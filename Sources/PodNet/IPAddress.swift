@@ -40,10 +40,13 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// or an allocation: configs with 5,000 peers hold tens of thousands of addresses.
     /// IPv4 is read here (four decimal octets, no leading zeros); IPv6 goes to
     /// inet_pton from a stack buffer.
-    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+    public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
         if text.contains(UInt8(ascii: ":")) {
             // INET6_ADDRSTRLEN is 46 with its NUL; a longer text is no address.
             guard text.count < 46 else { return nil }
+            // Hex groups and "::" are read here, as glibc's inet_pton6 reads them; a
+            // dotted IPv4 tail goes to inet_pton itself.
+            if !text.contains(UInt8(ascii: ".")) { return parseIPv6Groups(text) }
             var cString = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
             return withUnsafeMutableBytes(of: &cString) { buffer -> IPAddress? in
                 buffer.copyMemory(from: UnsafeRawBufferPointer(text))  // the rest stays zero: the NUL
@@ -73,6 +76,71 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             }
         }
         return octets == 4 ? IPAddress(ipv4: value) : nil
+    }
+
+    /// glibc's inet_pton6 without the IPv4 tail: up to eight groups of one to four hex
+    /// digits, one "::" standing for at least one zero group, no lone leading or
+    /// trailing colon.
+    private static func parseIPv6Groups(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        var groups = (UInt16(0), UInt16(0), UInt16(0), UInt16(0), UInt16(0), UInt16(0), UInt16(0), UInt16(0))
+        return withUnsafeMutableBytes(of: &groups) { raw -> IPAddress? in
+            let groups = raw.bindMemory(to: UInt16.self)
+            var count = 0
+            var compressedAt: Int?
+            var index = 0
+            if text.first == UInt8(ascii: ":") {
+                guard text.count > 1, text[1] == UInt8(ascii: ":") else { return nil }
+                index = 1
+            }
+            var digits = 0
+            var value: UInt32 = 0
+            while index < text.count {
+                let byte = text[index]
+                index += 1
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                case UInt8(ascii: ":"):
+                    if digits == 0 {
+                        guard compressedAt == nil else { return nil }
+                        compressedAt = count
+                        continue
+                    }
+                    guard index < text.count, count < 8 else { return nil }
+                    groups[count] = UInt16(value)
+                    count += 1
+                    (digits, value) = (0, 0)
+                    continue
+                default:
+                    return nil
+                }
+                guard digits < 4 else { return nil }
+                value = value << 4 | digit
+                digits += 1
+            }
+            if digits > 0 {
+                guard count < 8 else { return nil }
+                groups[count] = UInt16(value)
+                count += 1
+            }
+            if let compressedAt {
+                guard count < 8 else { return nil }
+                // The groups after "::" move to the end; zeros fill the gap.
+                let after = count - compressedAt
+                for offset in stride(from: after - 1, through: 0, by: -1) {
+                    groups[8 - after + offset] = groups[compressedAt + offset]
+                }
+                for gap in compressedAt..<(8 - after) { groups[gap] = 0 }
+            } else if count != 8 {
+                return nil
+            }
+            var high: UInt64 = 0, low: UInt64 = 0
+            for group in 0..<4 { high = high << 16 | UInt64(groups[group]) }
+            for group in 4..<8 { low = low << 16 | UInt64(groups[group]) }
+            return IPAddress(ipv6: high, low)
+        }
     }
 
     /// From network-order bytes: 4 for IPv4, 16 for IPv6.

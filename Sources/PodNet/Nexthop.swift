@@ -116,9 +116,9 @@ public enum NexthopOperation: PlannedKernelWrite {
 /// a handful of pairs at most).
 public enum NexthopIDs {
     public static func derived(_ owner: NexthopOwner) -> UInt32 {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in owner.peer.utf8 {
-            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        var peer = owner.peer
+        var hash: UInt32 = peer.withUTF8 { bytes in
+            bytes.reduce(0x811C_9DC5) { hash, byte in (hash ^ UInt32(byte)) &* 0x0100_0193 }
         }
         hash = (hash ^ UInt32(UInt8(ascii: "/"))) &* 0x0100_0193
         for byte in owner.family.rawValue.utf8 {
@@ -130,12 +130,22 @@ public enum NexthopIDs {
     /// The ids of `owners` (distinct), in their order.
     public static func assign(_ owners: [NexthopOwner], taken: Set<UInt32>) -> [UInt32] {
         let preferred = owners.map(derived)
-        // Names are compared only between owners of one derived id.
-        let order = owners.indices.sorted { (preferred[$0], owners[$0]) < (preferred[$1], owners[$1]) }
+        // By derived id, then (owners of one derived id, rare) by owner: sorted as plain
+        // integers, the id above the owner's index, then each run of one id by owner.
+        var order = preferred.indices.map { UInt64(preferred[$0]) << 32 | UInt64($0) }
+        order.sort()
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count, order[end] >> 32 == order[start] >> 32 { end += 1 }
+            if end - start > 1 { order[start..<end].sort { owners[Int($0 & 0xFFFF_FFFF)] < owners[Int($1 & 0xFFFF_FFFF)] } }
+            start = end
+        }
         var used = taken
         used.reserveCapacity(taken.count + owners.count)
         var ids = [UInt32](repeating: 0, count: owners.count)
-        for index in order {
+        for key in order {
+            let index = Int(key & 0xFFFF_FFFF)
             var id = preferred[index]
             // Id 0 asks the kernel to choose one: never podnet's.
             while id == 0 || used.contains(id) { id &+= 1 }

@@ -43,10 +43,12 @@ public enum RouteFitting {
     ///   route (exit 3), not a failure of the apply.
     public static func fit(routes: [RouteState], nexthops: [PeerNexthop], to observed: ObservedRoutes) -> Fitted {
         guard !nexthops.isEmpty else { return Fitted(routes: routes, nexthops: []) }
-        var replacement: [UInt32: RouteVia] = [:]
-        replacement.reserveCapacity(nexthops.count)
         var fitted: [NexthopState] = []
         fitted.reserveCapacity(nexthops.count)
+        // What each compiled nexthop becomes: a nexthop (its id, or the one it moved to)
+        // or, off-link or without nexthop objects, its gateway on the route itself.
+        var vias: [RouteVia] = []
+        vias.reserveCapacity(nexthops.count)
         if observed.nexthopsSupported {
             // The compiler's ids stand unless one of them is held by another's nexthop: with
             // no such id, assigning around the foreign ones gives the same ids again.
@@ -57,14 +59,21 @@ public enum RouteFitting {
             for (nexthop, id) in zip(nexthops, ids) {
                 if let link = onLink.link(for: nexthop.gateway) {
                     fitted.append(NexthopState(id: id, gateway: nexthop.gateway, link: link, proto: nexthop.proto))
-                    replacement[nexthop.id] = .nexthop(id: id)
+                    vias.append(.nexthop(id: id))
                 } else {
-                    replacement[nexthop.id] = .gateway(nexthop.gateway)
+                    vias.append(.gateway(nexthop.gateway))
                 }
             }
         } else {
-            for nexthop in nexthops { replacement[nexthop.id] = .gateway(nexthop.gateway) }
+            for nexthop in nexthops { vias.append(.gateway(nexthop.gateway)) }
         }
+        // Every nexthop kept as compiled (the usual apply): the routes stand as they are.
+        if zip(nexthops, vias).allSatisfy({ $0.1 == .nexthop(id: $0.0.id) }) {
+            return Fitted(routes: routes, nexthops: fitted.sorted())
+        }
+        var replacement: [UInt32: RouteVia] = [:]
+        replacement.reserveCapacity(nexthops.count)
+        for (nexthop, via) in zip(nexthops, vias) { replacement[nexthop.id] = via }
         let concrete = routes.map { route -> RouteState in
             guard let id = route.nexthopID, let via = replacement[id] else { return route }
             var route = route

@@ -225,7 +225,7 @@ private extension DocumentNode {
 
     /// "auto" (or absent) is kubenet's rule, resolved at apply time.
     func mtu(_ diagnostics: inout Diagnostics) -> MTUSetting? {
-        if case .scalar = tree[index].kind, tree[index].text == MTUSetting.automatic.description {
+        if case .scalar = tree[index].kind, tree.text(of: index, is: MTUSetting.automatic.description) {
             return .automatic
         }
         return integer(in: 68...65535, expected: "an MTU (68..65535) or \"auto\"", &diagnostics).map { .fixed(Int($0)) }

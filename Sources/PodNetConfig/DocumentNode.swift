@@ -15,9 +15,10 @@ struct DocumentNode {
     var place: SourcePlace { .node(tree, index) }
     var location: SourceLocation { tree.location(of: index) }
 
-    private var node: DocumentTree.Node {
-        _read { yield tree[index] }
-    }
+    private var node: DocumentTree.Node { tree[index] }
+
+    /// The scalar's text as a String (for a message, or a field kept as text).
+    private var text: String { tree.text(of: index) }
 
     /// The scalar's type as YAML resolved it (a quoted scalar is always a string).
     private var scalarType: DocumentTree.ScalarType? {
@@ -29,7 +30,6 @@ struct DocumentNode {
 
     /// What the node is, for "expected X, got Y" messages.
     var kindDescription: String {
-        let node = self.node
         switch node.kind {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -37,9 +37,9 @@ struct DocumentNode {
         case .scalar(let type):
             switch type {
             case .null: return "an empty value"
-            case .bool: return "a boolean (\(node.text))"
-            case .int, .float: return "a number (\(node.text))"
-            case .string: return "a string (\"\(node.text)\")"
+            case .bool: return "a boolean (\(text))"
+            case .int, .float: return "a number (\(text))"
+            case .string: return "a string (\"\(text)\")"
             }
         }
     }
@@ -62,7 +62,7 @@ struct DocumentNode {
             typeMismatch(expected: Key.expectation, &diagnostics)
             return nil
         }
-        var values: [(Key, DocumentNode)] = []
+        var values: [(Key, Int32)] = []
         values.reserveCapacity(8)  // a mapping of the config has a handful of keys: no regrowth
         // Keys and values alternate; a key's location is its own, at the path of the
         // value it names.
@@ -73,10 +73,10 @@ struct DocumentNode {
                 diagnostics.error(key.location, "keys must be plain names, got \(key.kindDescription)")
                 continue
             }
-            guard let key = Key(rawValue: tree[keyIndex].text) else {
+            guard let key = tree.withText(of: keyIndex, Key.init(named:)) else {
                 let keyLocation = child(keyIndex).location
                 let valid = Key.allCases.map(\.rawValue)
-                if let nearest = NearestName.suggestion(for: tree[keyIndex].text, among: valid) {
+                if let nearest = NearestName.suggestion(for: tree.text(of: keyIndex), among: valid) {
                     diagnostics.error(keyLocation, "unknown key (did you mean \(nearest)?)")
                 } else {
                     diagnostics.error(keyLocation, "unknown key (valid keys: \(valid.joined(separator: ", ")))")
@@ -84,8 +84,7 @@ struct DocumentNode {
                 continue
             }
             // (Both parsers refuse a duplicate key, so each key comes once.)
-            let value = child(valueIndex)
-            if !value.isNull { values.append((key, value)) }
+            if tree[valueIndex].kind != .scalar(.null) { values.append((key, valueIndex)) }
         }
         return Fields(node: self, values: values)
     }
@@ -104,7 +103,7 @@ struct DocumentNode {
         var entries: [Entry] = []
         entries.reserveCapacity(tree.children(of: index).reduce(into: 0) { count, _ in count += 1 })
         for elementIndex in tree.children(of: index) {
-            if let entry = read(child(elementIndex), &diagnostics) { entries.append(entry) }
+            if let entry = read(child(elementIndex), &diagnostics) { entries.append(consume entry) }
         }
         return entries
     }
@@ -123,14 +122,20 @@ struct DocumentNode {
 
     // MARK: Scalars
 
+    /// Whether the node has a text to read as a string: a scalar of any type but null.
+    private var isText: Bool {
+        guard case .scalar(let type) = node.kind else { return false }
+        return type != .null
+    }
+
     /// The scalar's text, whatever YAML resolved it to: a name like `no` or `1e3`
     /// stays the text the user wrote.
     func string(expected: String = "a string", _ diagnostics: inout Diagnostics) -> String? {
-        guard case .scalar(let type) = node.kind, type != .null else {
+        guard isText else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
-        return node.text
+        return text
     }
 
     func bool(_ diagnostics: inout Diagnostics) -> Bool? {
@@ -145,11 +150,11 @@ struct DocumentNode {
     /// (also quoted, since a mark bit reads naturally as "0x4000").
     func integer(in range: ClosedRange<Int64>, expected: String = "an integer", allowHexString: Bool = false,
                  _ diagnostics: inout Diagnostics) -> Int64? {
-        let text = node.text
         guard case .scalar(let type) = node.kind, type == .int || (allowHexString && type == .string) else {
             typeMismatch(expected: expected, &diagnostics)
             return nil
         }
+        let text = self.text
         let value: Int64?
         if allowHexString, text.hasPrefix("0x") || text.hasPrefix("0X") {
             value = Int64(text.dropFirst(2), radix: 16)
@@ -173,7 +178,7 @@ struct DocumentNode {
     func choice<Value: RawRepresentable & CaseIterable>(_: Value.Type, _ diagnostics: inout Diagnostics) -> Value?
     where Value.RawValue == String {
         // The common case first, without building the list of valid values.
-        if case .scalar(let type) = node.kind, type != .null, let value = Value(rawValue: node.text) {
+        if case .scalar(let type) = node.kind, type != .null, let value = Value(rawValue: text) {
             return value
         }
         let valid = Value.allCases.map(\.rawValue)
@@ -184,9 +189,13 @@ struct DocumentNode {
         return nil
     }
 
+    /// Read from the scalar's bytes: a String is made only for a message.
     func ipAddress(_ diagnostics: inout Diagnostics) -> IPAddress? {
-        guard let text = string(expected: "an IP address string", &diagnostics) else { return nil }
-        guard let address = IPAddress(text) else {
+        guard isText else {
+            typeMismatch(expected: "an IP address string", &diagnostics)
+            return nil
+        }
+        guard let address = tree.withText(of: index, IPAddress.parse) else {
             diagnostics.error(location, "\"\(text)\" is not an IP address")
             return nil
         }
@@ -194,9 +203,12 @@ struct DocumentNode {
     }
 
     func network(_ diagnostics: inout Diagnostics) -> IPNetwork? {
-        guard let text = string(expected: "a CIDR string", &diagnostics) else { return nil }
-        do {
-            return try IPNetwork(parsing: text)
+        guard isText else {
+            typeMismatch(expected: "a CIDR string", &diagnostics)
+            return nil
+        }
+        do throws(IPNetwork.ParseError) {
+            return try tree.withText(of: index) { bytes throws(IPNetwork.ParseError) in try IPNetwork(parsing: bytes) }
         } catch {
             diagnostics.error(location, error.description)
             return nil
@@ -214,14 +226,25 @@ protocol DocumentKey: RawRepresentable<String>, CaseIterable, Hashable {
     static var expectation: String { get }
 }
 
+extension DocumentKey {
+    /// The key named by a key node's bytes, compared in place (a 50,000-peer config
+    /// has 150,000 keys, and a String for each cost more than the comparison).
+    init?(named bytes: UnsafeBufferPointer<UInt8>) {
+        guard let key = Self.allCases.first(where: { DocumentTree.bytes(bytes, are: $0.rawValue) }) else { return nil }
+        self = key
+    }
+}
+
 /// A mapping's values by key, with the mapping itself for "required" problems.
 struct Fields<Key: DocumentKey> {
     let node: DocumentNode
     /// In document order; a handful of keys, so a list beats hashing them (a config
     /// with 5,000 peers reads 5,000 such mappings).
-    let values: [(Key, DocumentNode)]
+    let values: [(Key, Int32)]
 
-    subscript(key: Key) -> DocumentNode? { values.first { $0.0 == key }?.1 }
+    subscript(key: Key) -> DocumentNode? {
+        values.first { $0.0 == key }.map { DocumentNode(node.tree, $0.1) }
+    }
 
     /// The value of a key that must be present, reporting its absence at the mapping.
     func required(_ key: Key, _ diagnostics: inout Diagnostics) -> DocumentNode? {

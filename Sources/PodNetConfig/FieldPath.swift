@@ -54,19 +54,28 @@ struct SourceLocation: Hashable, Sendable {
 }
 
 /// Where a value came from, worked out into a `SourceLocation` only when a message
-/// needs one: most values of a 5,000-peer config are never reported, and building a
-/// field path for each cost more than reading them.
-enum SourcePlace {
+/// needs one: most values of a 50,000-peer config are never reported, and building a
+/// field path for each cost more than reading them. A struct rather than an enum of
+/// the two: a document's place is copied with every value read (a retain, where the
+/// enum's copy went through its whole payload).
+struct SourcePlace {
     /// A node of a config document: its path is walked up from the node.
-    case node(DocumentTree, Int32)
+    private let tree: DocumentTree?
+    private let index: Int32
     /// Known already (NodeList items, whole files).
-    case known(SourceLocation)
+    private let known: SourceLocation?
+
+    static func node(_ tree: DocumentTree, _ index: Int32) -> SourcePlace {
+        SourcePlace(tree: tree, index: index, known: nil)
+    }
+
+    static func known(_ location: SourceLocation) -> SourcePlace {
+        SourcePlace(tree: nil, index: 0, known: location)
+    }
 
     var location: SourceLocation {
-        switch self {
-        case .node(let tree, let index): return tree.location(of: index)
-        case .known(let location): return location
-        }
+        if let tree { return tree.location(of: index) }
+        return known!
     }
 }
 

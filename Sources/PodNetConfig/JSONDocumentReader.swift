@@ -1,12 +1,14 @@
 /// Reads a JSON config into the `DocumentTree` the YAML reader would build from the same
-/// text, without libyaml: a config with 5,000 peers is JSON, and composing it through
+/// text, without libyaml: a config with 50,000 peers is JSON, and composing it through
 /// libyaml's events and YAML's tag resolution took a third of a whole apply.
 ///
 /// It reads only the JSON whose YAML reading it reproduces exactly, and returns nil
 /// for anything else (comments, non-ASCII text, escapes, lone CRs, tabs around the
 /// document, keys on another line than their colon, numbers that are not plain
 /// integers, duplicate keys, syntax errors), so that the YAML reader reads those and
-/// reports their problems. `JSONDocumentReaderTests` checks the reading agrees with Yams',
+/// reports their problems. Within that subset a string's text is its bytes between the
+/// quotes, so the tree's texts are ranges of the document itself, found in one pass
+/// over its bytes. `JSONDocumentReaderTests` checks the reading agrees with Yams',
 /// the oracle `YAMLDocumentReader` is held to as well.
 enum JSONDocumentReader {
     /// Deeper than any config; beyond it the YAML reader decides.
@@ -14,89 +16,211 @@ enum JSONDocumentReader {
     /// More keys than any mapping of the schema has; beyond it the YAML reader decides (and the
     /// duplicate-key scan stays short).
     static let maxKeys = 64
+    /// The longest key YAML reads as an implicit key, quotes included.
+    static let maxKeyLength = 1024
 
     static func read(_ text: String, file: String = "") -> DocumentTree? {
-        var text = text
-        return text.withUTF8 { bytes in
-            guard isInSubset(bytes) else { return nil }
-            var scanner = JSONScanner(bytes)
-            // A config's JSON holds about one node per 9 to 12 bytes: room for one per 8,
-            // so that the node array is never regrown (and copied, and faulted in twice).
-            var builder = DocumentTreeBuilder(capacity: bytes.count / 8)
-            do {
-                guard try scanner.peekKind() == .object else { return nil }
-                let start = scanner.offset
-                try readValue(&scanner, into: &builder, depth: 0)
-                let end = scanner.offset
-                try scanner.expectEnd()
+        let source = Array(text.utf8)
+        guard source.count < Int(Int32.max) else { return nil }
+        // A config's JSON holds about one node per 9 to 12 bytes: room for one per 8,
+        // so that the node array is never regrown (and copied, and faulted in twice).
+        var builder = DocumentTreeBuilder(source: source, capacity: source.count / 8)
+        let read = source.withUnsafeBufferPointer { bytes -> Bool in
+            var reader = SubsetReader(bytes: bytes)
+            do throws(OutsideSubset) {
+                reader.skipWhitespace()
+                guard reader.offset < bytes.count, bytes[reader.offset] == UInt8(ascii: "{") else { return false }
+                let start = reader.offset
+                try reader.value(into: &builder, depth: 0)
+                let end = reader.offset
+                reader.skipWhitespace()
+                guard reader.offset == bytes.count else { return false }
                 // YAML takes a tab outside a flow collection for indentation, and refuses it.
                 let tab = UInt8(ascii: "\t")
-                guard !bytes[..<start].contains(tab), !bytes[end...].contains(tab) else { return nil }
-                return builder.build(file: file)
+                return !bytes[..<start].contains(tab) && !bytes[end...].contains(tab)
             } catch {
-                return nil
+                return false
             }
         }
+        return read ? builder.build(file: file) : nil
     }
 
-    /// ASCII only (so that byte columns are character columns), no escapes (YAML's
-    /// differ from JSON's in places) and no CR except before LF (YAML breaks lines at
-    /// a lone CR, JSON does not).
-    private static func isInSubset(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var previous: UInt8 = 0
-        for byte in bytes {
-            if byte >= 0x80 || byte == UInt8(ascii: "\\") { return false }
-            if previous == UInt8(ascii: "\r"), byte != UInt8(ascii: "\n") { return false }
-            previous = byte
-        }
-        return previous != UInt8(ascii: "\r")
-    }
-
-    /// Thrown for JSON outside the subset, to stop and let the YAML reader read the text.
+    /// Thrown for JSON outside the subset (or no JSON at all), to stop and let the YAML
+    /// reader read the text.
     private struct OutsideSubset: Error {}
 
-    private static func readValue(_ scanner: inout JSONScanner, into builder: inout DocumentTreeBuilder,
-                                  depth: Int) throws {
-        let kind = try scanner.peekKind()
-        let (line, column) = scanner.position(of: scanner.offset)
-        if kind == .object || kind == .array, depth >= maxDepth { throw OutsideSubset() }
-        switch kind {
-        case .object:
-            try scanner.beginObject()
-            let mapping = builder.add(.mapping, line: line, column: column)
-            var keyCount = 0
-            while let (key, keyLine, keyColumn, isSimpleKey) = try scanner.nextKeyWithPosition() {
-                // YAML refuses a key on another line than its colon, and reports
-                // duplicate keys where JSON keeps the last: the YAML reader says so. (A config's
-                // mappings have a dozen keys at most: a scan of the keys read so far is
-                // cheaper than a set, or an array of them per mapping.)
-                guard isSimpleKey, keyCount < maxKeys, !builder.mapping(mapping, hasKey: key) else {
-                    throw OutsideSubset()
+    /// One pass over the bytes, keeping the line and its start for each node's position
+    /// (JSON breaks lines only between tokens).
+    private struct SubsetReader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var offset = 0
+        var line = 1
+        var lineStart = 0
+
+        /// Spaces, tabs and line breaks; a CR only before an LF (YAML breaks lines at a
+        /// lone CR, JSON does not), which ends the skip there so that the value after fails.
+        @inline(__always)
+        mutating func skipWhitespace() {
+            // Most tokens follow another directly or after one space: that is decided here.
+            guard offset < bytes.count, bytes[offset] <= UInt8(ascii: " ") else { return }
+            skipWhitespaceRun()
+        }
+
+        @inline(never)
+        private mutating func skipWhitespaceRun() {
+            while offset < bytes.count {
+                switch bytes[offset] {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                    offset += 1
+                case UInt8(ascii: "\n"):
+                    offset += 1
+                    line += 1
+                    lineStart = offset
+                case UInt8(ascii: "\r"):
+                    guard offset + 1 < bytes.count, bytes[offset + 1] == UInt8(ascii: "\n") else { return }
+                    offset += 1
+                default:
+                    return
                 }
-                keyCount += 1
-                builder.add(.scalar(.string), text: key, line: keyLine, column: keyColumn)
-                try readValue(&scanner, into: &builder, depth: depth + 1)
             }
+        }
+
+        private mutating func consume(_ byte: UInt8) -> Bool {
+            guard offset < bytes.count, bytes[offset] == byte else { return false }
+            offset += 1
+            return true
+        }
+
+        mutating func value(into builder: inout DocumentTreeBuilder, depth: Int) throws(OutsideSubset) {
+            skipWhitespace()
+            guard offset < bytes.count else { throw OutsideSubset() }
+            let (line, column) = (self.line, offset - lineStart + 1)
+            switch bytes[offset] {
+            case UInt8(ascii: "{"):
+                guard depth < maxDepth else { throw OutsideSubset() }
+                offset += 1
+                let mapping = builder.add(.mapping, textStart: 0, count: 0, line: line, column: column)
+                skipWhitespace()
+                if !consume(UInt8(ascii: "}")) {
+                    var keyCount = 0
+                    repeat {
+                        skipWhitespace()
+                        let (keyLine, keyColumn) = (self.line, offset - lineStart + 1)
+                        let (start, count) = try string()
+                        skipWhitespace()
+                        // YAML refuses a key on another line than its colon (or longer than
+                        // 1,024 characters), and reports duplicate keys where JSON keeps the
+                        // last: the YAML reader says so. (A config's mappings have a dozen
+                        // keys at most: a scan of the keys read so far is cheaper than a set.)
+                        guard self.line == keyLine, count + 2 <= maxKeyLength, keyCount < maxKeys,
+                              !builder.mapping(mapping, hasKeyAt: start, count: count),
+                              consume(UInt8(ascii: ":")) else { throw OutsideSubset() }
+                        keyCount += 1
+                        builder.add(.scalar(.string), textStart: start, count: count, line: keyLine, column: keyColumn)
+                        try value(into: &builder, depth: depth + 1)
+                        skipWhitespace()
+                    } while consume(UInt8(ascii: ","))
+                    guard consume(UInt8(ascii: "}")) else { throw OutsideSubset() }
+                }
                 builder.close()
-        case .array:
-            try scanner.beginArray()
-            builder.add(.sequence, line: line, column: column)
-            while try scanner.nextElement() { try readValue(&scanner, into: &builder, depth: depth + 1) }
-            builder.close()
-        case .string:
-            builder.add(.scalar(.string), text: try scanner.readString(), line: line, column: column)
-        case .number:
-            let text = try scanner.readNumberText()
-            // YAML 1.1 resolves "1.5" and "1e3" differently from JSON; only integers are read here.
-            guard text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            else { throw OutsideSubset() }
-            builder.add(.scalar(.int), text: text, line: line, column: column)
-        case .bool:
-            let value = try scanner.readBool()
-            builder.add(.scalar(.bool(value)), text: value ? "true" : "false", line: line, column: column)
-        case .null:
-            try scanner.readNull()
-            builder.add(.scalar(.null), text: "null", line: line, column: column)
+            case UInt8(ascii: "["):
+                guard depth < maxDepth else { throw OutsideSubset() }
+                offset += 1
+                builder.add(.sequence, textStart: 0, count: 0, line: line, column: column)
+                skipWhitespace()
+                if !consume(UInt8(ascii: "]")) {
+                    repeat {
+                        try value(into: &builder, depth: depth + 1)
+                        skipWhitespace()
+                    } while consume(UInt8(ascii: ","))
+                    guard consume(UInt8(ascii: "]")) else { throw OutsideSubset() }
+                }
+                builder.close()
+            case UInt8(ascii: "\""):
+                let (start, count) = try string()
+                builder.add(.scalar(.string), textStart: start, count: count, line: line, column: column)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let start = offset
+                try integer()
+                builder.add(.scalar(.int), textStart: start, count: offset - start, line: line, column: column)
+            case UInt8(ascii: "t"):
+                try literal("true")
+                builder.add(.scalar(.bool(true)), textStart: offset - 4, count: 4, line: line, column: column)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                builder.add(.scalar(.bool(false)), textStart: offset - 5, count: 5, line: line, column: column)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                builder.add(.scalar(.null), textStart: offset - 4, count: 4, line: line, column: column)
+            default:
+                throw OutsideSubset()
+            }
+        }
+
+        /// A string's body (from after its opening quote, without the closing one):
+        /// ASCII without escapes (YAML's differ from JSON's in places) or control bytes
+        /// (which JSON forbids raw).
+        private mutating func string() throws(OutsideSubset) -> (start: Int, count: Int) {
+            guard consume(UInt8(ascii: "\"")) else { throw OutsideSubset() }
+            let start = offset
+            // Eight bytes at a time while none needs a look of its own (most of a config's
+            // bytes are in strings); the lowest byte `special` marks is one that does.
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            while true {
+                if offset + 8 <= bytes.count {
+                    let special = Self.special(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                    guard special != 0 else {
+                        offset += 8
+                        continue
+                    }
+                    offset += special.trailingZeroBitCount / 8
+                } else {
+                    guard offset < bytes.count else { throw OutsideSubset() }
+                    let byte = bytes[offset]
+                    if byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                        offset += 1
+                        continue
+                    }
+                }
+                guard bytes[offset] == UInt8(ascii: "\"") else { throw OutsideSubset() }
+                offset += 1
+                return (start, offset - 1 - start)
+            }
+        }
+
+        private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+        private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+        /// Marks the bytes of `word` (the first in the lowest bits) that are a quote, a
+        /// backslash, a control byte or not ASCII; the lowest mark is exact (a borrow can
+        /// only mark a byte above a true one).
+        private static func special(_ word: UInt64) -> UInt64 {
+            func zeroBytes(_ word: UInt64) -> UInt64 { (word &- lowBits) & ~word & highBits }
+            return zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\""))))
+                | zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\\"))))
+                | ((word &- lowBits &* 0x20) & ~word & highBits)
+                | (word & highBits)
+        }
+
+        /// JSON's integers, -?(0|[1-9][0-9]*): YAML 1.1 resolves "1.5" and "1e3"
+        /// differently from JSON, so a fraction or exponent is left to the YAML reader.
+        private mutating func integer() throws(OutsideSubset) {
+            _ = consume(UInt8(ascii: "-"))
+            let digitsStart = offset
+            while offset < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[offset]) { offset += 1 }
+            let digits = offset - digitsStart
+            guard digits > 0, digits == 1 || bytes[digitsStart] != UInt8(ascii: "0") else { throw OutsideSubset() }
+            if offset < bytes.count,
+               bytes[offset] == UInt8(ascii: ".") || bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
+                throw OutsideSubset()
+            }
+        }
+
+        private mutating func literal(_ word: StaticString) throws(OutsideSubset) {
+            let count = word.utf8CodeUnitCount
+            guard offset + count <= bytes.count,
+                  (0..<count).allSatisfy({ bytes[offset + $0] == word.utf8Start[$0] }) else { throw OutsideSubset() }
+            offset += count
         }
     }
 }

@@ -12,17 +12,21 @@ enum NameRules {
         let isAlphanumeric: (UInt8) -> Bool = { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         // One pass (a NodeList or a config names thousands of nodes): each label starts
         // and ends with a letter or digit, and holds only those and '-'.
-        var previous = UInt8(ascii: ".")
-        var valid = true
-        for byte in name.utf8 {
-            switch byte {
-            case UInt8(ascii: "."): valid = valid && isAlphanumeric(previous)
-            case UInt8(ascii: "-"): valid = valid && previous != UInt8(ascii: ".")
-            default: valid = valid && isAlphanumeric(byte)
+        var bytes = name
+        let isValid = bytes.withUTF8 { bytes in
+            var previous = UInt8(ascii: ".")
+            var valid = true
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "."): valid = valid && isAlphanumeric(previous)
+                case UInt8(ascii: "-"): valid = valid && previous != UInt8(ascii: ".")
+                default: valid = valid && isAlphanumeric(byte)
+                }
+                previous = byte
             }
-            previous = byte
+            return valid && isAlphanumeric(previous)
         }
-        if valid, isAlphanumeric(previous) { return nil }
+        if isValid { return nil }
         let lowercaseHint = name.lowercased() != name && dnsSubdomainProblem(name.lowercased()) == nil
             ? " (did you mean \(name.lowercased())?)" : ""
         return "\"\(name)\" is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', "

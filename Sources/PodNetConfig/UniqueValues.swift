@@ -3,22 +3,35 @@
 struct UniqueValues<Value: Hashable & CustomStringConvertible> {
     /// What the values are, for the message: "peer name", "pod IP", ...
     let what: String
-    private var first: [Value: SourcePlace] = [:]
+    /// Each value's first place, by its index in `places`: one hash per value inserted
+    /// (50,000 peer names), and a small table entry.
+    private var first: [Value: Int32] = [:]
+    private var places: [SourcePlace] = []
 
     init(_ what: String, capacity: Int = 0) {
         self.what = what
         first.reserveCapacity(capacity)
+        places.reserveCapacity(capacity)
     }
 
     /// Records `value`; false (and reported) when it was seen before.
     @discardableResult
     mutating func insert(_ value: Located<Value>, _ diagnostics: inout Diagnostics) -> Bool {
-        if let earlier = first[value.value] {
-            diagnostics.error(value.location, "duplicate \(what) \(value.value) "
-                + "(\(AddressRules.reference(earlier.location, from: value.location)) has it too)")
-            return false
+        let next = Int32(places.count)
+        var found = next
+        // Looked up and, when absent, inserted in one step.
+        Self.note(&first[value.value, default: next], into: &found)
+        guard found != next else {
+            places.append(value.place)
+            return true
         }
-        first[value.value] = value.place
-        return true
+        let earlier = places[Int(found)]
+        diagnostics.error(value.location, "duplicate \(what) \(value.value) "
+            + "(\(AddressRules.reference(earlier.location, from: value.location)) has it too)")
+        return false
+    }
+
+    private static func note(_ slot: inout Int32, into found: inout Int32) {
+        found = slot
     }
 }

@@ -111,7 +111,8 @@ enum YAMLDocumentReader {
         private mutating func replay(_ index: Int32) {
             let node = builder.nodes[Int(index)]
             tags.append(tags[Int(index)])
-            builder.add(node.kind, text: node.text, line: Int(node.line), column: Int(node.column))
+            builder.add(node.kind, textStart: Int(node.textStart), count: Int(node.textCount),
+                        line: Int(node.line), column: Int(node.column))
             guard node.kind == .mapping || node.kind == .sequence else { return }
             var child = node.firstChild
             while child >= 0 {
@@ -132,12 +133,11 @@ enum YAMLDocumentReader {
             }
             guard !repeated.isEmpty else { return }
             let sorted = repeated.sorted { a, b in
-                let (x, y) = (builder.nodes[Int(a)], builder.nodes[Int(b)])
-                guard case .scalar = x.kind, case .scalar = y.kind else { return false }
-                return x.text < y.text
+                guard case .scalar = builder.nodes[Int(a)].kind, case .scalar = builder.nodes[Int(b)].kind else { return false }
+                return builder.text(of: a) < builder.text(of: b)
             }
             let names = sorted.map { key -> String in
-                if case .scalar = builder.nodes[Int(key)].kind { return builder.nodes[Int(key)].text }
+                if case .scalar = builder.nodes[Int(key)].kind { return builder.text(of: key) }
                 return "<uncovertable>"
             }
             let first = builder.nodes[Int(sorted[0])]
@@ -150,7 +150,8 @@ enum YAMLDocumentReader {
             let (x, y) = (builder.nodes[Int(a)], builder.nodes[Int(b)])
             switch (x.kind, y.kind) {
             case (.scalar, .scalar):
-                return x.text == y.text && tags[Int(a)] == tags[Int(b)]
+                // As Strings (canonically equivalent texts are the same key), as Yams compared them.
+                return builder.text(of: a) == builder.text(of: b) && tags[Int(a)] == tags[Int(b)]
             case (.mapping, .mapping), (.sequence, .sequence):
                 var (left, right) = (builder.children(of: a), builder.children(of: b))
                 while true {

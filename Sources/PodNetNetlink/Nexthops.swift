@@ -74,13 +74,20 @@ enum NexthopMessages {
         let size = MemoryLayout<nhmsg>.size
         guard message.payload.count >= size else { throw .malformed("RTM_NEWNEXTHOP shorter than nhmsg") }
         let header = message.payload.withUnsafeBytes { $0.loadUnaligned(as: nhmsg.self) }
-        let attributes = try NetlinkAttributes(message.payload.dropFirst(size))
-        guard let id = attributes.u32(UInt16(NHA_ID)) else { throw .malformed("RTM_NEWNEXTHOP without NHA_ID") }
-        let gateway = IPFamily(addressFamily: header.nh_family).flatMap { family in
-            attributes.address(UInt16(NHA_GATEWAY), family: family)
+        // One walk of the attributes (a dump of 50,000 nexthops), a repeated one giving its last value.
+        let family = IPFamily(addressFamily: header.nh_family)
+        var id: UInt32?, gateway: IPAddress?, outputInterfaceIndex: UInt32?
+        try NetlinkAttributes.forEach(in: message.payload.dropFirst(size)) { type, payload in
+            switch type {
+            case UInt16(NHA_ID): id = NetlinkAttributes.u32(payload)
+            case UInt16(NHA_GATEWAY): gateway = family.flatMap { NetlinkAttributes.address(payload, family: $0) }
+            case UInt16(NHA_OIF): outputInterfaceIndex = NetlinkAttributes.u32(payload)
+            default: break
+            }
         }
+        guard let id else { throw .malformed("RTM_NEWNEXTHOP without NHA_ID") }
         return KernelNexthop(id: id, proto: header.nh_protocol, gateway: gateway,
-                             outputInterfaceIndex: attributes.u32(UInt16(NHA_OIF)).map { Int32(bitPattern: $0) })
+                             outputInterfaceIndex: outputInterfaceIndex.map { Int32(bitPattern: $0) })
     }
 }
 
@@ -104,15 +111,21 @@ extension Netlink {
     }
 
     /// podnet's nexthops (protocol `proto`, a single gateway on a link) as the kernel
-    /// holds them; `names` are the links by index.
-    static func ownedNexthops(_ dump: NexthopDump, proto: UInt8, names: [Int32: String]) -> [NexthopState] {
-        dump.nexthops.compactMap { nexthop in
+    /// holds them (`names` are the links by index), and the ids of every other nexthop,
+    /// in the same pass.
+    static func ownedNexthops(_ dump: NexthopDump, proto: UInt8, names: [Int32: String])
+        -> (owned: [NexthopState], foreignIDs: [UInt32]) {
+        var owned: [NexthopState] = [], foreignIDs: [UInt32] = []
+        owned.reserveCapacity(dump.nexthops.count)
+        for nexthop in dump.nexthops {
             guard nexthop.proto == proto, let gateway = nexthop.gateway, let index = nexthop.outputInterfaceIndex else {
-                return nil
+                foreignIDs.append(nexthop.id)
+                continue
             }
-            return NexthopState(id: nexthop.id, gateway: gateway,
-                                link: LinkReference(index: index, name: names[index] ?? "if\(index)"), proto: proto)
+            owned.append(NexthopState(id: nexthop.id, gateway: gateway,
+                                      link: LinkReference(index: index, name: names[index] ?? "if\(index)"), proto: proto))
         }
+        return (owned, foreignIDs)
     }
 
     /// One batch of nexthop writes (`ip nexthop add|replace|del ...`), each standing

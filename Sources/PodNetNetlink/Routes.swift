@@ -84,7 +84,7 @@ enum RouteMessages {
         var destination: IPAddress?, gateway: IPAddress?
         var table: UInt32?, outputInterfaceIndex: UInt32?, nexthopID: UInt32?
         var hasGateway = false, hasNexthopID = false, hasMultipath = false
-        try NetlinkAttributes(message.payload.dropFirst(size)).forEach { type, payload in
+        try NetlinkAttributes.forEach(in: message.payload.dropFirst(size)) { type, payload in
             switch UInt32(type) {
             case RTA_DST.rawValue: destination = NetlinkAttributes.address(payload, family: family)
             case RTA_GATEWAY.rawValue:
@@ -149,6 +149,9 @@ extension Netlink {
     /// `proto` in `table`), the routes of other protocols on destinations `desired` wants,
     /// every nexthop (podnet's, and the ids of the others), and the main table's on-link
     /// prefixes with their links' names.
+    /// As many keys as a scan compares faster than a hash looks up.
+    private static let fewKeys = 16
+
     public func observeRoutes(desired: [RouteState], proto: UInt8, table: UInt32) throws(NetlinkError) -> ObservedRoutes {
         // One dump per table and family serves every question: podnet's table in both
         // families (stale routes of a family no longer wanted too), every table a wanted
@@ -183,7 +186,14 @@ extension Netlink {
         var foreign: [ObservedRoute] = []
         if !others.isEmpty {
             let otherKeys = Set(others.map(\.key))
-            let held = Set(desired.lazy.map(\.key).filter { otherKeys.contains($0) })
+            // One pass over the wanted routes, each compared with the few other keys (a
+            // hash of each of 100,000 wanted keys cost more than the comparisons).
+            let fewKeys = otherKeys.count <= Self.fewKeys ? Array(otherKeys) : nil
+            var held = Set<RouteKey>()
+            for route in desired {
+                let key = route.key
+                if fewKeys?.contains(key) ?? otherKeys.contains(key) { held.insert(key) }
+            }
             foreign = others.filter { held.contains($0.key) }
         }
         let nexthops = try nexthopDump()
@@ -192,10 +202,9 @@ extension Netlink {
             for link in try links() { names[link.index] = link.name }
         }
         let own = Self.ownedNexthops(nexthops, proto: proto, names: names)
-        let ownIDs = Set(own.map(\.id))
         return ObservedRoutes(
-            owned: owned, foreign: foreign, nexthops: own,
-            foreignNexthopIDs: nexthops.nexthops.map(\.id).filter { !ownIDs.contains($0) },
+            owned: owned, foreign: foreign, nexthops: own.owned,
+            foreignNexthopIDs: own.foreignIDs,
             nexthopsSupported: nexthops.supported,
             onLinkPrefixes: onLink.compactMap { prefix, index in
                 names[index].map { OnLinkPrefix(prefix: prefix, link: LinkReference(index: index, name: $0)) }

@@ -20,13 +20,13 @@ import PodNetTestSupport
             case .mapping:
                 let children = Array(tree.children(of: index))
                 let body = stride(from: 0, to: children.count, by: 2).map { at -> String in
-                    space() + "\"\(tree[children[at]].text)\"" + inlineSpace() + ":" + space() + write(children[at + 1]) + space()
+                    space() + "\"\(tree.text(of: children[at]))\"" + inlineSpace() + ":" + space() + write(children[at + 1]) + space()
                 }
                 return "{" + body.joined(separator: ",") + space() + "}"
             case .sequence:
                 return "[" + tree.children(of: index).map { space() + write($0) + space() }.joined(separator: ",") + space() + "]"
             case .scalar(let type):
-                let text = node.text
+                let text = tree.text(of: index)
                 switch type {
                 case .null: return "null"
                 case .bool(let value): return value == true ? "true" : "false"
@@ -45,8 +45,9 @@ import PodNetTestSupport
     static func firstDifference(_ a: DocumentTree?, _ b: DocumentTree?) -> String? {
         guard let a, let b else { return a == nil && b == nil ? nil : "one side is nil (Yams refused it?)" }
         guard a.nodes.count == b.nodes.count else { return "\(a.nodes.count) nodes vs \(b.nodes.count)" }
-        for index in a.nodes.indices where a.nodes[index] != b.nodes[index] {
-            return "node \(index) at \(a.fieldPath(of: Int32(index))): \(a.nodes[index]) vs \(b.nodes[index])"
+        for index in a.nodes.indices where !a.sameNode(Int32(index), as: Int32(index), of: b) {
+            let (text, otherText) = (a.text(of: Int32(index)).debugDescription, b.text(of: Int32(index)).debugDescription)
+            return "node \(index) at \(a.fieldPath(of: Int32(index))): \(a.nodes[index]) \(text) vs \(b.nodes[index]) \(otherText)"
         }
         return nil
     }

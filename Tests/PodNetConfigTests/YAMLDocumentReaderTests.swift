@@ -104,7 +104,12 @@ import PodNetTestSupport
     static func describe(_ outcome: YamsOracle.Outcome) -> String {
         switch outcome {
         case .tree(nil): return "no document"
-        case .tree(let tree?): return "\(tree.nodes.count) nodes: \(tree.nodes.prefix(12).map { "\($0.kind) \($0.text.debugDescription) \($0.line):\($0.column)" })"
+        case .tree(let tree?):
+            let nodes = tree.nodes.indices.prefix(12).map { index in
+                let node = tree.nodes[index]
+                return "\(node.kind) \(tree.text(of: Int32(index)).debugDescription) \(node.line):\(node.column)"
+            }
+            return "\(tree.nodes.count) nodes: \(nodes)"
         case let .error(line, column, message): return "error at \(line.map(String.init) ?? "-"):\(column.map(String.init) ?? "-"): \(message)"
         }
     }

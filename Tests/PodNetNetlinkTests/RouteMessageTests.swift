@@ -61,4 +61,16 @@ import PodNet
         #expect(parsed == ObservedRoute(destination: route.destination, gateway: route.gateway, table: 254, proto: 111,
                                        outputInterfaceIndex: 3))
     }
+
+    @Test func anAttributeOverrunningItsRouteIsMalformed() {
+        // The gateway attribute, the last, claims 12 bytes where 8 are left.
+        let reply = NetlinkMessage(bytes: hexBytes("""
+            34000000 1800 0200 05000000 00000000
+            02 18 00 00 fe 6f 00 01 00000000
+            0800 0f00 fe000000
+            0800 0100 0af40200
+            0c00 0500 c0a80102
+            """))
+        #expect(throws: NetlinkError.self) { try RouteMessages.parse(reply) }
+    }
 }

@@ -14,6 +14,16 @@ import Testing
                 != NexthopIDs.derived(NexthopOwner(peer: "node-1", family: .ipv6)))
     }
 
+    /// node-522789/ipv4 and node-739192/ipv4 hash to one id (FNV-1a 0x19b34d7f): the
+    /// first by name keeps it and the other takes the next, whatever their order.
+    @Test func ownersOfOneDerivedIDAreOrderedByName() {
+        let (first, second) = (NexthopOwner(peer: "node-522789", family: .ipv4), NexthopOwner(peer: "node-739192", family: .ipv4))
+        #expect(NexthopIDs.derived(first) == NexthopIDs.derived(second))
+        let id = NexthopIDs.derived(first)
+        #expect(NexthopIDs.assign([first, second] + owners, taken: [])[..<2] == [id, id &+ 1])
+        #expect(NexthopIDs.assign(owners + [second, first], taken: [])[owners.count...] == [id &+ 1, id])
+    }
+
     @Test func anIDOthersHoldIsSkippedAndOnlyItsOwnerMoves() {
         let taken = NexthopIDs.derived(owners[7])
         let ids = NexthopIDs.assign(owners, taken: [taken, taken &+ 1])
