@@ -168,7 +168,7 @@ enum JSONDocumentReader {
             let base = UnsafeRawPointer(bytes.baseAddress!)
             while true {
                 if offset + 8 <= bytes.count {
-                    let special = Self.special(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                    let special = JSONWords.plainStringStop(JSONWords.load(at: offset, of: base))
                     guard special != 0 else {
                         offset += 8
                         continue
@@ -186,20 +186,6 @@ enum JSONDocumentReader {
                 offset += 1
                 return (start, offset - 1 - start)
             }
-        }
-
-        private static let lowBits: UInt64 = 0x0101_0101_0101_0101
-        private static let highBits: UInt64 = 0x8080_8080_8080_8080
-
-        /// Marks the bytes of `word` (the first in the lowest bits) that are a quote, a
-        /// backslash, a control byte or not ASCII; the lowest mark is exact (a borrow can
-        /// only mark a byte above a true one).
-        private static func special(_ word: UInt64) -> UInt64 {
-            func zeroBytes(_ word: UInt64) -> UInt64 { (word &- lowBits) & ~word & highBits }
-            return zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\""))))
-                | zeroBytes(word ^ (lowBits &* UInt64(UInt8(ascii: "\\"))))
-                | ((word &- lowBits &* 0x20) & ~word & highBits)
-                | (word & highBits)
         }
 
         /// JSON's integers, -?(0|[1-9][0-9]*): YAML 1.1 resolves "1.5" and "1e3"

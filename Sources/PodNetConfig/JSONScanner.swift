@@ -178,8 +178,8 @@ struct JSONScanner {
         var at = start
         while true {
             if at + 8 <= end {
-                let word = word(at: at, of: raw)
-                let stop = attention(word) | word & highBits
+                let word = JSONWords.load(at: at, of: raw)
+                let stop = JSONWords.plainStringStop(word)
                 if stop == 0 {
                     at += 8
                     continue
@@ -443,7 +443,7 @@ struct JSONScanner {
     private static func skipSpaces(_ base: UnsafePointer<UInt8>, _ end: Int, _ index: inout Int) {
         let raw = UnsafeRawPointer(base)
         while index + 8 <= end {
-            let others = word(at: index, of: raw) ^ eightSpaces
+            let others = JSONWords.load(at: index, of: raw) ^ JSONWords.eightSpaces
             if others != 0 {
                 index += others.trailingZeroBitCount / 8
                 return
@@ -460,7 +460,7 @@ struct JSONScanner {
         var at = index + 1
         while true {
             if at + 8 <= end {
-                let attention = attention(word(at: at, of: raw))
+                let attention = JSONWords.stringAttention(JSONWords.load(at: at, of: raw))
                 if attention == 0 {
                     at += 8
                     continue
@@ -571,30 +571,6 @@ struct JSONScanner {
         offset = index
     }
 
-    private static let eightSpaces: UInt64 = 0x2020_2020_2020_2020
-    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
-    private static let highBits: UInt64 = 0x8080_8080_8080_8080
-
-    /// Eight bytes from `index`, the first in the lowest bits.
-    private static func word(at index: Int, of base: UnsafeRawPointer) -> UInt64 {
-        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-    }
-
-    /// The high bit of each byte of `word` below `limit` (at most 0x80): exact for the
-    /// lowest such byte (a borrow only spills above a byte that is below the limit).
-    private static func bytes(below limit: UInt8, in word: UInt64) -> UInt64 {
-        (word &- lowBits &* UInt64(limit)) & ~word & highBits
-    }
-
-    /// Marks the bytes of `word` that need a look of their own inside a string, the
-    /// lowest exactly: its closing quote, an escape, or a control byte (which JSON
-    /// forbids raw).
-    private static func attention(_ word: UInt64) -> UInt64 {
-        bytes(below: 1, in: word ^ (lowBits &* UInt64(UInt8(ascii: "\"")))) |
-            bytes(below: 1, in: word ^ (lowBits &* UInt64(UInt8(ascii: "\\")))) |
-            bytes(below: 0x20, in: word)
-    }
-
     /// Walks a string's body from after its opening quote (at `start`) to its closing
     /// quote, where it stops; checks its escapes and that it has no control byte.
     /// Plain runs are passed eight bytes at a time.
@@ -607,8 +583,8 @@ struct JSONScanner {
         var seen: UInt64 = 0
         while true {
             if index + 8 <= end {
-                let word = Self.word(at: index, of: base)
-                let attention = Self.attention(word)
+                let word = JSONWords.load(at: index, of: base)
+                let attention = JSONWords.stringAttention(word)
                 if attention == 0 {
                     seen |= word
                     index += 8
@@ -630,7 +606,7 @@ struct JSONScanner {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 offset = index
-                return (hasEscapes, seen & Self.highBits == 0)
+                return (hasEscapes, seen & JSONWords.highBits == 0)
             }
             if byte < 0x20 { throw SyntaxError(offset: index, message: "control character in a string") }
             hasEscapes = true
