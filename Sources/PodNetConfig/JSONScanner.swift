@@ -533,10 +533,18 @@ struct JSONScanner {
         if offset < bytes.count { throw unexpected() }
     }
 
-    /// 1-based line and column (in bytes) of an offset on the current line: the
-    /// scanner's own, or the start of the token it is in.
+    /// 1-based line and column (in bytes) of an offset: on the current line (the
+    /// scanner's own, or the start of the token it is in), or past the scanner.
     func position(of offset: Int) -> (line: Int, column: Int) {
-        (line, offset - lineStart + 1)
+        guard offset > self.offset else { return (line, offset - lineStart + 1) }
+        // An offset past this scanner's own: a copy read on (a pod reader, the look-ahead
+        // for an item's kind) and failed there. Count the line breaks in between.
+        var line = self.line, lineStart = self.lineStart
+        for index in self.offset..<min(offset, bytes.count) where bytes[index] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = index + 1
+        }
+        return (line, offset - lineStart + 1)
     }
 
     // MARK: Pieces

@@ -179,4 +179,15 @@ import PodNetConfig
         ])
         #expect(problems([#"{"kind": }"#]).first?.hasPrefix("cluster.json:2:10: JSON syntax error") == true)
     }
+
+    /// A syntax error on a later line of a Pod item (the pod readers and the look-ahead for
+    /// `kind` read copies of the scanner) is placed where it is, as in any other item.
+    @Test func aSyntaxErrorInsideAPodIsPlacedOnItsOwnLine() {
+        let escape = #""metadata": {"name": "p", "namespace": "d", "x": "\q"}}"#
+        let inService = problems(["{\"kind\": \"Service\",\n " + escape])
+        #expect(inService.first?.hasPrefix("cluster.json:3:52: JSON syntax error: bad escape") == true, "\(inService)")
+        #expect(problems(["{\"kind\": \"Pod\",\n " + escape]) == inService)
+        let beforeKind = problems([#"{"a": 1,"# + "\n" + #""x": "\q", "kind": "Pod"}"#])
+        #expect(beforeKind.first?.hasPrefix("cluster.json:3:7: JSON syntax error: bad escape") == true, "\(beforeKind)")
+    }
 }
