@@ -47,6 +47,8 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             // Hex groups and "::" are read here, as glibc's inet_pton6 reads them; a
             // dotted IPv4 tail goes to inet_pton itself.
             if !text.contains(UInt8(ascii: ".")) { return parseIPv6Groups(text) }
+            // inet_pton would stop at a NUL and read "::ffff:1.2.3.4\0junk" as an address.
+            guard !text.contains(0) else { return nil }
             var cString = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
             return withUnsafeMutableBytes(of: &cString) { buffer -> IPAddress? in
                 buffer.copyMemory(from: UnsafeRawBufferPointer(text))  // the rest stays zero: the NUL

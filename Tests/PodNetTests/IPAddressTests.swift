@@ -12,6 +12,16 @@ import PodNetTestSupport
         #expect(IPAddress("fe80::1%eth0") == nil)
     }
 
+    /// A NUL ends the text for inet_pton, not for podnet: the bytes after it are no part
+    /// of an address (YAML's "\0" and JSON's "\u0000" put one there).
+    @Test func aNulByteMakesNoAddress() {
+        #expect(IPAddress("::1\u{0}") == nil)
+        #expect(IPAddress("2001:db8::11\u{0}junk") == nil)
+        #expect(IPAddress("::ffff:198.18.0.11\u{0}junk") == nil)
+        #expect(IPAddress("::ffff:198.18.0.11") != nil)
+        #expect(IPAddress("10.0.0.1\u{0}") == nil)
+    }
+
     @Test func cidrsRejectHostBitsAndBadPrefixes() throws {
         #expect(throws: IPNetwork.ParseError.hostBitsSet("10.244.1.5/24", network: "10.244.1.0/24")) {
             try IPNetwork(parsing: "10.244.1.5/24")
