@@ -39,11 +39,9 @@ extension NodeDataplane {
         // After a change of `bridge.name`, every pod moves to the new bridge in this run,
         // as in an apply: the old bridge gives up the gateway addresses, so a pod left
         // on it would have no gateway.
-        let bridgeRenamed = try ownership.bridgeName.map { name in
-            try observer.ownedBridgeNames().contains { $0 != name }
-        } ?? false
-        if !bridgeRenamed { plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) } }
-        try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
+        let retired = try retiredBridges(bridgeName: ownership.bridgeName)
+        if retired.isEmpty { plan.pods = plan.pods.filter { scope.hostInterfaces.contains($0.hostInterface) } }
+        try retiringBridges(retired, into: &plan)
         let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
         return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,

@@ -47,7 +47,7 @@ public struct NodeDataplane: Sendable {
         let observed = try observer.observe(desired, bridgeName: ownership.bridgeName,
                                             routeProtocol: ownership.routeProtocol, routeTable: ownership.routeTable)
         var plan = NodeDiff.plan(desired: desired, observed: observed)
-        try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
+        try retiringBridges(retiredBridges(bridgeName: ownership.bridgeName), into: &plan)
         return plan
     }
 
@@ -66,7 +66,7 @@ public struct NodeDataplane: Sendable {
             var withoutTables = desired
             withoutTables.tables = []
             var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
-            try retiringBridges(into: &plan, bridgeName: ownership.bridgeName)
+            try retiringBridges(retiredBridges(bridgeName: ownership.bridgeName), into: &plan)
             let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
             return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,

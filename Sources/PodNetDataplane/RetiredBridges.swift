@@ -10,9 +10,14 @@ import PodNetNetlink
 /// addresses (the new bridge has them) and with its route_localnet closed: the host
 /// port guard rules are written for the configured bridge only.
 extension NodeDataplane {
-    func retiringBridges(into plan: inout Plan, bridgeName: String?) throws(DataplaneError) {
-        guard let bridgeName else { return }
-        let retired = try observer.ownedBridgeNames().filter { $0 != bridgeName }
+    /// podnet's bridges other than `bridgeName` (none without one).
+    func retiredBridges(bridgeName: String?) throws(DataplaneError) -> [String] {
+        guard let bridgeName else { return [] }
+        return try observer.ownedBridgeNames().filter { $0 != bridgeName }
+    }
+
+    /// Plans the end of each of the `retired` bridges.
+    func retiringBridges(_ retired: [String], into plan: inout Plan) throws(DataplaneError) {
         guard !retired.isEmpty else { return }
         let netlink = try observer.session()
         let leaving = Set(plan.pods.compactMap { operation -> String? in
