@@ -163,29 +163,11 @@ enum JSONDocumentReader {
         private mutating func string() throws(OutsideSubset) -> (start: Int, count: Int) {
             guard consume(UInt8(ascii: "\"")) else { throw OutsideSubset() }
             let start = offset
-            // Eight bytes at a time while none needs a look of its own (most of a config's
-            // bytes are in strings); the lowest byte `special` marks is one that does.
-            let base = UnsafeRawPointer(bytes.baseAddress!)
-            while true {
-                if offset + 8 <= bytes.count {
-                    let special = JSONWords.plainStringStop(JSONWords.load(at: offset, of: base))
-                    guard special != 0 else {
-                        offset += 8
-                        continue
-                    }
-                    offset += special.trailingZeroBitCount / 8
-                } else {
-                    guard offset < bytes.count else { throw OutsideSubset() }
-                    let byte = bytes[offset]
-                    if byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
-                        offset += 1
-                        continue
-                    }
-                }
-                guard bytes[offset] == UInt8(ascii: "\"") else { throw OutsideSubset() }
-                offset += 1
-                return (start, offset - 1 - start)
+            guard let close = JSONWords.plainStringEnd(bytes.baseAddress!, bytes.count, from: start) else {
+                throw OutsideSubset()
             }
+            offset = close + 1
+            return (start, close - start)
         }
 
         /// JSON's integers, -?(0|[1-9][0-9]*): YAML 1.1 resolves "1.5" and "1e3"

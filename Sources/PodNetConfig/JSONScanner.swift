@@ -156,7 +156,7 @@ struct JSONScanner {
                 Self.skipWhitespace(base, end, &index, &line, &lineStart)
             }
             guard index < end, base[index] == UInt8(ascii: "\""),
-                  let close = Self.plainStringEnd(base, end, from: index + 1) else { return nil }
+                  let close = JSONWords.plainStringEnd(base, end, from: index + 1) else { return nil }
             key = Key(plain: UnsafeBufferPointer(start: base + index + 1, count: close - index - 1), decoded: nil)
             index = close + 1
             Self.skipWhitespace(base, end, &index, &line, &lineStart)
@@ -168,31 +168,6 @@ struct JSONScanner {
         self.lineStart = lineStart
         atContainerStart = false
         return .some(key)
-    }
-
-    /// The closing quote of a string body from `start` when the body is ASCII without
-    /// escapes or control bytes; nil otherwise.
-    @inline(__always)
-    private static func plainStringEnd(_ base: UnsafePointer<UInt8>, _ end: Int, from start: Int) -> Int? {
-        let raw = UnsafeRawPointer(base)
-        var at = start
-        while true {
-            if at + 8 <= end {
-                let word = JSONWords.load(at: at, of: raw)
-                let stop = JSONWords.plainStringStop(word)
-                if stop == 0 {
-                    at += 8
-                    continue
-                }
-                at += stop.trailingZeroBitCount / 8
-            } else if at >= end {
-                return nil
-            }
-            let byte = base[at]
-            if byte == UInt8(ascii: "\"") { return at }
-            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
-            at += 1
-        }
     }
 
     /// Enters the array that starts here; `nextElement` then walks its elements.

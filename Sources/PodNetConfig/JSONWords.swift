@@ -35,4 +35,29 @@ enum JSONWords {
     static func plainStringStop(_ word: UInt64) -> UInt64 {
         stringAttention(word) | word & highBits
     }
+
+    /// The closing quote of a string body from `start` when the body is ASCII without
+    /// escapes or control bytes; nil otherwise.
+    @inline(__always)
+    static func plainStringEnd(_ base: UnsafePointer<UInt8>, _ end: Int, from start: Int) -> Int? {
+        let raw = UnsafeRawPointer(base)
+        var at = start
+        while true {
+            if at + 8 <= end {
+                let word = load(at: at, of: raw)
+                let stop = plainStringStop(word)
+                if stop == 0 {
+                    at += 8
+                    continue
+                }
+                at += stop.trailingZeroBitCount / 8
+            } else if at >= end {
+                return nil
+            }
+            let byte = base[at]
+            if byte == UInt8(ascii: "\"") { return at }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            at += 1
+        }
+    }
 }
