@@ -37,15 +37,19 @@ public struct PolicyEvaluation: Sendable {
 
     /// The pods a policy applies to: those of its namespace its pod selector matches.
     public func targets(of policy: NetworkPolicy) -> [ClusterPod] {
-        (podsByNamespace[policy.namespace] ?? []).filter { policy.podSelector.matches($0.labels) }
+        (podsByNamespace[policy.namespace] ?? []).filter { self.policy(policy, targets: $0) }
+    }
+
+    /// Whether `policy` applies to `pod`: one pod's answer to `targets(of:)`.
+    public func policy(_ policy: NetworkPolicy, targets pod: ClusterPod) -> Bool {
+        pod.takesPartInPolicy && pod.namespace == policy.namespace && policy.podSelector.matches(pod.labels)
     }
 
     /// The policies that isolate `pod` in `direction`.
     public func policies(isolating pod: ClusterPod, _ direction: Direction) -> [NetworkPolicy] {
         guard pod.takesPartInPolicy else { return [] }
         return cluster.policies.filter { policy in
-            (direction == .ingress ? policy.isolatesIngress : policy.isolatesEgress)
-                && policy.namespace == pod.namespace && policy.podSelector.matches(pod.labels)
+            (direction == .ingress ? policy.isolatesIngress : policy.isolatesEgress) && self.policy(policy, targets: pod)
         }
     }
 
@@ -53,12 +57,37 @@ public struct PolicyEvaluation: Sendable {
     /// policy's own), a pod selector pods in them (none: all of them).
     public func pods(of peer: PolicyPeer, policyNamespace: String) -> [ClusterPod] {
         guard case .pods(let podSelector, let namespaceSelector) = peer else { return [] }
-        let namespaces = namespaceSelector.map { selector in
-            namespaceNames.filter { selector.matches(namespaceLabels[$0]!) }
-        } ?? [policyNamespace]
+        let namespaces = namespaceSelector == nil
+            ? [policyNamespace]
+            : namespaceNames.filter { self.peer(peer, policyNamespace: policyNamespace, selectsNamespace: $0) }
         return namespaces.flatMap { namespace in
-            (podsByNamespace[namespace] ?? []).filter { podSelector?.matches($0.labels) ?? true }
+            (podsByNamespace[namespace] ?? []).filter { Self.podSelector(podSelector, matches: $0) }
         }
+    }
+
+    /// Whether a pod peer names `pod`: one pod's answer to `pods(of:policyNamespace:)`.
+    public func peer(_ peer: PolicyPeer, policyNamespace: String, names pod: ClusterPod) -> Bool {
+        guard case .pods(let podSelector, _) = peer, pod.takesPartInPolicy else { return false }
+        return self.peer(peer, policyNamespace: policyNamespace, selectsNamespace: pod.namespace)
+            && Self.podSelector(podSelector, matches: pod)
+    }
+
+    /// Whether a pod peer's pods may come from `namespace`: its namespace selector
+    /// matches the namespace's labels; without one, the policy's own namespace.
+    public func peer(_ peer: PolicyPeer, policyNamespace: String, selectsNamespace namespace: String) -> Bool {
+        guard case .pods(_, let namespaceSelector) = peer else { return false }
+        guard let namespaceSelector else { return namespace == policyNamespace }
+        return self.namespace(namespace, isSelectedBy: namespaceSelector)
+    }
+
+    /// A namespace the List lacks (one a pod names) has its name label only.
+    public func namespace(_ namespace: String, isSelectedBy selector: LabelSelector) -> Bool {
+        selector.matches(namespaceLabels[namespace] ?? ClusterNamespace(name: namespace).labels)
+    }
+
+    /// A peer without a pod selector names every pod of its namespaces.
+    private static func podSelector(_ selector: LabelSelector?, matches pod: ClusterPod) -> Bool {
+        selector?.matches(pod.labels) ?? true
     }
 
     /// The port spans one port entry stands for on `destination`: a number or range as

@@ -31,8 +31,13 @@ struct PolicyRules {
     private(set) var sets: [String: IPSetState] = [:]
     /// The pods of each pod peer, by its canonical text: the same peer recurs in many
     /// policies of a namespace (and in both families), and a namespace selector is
-    /// matched against every namespace.
-    private var podsOfPeer: [String: [ClusterPod]] = [:]
+    /// matched against every namespace. With them, the peer they were found for.
+    private var podsOfPeer: [String: PeerPods] = [:]
+    /// What each set made stands for, kept only when asked (`PolicyMembership` keeps
+    /// the sets' members up to date from it); nil in a plain compile.
+    var definitions: PolicySetDefinitions?
+
+    typealias PeerPods = (pods: [ClusterPod], selection: PodSelection)
 
     static let policyChain = ChainName("PODNET-POLICY")
     static let ingressChain = ChainName("PODNET-INGRESS")
@@ -48,7 +53,10 @@ struct PolicyRules {
         evaluation.cluster.policies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
     }
 
-    private func isLocal(_ pod: ClusterPod) -> Bool { pod.nodeName == config.node.name }
+    private func isLocal(_ pod: ClusterPod) -> Bool { Self.isLocal(pod, on: config) }
+
+    /// A pod of this node: only these are targets (and isolated) here; peers are on any node.
+    static func isLocal(_ pod: ClusterPod, on config: NodeConfig) -> Bool { pod.nodeName == config.node.name }
 
     /// The chains of `family`, and the jump to them from PODNET-FORWARD.
     mutating func add(to filter: inout TableBuilder, family: IPFamily) {
@@ -86,7 +94,8 @@ struct PolicyRules {
         let isolated = evaluation.cluster.pods.filter { pod in
             isLocal(pod) && !evaluation.policies(isolating: pod, direction).isEmpty
         }
-        let isolatedSet = podSet("I\(direction == .egress ? "E" : "I")", key: "isolated", isolated, family: family)
+        let isolatedSet = podSet("I\(direction == .egress ? "E" : "I")", key: "isolated", isolated, .isolated(direction),
+                                 family: family)
         var rules = [Rule(matches: [.comment("podnet: not isolated for \(word)"), .set(SetMatch(isolatedSet, own, negated: true))],
                           target: .returnFromChain)]
         for policy in isolating {
@@ -96,7 +105,7 @@ struct PolicyRules {
             var targetSetName: String?
             func targetSet() -> String {
                 if let targetSetName { return targetSetName }
-                let name = podSet("T", key: "\(policy.namespace)/\(policy.name)", targets, family: family)
+                let name = podSet("T", key: "\(policy.namespace)/\(policy.name)", targets, .localTargets(policy), family: family)
                 targetSetName = name
                 return name
             }
@@ -111,13 +120,18 @@ struct PolicyRules {
                             rules.append(Self.rule(comment, [.set(SetMatch(targetSet(), own))] + peerMatch, span))
                             continue
                         }
-                        let destinations = direction == .ingress ? targets : (peerPods ?? evaluation.cluster.pods.filter(\.takesPartInPolicy))
+                        let destinations: PeerPods = direction == .ingress
+                            ? (targets, .localTargets(policy))
+                            : (peerPods ?? (evaluation.cluster.pods.filter(\.takesPartInPolicy), .everyPod))
                         var byNumber: [PortSpan: [ClusterPod]] = [:]
-                        for pod in destinations {
+                        for pod in destinations.pods {
                             for span in PolicyEvaluation.spans(of: port!, on: pod) { byNumber[span, default: []].append(pod) }
                         }
+                        definitions?.record(port!, resolvingOn: destinations.selection, byNumber)
                         for span in byNumber.keys.sorted(by: { ($0.transport, $0.ports?.first ?? 0) < ($1.transport, $1.ports?.first ?? 0) }) {
-                            let named = podSet("N", key: "\(key)/\(portKey)/\(span.ports?.first ?? 0)", byNumber[span]!, family: family)
+                            // Made by the first peer on which the name takes this number.
+                            let named = podSet("N", key: "\(key)/\(portKey)/\(span.ports?.first ?? 0)", byNumber[span]!,
+                                               .resolving(destinations.selection, port!, span), family: family)
                             let matches: [Match] = direction == .ingress
                                 ? [.set(SetMatch(named, own))] + peerMatch
                                 : [.set(SetMatch(targetSet(), own))] + peerMatch + [.set(SetMatch(named, peer))]
@@ -137,16 +151,17 @@ struct PolicyRules {
     /// the pods it names (nil for an address block or every peer). A peer of the other
     /// family (an IPv6 block in IPv4) has nothing to match and is left out.
     private mutating func peerMatches(_ rule: PolicyRule, policy: NetworkPolicy, side: SetMatch.Direction,
-                                      family: IPFamily) -> [([Match], [ClusterPod]?)] {
+                                      family: IPFamily) -> [([Match], PeerPods?)] {
         guard !rule.peers.isEmpty else { return [([], nil)] }
-        var matches: [([Match], [ClusterPod]?)] = []
+        var matches: [([Match], PeerPods?)] = []
         for peer in rule.peers {
             switch peer {
             case .pods:
                 let key = Self.canonical(peer, policyNamespace: policy.namespace)
-                let pods = podsOfPeer[key] ?? evaluation.pods(of: peer, policyNamespace: policy.namespace)
+                let pods = podsOfPeer[key]
+                    ?? (evaluation.pods(of: peer, policyNamespace: policy.namespace), .peer(peer, policyNamespace: policy.namespace))
                 podsOfPeer[key] = pods
-                let name = podSet("P", key: key, pods, family: family)
+                let name = podSet("P", key: key, pods.pods, pods.selection, family: family)
                 matches.append(([.set(SetMatch(name, side))], pods))
             case .ipBlock(let cidr, let except):
                 guard cidr.family == family else { continue }
@@ -196,13 +211,21 @@ struct PolicyRules {
     }
 
     /// A hash:ip set of the pods' addresses of `family`, named from `key` (a key
-    /// names the same pods wherever it recurs: the set is made once).
-    private mutating func podSet(_ kind: String, key: String, _ pods: [ClusterPod], family: IPFamily) -> String {
+    /// names the same pods wherever it recurs: the set is made once); `selection` says
+    /// which pods they are.
+    private mutating func podSet(_ kind: String, key: String, _ pods: [ClusterPod], _ selection: PodSelection,
+                                 family: IPFamily) -> String {
         let name = Self.setName(kind, key: key, family: family)
         guard sets[name] == nil else { return name }
-        let entries = pods.compactMap { $0.ips.first { $0.family == family } }.map(IPSetEntry.init(host:))
+        let entries = pods.compactMap { Self.address(of: $0, family: family) }.map(IPSetEntry.init(host:))
         sets[name] = IPSetState(name: name, type: .hashIP, family: family, entries: Set(entries))
+        definitions?.record(set: name, family: family, selection, pods)
         return name
+    }
+
+    /// The address a pod stands for in a set of `family`: its first of the family.
+    static func address(of pod: ClusterPod, family: IPFamily) -> IPAddress? {
+        pod.ips.first { $0.family == family }
     }
 
     /// `PODNET-<kind><4|6>-<16 base32 of the key's digest>`: the kind says the type and
