@@ -93,8 +93,10 @@ public struct PolicyMembership: Sendable {
     /// new PolicyMembership.
     public mutating func apply(from old: ClusterPod?, to new: ClusterPod?) -> [IPSetOperation]? {
         guard let namespace = (new ?? old)?.namespace else { return [] }
-        let scopes = [anywhere, byNamespace[namespace] ?? Scoped()]
-            + byNamespaceSelector.filter { evaluation.namespace(namespace, isSelectedBy: $0.key) }.map(\.value)
+        var scopes = [anywhere, byNamespace[namespace] ?? Scoped()]
+        for (selector, scoped) in byNamespaceSelector where evaluation.namespace(namespace, isSelectedBy: selector) {
+            scopes.append(scoped)
+        }
         // The rules first: every named port must keep the numbers it has. Nothing is
         // changed before all are known to.
         var numberChanges: [(resolution: Int, span: PortSpan, pods: Int)] = []

@@ -82,14 +82,14 @@ struct PolicySetDefinitions {
     /// wherever it recurs, so its addresses of a family are counted at its first set.
     mutating func record(set name: String, family: IPFamily, _ selection: PodSelection, _ pods: [ClusterPod]) {
         let index = Self.index(of: family)
-        let counted = sets[selection]?.names[index].isEmpty == false
-        sets[selection, default: Sets()].names[index].append(name)
-        guard !counted else { return }
-        for pod in pods {
-            if let address = PolicyRules.address(of: pod, family: family) {
-                sets[selection]!.podsPerAddress[address, default: 0] += 1
+        var selected = sets.removeValue(forKey: selection) ?? Sets()
+        if selected.names[index].isEmpty {
+            for pod in pods {
+                if let address = PolicyRules.address(of: pod, family: family) { selected.podsPerAddress[address, default: 0] += 1 }
             }
         }
+        selected.names[index].append(name)
+        sets[selection] = selected
     }
 
     /// The pods of `destinations` that `port` resolves on, per number.

@@ -197,7 +197,9 @@ import PodNetTestSupport
     }
 
     /// Random clusters, each taken through a chain of pod changes on one
-    /// PolicyMembership (a new one after each nil, as the caller would).
+    /// PolicyMembership: after a nil, either a new one for the changed cluster (as the
+    /// caller would) or the same one for the cluster without the change (nil must have
+    /// changed nothing).
     @Test func followsFullCompilesThroughRandomPodChanges() throws {
         var generator = Generator(random: SplitMix(seed: 14))
         var changes = 0, refused = 0, edited = 0, edits = 0
@@ -219,6 +221,7 @@ import PodNetTestSupport
                 guard ok else { return }
                 if operations == nil {
                     refused += 1
+                    if generator.chance(50) { continue }
                     membership = try #require(PolicyMembership(config: config, cluster: next))
                 }
                 cluster = next
@@ -279,6 +282,9 @@ import PodNetTestSupport
         // Nothing was taken in: the same number again is a member's change only.
         let sameNumber = membership.apply(from: nil, to: pod("c", port: 80))
         #expect(sameNumber?.isEmpty == false)
+        // Leaving 80 (which c still holds) for a new number: refused, and 80 keeps both.
+        let moving = membership.apply(from: pod("a", port: 80), to: pod("a", port: 8080))
+        #expect(moving == nil)
         // The last pod of 80 going: its rule goes.
         let oneOfTwo = membership.apply(from: pod("a", port: 80), to: nil)
         #expect(oneOfTwo != nil)
