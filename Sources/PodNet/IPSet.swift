@@ -190,3 +190,21 @@ extension [IPSetOperation] {
         return (before, after)
     }
 }
+
+extension NodeState {
+    /// The state with member changes made to its sets (adds and deletes only: a change
+    /// that makes or destroys a set is a whole compile's).
+    public func applying(memberChanges: [IPSetOperation]) -> NodeState {
+        guard !memberChanges.isEmpty else { return self }
+        var state = self
+        let index = Dictionary(state.ipsets.indices.map { (state.ipsets[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
+        for operation in memberChanges {
+            switch operation {
+            case .add(let set, let entry): if let at = index[set] { state.ipsets[at].entries.insert(entry) }
+            case .delete(let set, let entry): if let at = index[set] { state.ipsets[at].entries.remove(entry) }
+            case .create, .swap, .destroy: preconditionFailure("not a member change: \(operation.commandText)")
+            }
+        }
+        return state
+    }
+}

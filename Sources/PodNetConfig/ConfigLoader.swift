@@ -49,6 +49,26 @@ public enum ConfigLoader {
                  cluster: clusterText.map { NodeListSource(data: Array($0.utf8), name: clusterName ?? "<cluster>") })
     }
 
+    /// The same on bytes already read (`podnet watch`'s Lists, made from the objects it
+    /// watches); names are used in messages.
+    public static func load(configText: String, configName: String,
+                            nodeList: (data: [UInt8], name: String)?,
+                            cluster: (data: [UInt8], name: String)?) throws(ConfigError) -> LoadedConfig {
+        try load(configText: configText, configName: configName,
+                 nodeList: nodeList.map { NodeListSource(data: $0.data, name: $0.name) },
+                 cluster: cluster.map { NodeListSource(data: $0.data, name: $0.name) })
+    }
+
+    /// The config file's text, for loading it again with other Lists.
+    public static func configText(path: String) throws(ConfigError) -> String {
+        var diagnostics = Diagnostics()
+        guard let data = read(path, &diagnostics) else { throw ConfigError(diagnostics: diagnostics.errors) }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(file: path, fieldPath: "", message: "not UTF-8 text")])
+        }
+        return text
+    }
+
     private struct NodeListSource {
         var data: [UInt8]
         var name: String

@@ -43,24 +43,8 @@ struct ApplyCommand: ParsableCommand {
             return try diff.run()
         }
         let logger = node.logger()
-        let (result, desired) = try storeOptions.locked {
-            let loaded = try input.loadAll()
-            let config = try storeOptions.including(loaded.config)
-            let desired = try compileOrExit(config, cluster: loaded.cluster)
-            // The CNI plugin's node-level runs commit the tables too: they compile the
-            // policies of the List kept here, or they would remove them.
-            try storeOptions.recordCluster(loaded.clusterData)
-            // A killed or failed apply leaves the node between two states: no CNI request
-            // may take it for the recorded one meanwhile.
-            try storeOptions.forgetNodeStamp()
-            let dataplane = node.dataplane()
-            dataplane.warnings(for: desired).forEach(Diagnostics.warn)
-            let result = try failing {
-                try timed(logger, "apply") { try dataplane.apply(desired, ownership: Ownership(config)) }
-            }
-            storeOptions.recordNodeStamp(desired, dataplane: dataplane)
-            return (result, desired)
-        }
+        let applied = try storeOptions.locked { try NodeApplication.apply(try input.loadAll(), node: node, store: storeOptions, logger: logger) }
+        let (result, desired) = (applied.result, applied.desired)
         try report(result, node, bridge: desired.bridge)
     }
 }

@@ -33,7 +33,7 @@ struct PodNetCommand: ParsableCommand {
         1 any other failure.
         """,
         version: PodNetVersion.current,
-        subcommands: [ValidateCommand.self, RenderCommand.self, DiffCommand.self, ApplyCommand.self, TeardownCommand.self,
+        subcommands: [ValidateCommand.self, RenderCommand.self, DiffCommand.self, ApplyCommand.self, WatchCommand.self, TeardownCommand.self,
                       AllocationsCommand.self]
     )
 }

@@ -35,6 +35,7 @@ import generate  # noqa: E402
 import cni_bench  # noqa: E402
 import netpol_bench  # noqa: E402
 import sweep_bench  # noqa: E402
+import watch_bench  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIB = 1024  # ru_maxrss is in KiB
@@ -801,7 +802,9 @@ def main():
                         (no_op_names[0], lambda: no_op[0]), (no_op_names[1], lambda: no_op[1]),
                         ("add one host port, 50,000 foreign nat rules", bench.one_host_port_scenario),
                         ("1,000 host ports from empty", bench.host_ports_scenario)]
-            planned += netpol_bench.planned(sys.modules[__name__], bench)
+            netpol = netpol_bench.NetpolScenarios(sys.modules[__name__], bench)
+            planned += netpol_bench.planned(sys.modules[__name__], bench, netpol)
+            planned += watch_bench.planned(sys.modules[__name__], bench, netpol)
             sweep_planned, check_sweep = sweep_bench.planned(sys.modules[__name__], bench)
             planned += sweep_planned
         planned += cni_bench.CNIBench(podnet, workdir, log, bench.path("kube-proxy.rules"), namespaces.live.add).scenarios()

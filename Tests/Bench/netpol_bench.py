@@ -464,9 +464,8 @@ class NetpolScenarios:
             goal=4.0, peer_label="podnet render, 250 policies")
 
 
-def planned(kit, bench):
+def planned(kit, bench, scenarios):
     """bench.py's `planned` entries: (name, scenario maker)."""
-    scenarios = NetpolScenarios(kit, bench)
     return [("NetworkPolicy full apply from empty", scenarios.full_apply),
             ("NetworkPolicy: one pod added", scenarios.one_pod_added),
             ("NetworkPolicy render, 1,000 policies vs 250", scenarios.rule_scaling),

@@ -1,0 +1,20 @@
+import PodNet
+
+extension NodeDataplane {
+    /// A pod come, gone, relabelled or readdressed, where policy is concerned: the
+    /// members of the sets its selectors made move, and nothing else does. The rules
+    /// match sets, not pods, so no table is read or committed, and a packet sees the set
+    /// before or after each change, never a table half-written. Under the podnet lock,
+    /// as apply; a member the kernel refuses (a set someone destroyed, an entry already
+    /// there) undoes the others and throws, and the caller applies in full, which
+    /// repairs what differs.
+    public func apply(memberChanges: [IPSetOperation], desired: DesiredState, ownership: Ownership) throws -> ApplyResult {
+        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
+            var plan = Plan()
+            plan.ipsets = memberChanges
+            let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
+            return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
+                                        routeProtocol: ownership.routeProtocol, tables: [])
+        }
+    }
+}

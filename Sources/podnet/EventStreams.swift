@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PodNetConfig
+
+/// The --events streams of `podnet watch`, read as their bytes arrive (poll, no thread
+/// per stream) and cut into documents. A batch is every document that has arrived by
+/// the time no stream has more to give at once: the burst of ADDED events kubectl
+/// prints when it starts, or a pod's few events, is applied once, not once per event.
+struct EventStreams {
+    struct Document {
+        /// "FILE, event N": where a message about the document points.
+        var source: String
+        var bytes: [UInt8]
+    }
+
+    private struct Stream {
+        var path: String
+        var descriptor: Int32
+        var framing = JSONStreamFraming()
+        var documents = 0
+
+        var name: String { path == ConfigLoader.standardInputPath ? "<stdin>" : path }
+
+        mutating func document(_ bytes: [UInt8]) -> Document {
+            documents += 1
+            return Document(source: "\(name), event \(documents)", bytes: bytes)
+        }
+    }
+
+    private var streams: [Stream] = []
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+
+    init(paths: [String]) throws {
+        for path in paths {
+            let descriptor = path == ConfigLoader.standardInputPath ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                Diagnostics.error("\(path): cannot open the event stream: \(String(cString: strerror(errno)))")
+                throw ExitStatus.invalidInput
+            }
+            streams.append(Stream(path: path, descriptor: descriptor))
+        }
+    }
+
+    /// The next batch; nil once every stream has ended and everything was handed out.
+    mutating func nextBatch() -> [Document]? {
+        var batch: [Document] = []
+        while !streams.isEmpty {
+            var descriptors = streams.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            // Block for the first document; then take only what is there already.
+            let ready = poll(&descriptors, nfds_t(descriptors.count), batch.isEmpty ? -1 : 0)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                Diagnostics.error("waiting for events: \(String(cString: strerror(errno)))")
+                return batch.isEmpty ? nil : batch
+            }
+            if ready == 0 { return batch }
+            var ended: [Int] = []
+            for index in streams.indices where descriptors[index].revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(streams[index].descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR || errno == EAGAIN { continue }
+                if count <= 0 {
+                    if count < 0 {
+                        Diagnostics.error("\(streams[index].name): reading events: \(String(cString: strerror(errno)))")
+                    }
+                    if let rest = streams[index].framing.finishStream() { batch.append(streams[index].document(rest)) }
+                    ended.append(index)
+                    continue
+                }
+                let documents = buffer.withUnsafeBytes { streams[index].framing.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                for document in documents { batch.append(streams[index].document(document)) }
+            }
+            for index in ended.reversed() {
+                if streams[index].descriptor != STDIN_FILENO { close(streams[index].descriptor) }
+                streams.remove(at: index)
+            }
+            // A partial document is no batch yet: keep reading.
+        }
+        return batch.isEmpty ? nil : batch
+    }
+}

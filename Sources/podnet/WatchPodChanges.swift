@@ -1,0 +1,70 @@
+import PodNet
+import PodNetCompiler
+import PodNetConfig
+import PodNetDataplane
+
+extension WatchSession {
+    /// Pods come, gone or changed: where policy is concerned that is set members only
+    /// (`PolicyMembership`), written without reading or committing a table. Nil when a
+    /// change needs more (a named port taking a number no rule has): a whole apply.
+    mutating func applyPodChanges(_ changes: [ObjectKey: [UInt8]?]) throws(ConfigError) -> String? {
+        guard let config, let desired else { return nil }
+        var membership = membership
+        var podsAfter = pods
+        var operations: [IPSetOperation] = []
+        for key in changes.keys.sorted() {
+            var pod: ClusterPod?
+            if let json = objects[key] { pod = try readPod(ClusterObject(key: key, json: json)) }
+            guard pod != pods[key] else { continue }
+            podsAfter[key] = pod
+            guard membership != nil else {
+                // Without a policy no pod is in any set; with one, the sets were not worked out.
+                if cluster?.policies.isEmpty ?? true { continue }
+                return nil
+            }
+            guard let moves = membership!.apply(from: pods[key], to: pod) else { return nil }
+            operations += moves
+        }
+        let after = desired.applying(memberChanges: operations)
+        if !operations.isEmpty {
+            let dataplane = node.dataplane()
+            let result: ApplyResult
+            do {
+                result = try store.locked {
+                    // The CNI plugin's node-level runs compile the List kept for them: it has the pods too.
+                    try store.recordCluster(store.exists ? objects.list(of: nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds) : nil)
+                    try store.forgetNodeStamp()
+                    let result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
+                    store.recordNodeStamp(after, dataplane: dataplane)
+                    return result
+                }
+            } catch {
+                // A set that drifted (destroyed, an entry already in it): the whole apply repairs it.
+                Diagnostics.warn("set members could not be changed alone (\(error)): applying in full")
+                return nil
+            }
+            try? report(result, node, bridge: after.bridge)
+        }
+        self.membership = membership
+        self.pods = podsAfter
+        self.desired = after
+        cluster?.pods = podsAfter.keys.sorted().compactMap { podsAfter[$0] }
+        return operations.isEmpty ? "no set changes" : "set members only, no table read or committed"
+    }
+
+    /// One Pod object read and checked as an item of a List is (this node's Node object
+    /// beside it, when the config takes its pod CIDRs from one).
+    func readPod(_ object: ClusterObject) throws(ConfigError) -> ClusterPod? {
+        var single = WatchedObjects()
+        single.insert(object)
+        var nodeList: (data: [UInt8], name: String)?
+        if let config, let own = objects[ObjectKey(kind: .node, name: config.node.name)] {
+            single.insert(ClusterObject(key: ObjectKey(kind: .node, name: config.node.name), json: own))
+            if !nodesInCluster { nodeList = (single.list(of: [.node]), "the watched nodes") }
+        }
+        let kinds = nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds
+        let loaded = try ConfigLoader.load(configText: configText, configName: input.configPath, nodeList: nodeList,
+                                           cluster: (single.list(of: kinds), "\(object.key)"))
+        return loaded.cluster?.pods.first
+    }
+}

@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import PodNet
+import PodNetCompiler
+import PodNetConfig
+import PodNetDataplane
+import PodNetSystem
+
+/// What `podnet watch` holds between batches: the objects it was given and told of,
+/// and the state its last apply made, from which a batch's change is worked out.
+struct WatchSession {
+    let input: InputOptions
+    let node: NodeOptions
+    let store: StoreOptions
+    let logger: Logger
+    /// The config file, read once: every apply validates it again with the Lists of the moment.
+    let configText: String
+    var objects = WatchedObjects()
+    /// Node objects go in the cluster List when the snapshot was one (`--cluster` without
+    /// `--nodes`), in a NodeList of their own otherwise.
+    let nodesInCluster: Bool
+
+    /// The state the last apply made: its config (attachments included), cluster and desired state.
+    var config: NodeConfig?
+    var cluster: ClusterState?
+    var desired: DesiredState?
+    /// The pods of `cluster` by key.
+    var pods: [ObjectKey: ClusterPod] = [:]
+    /// The policy sets' members, ready to move with a pod (nil: no policy, or not built).
+    var membership: PolicyMembership?
+
+    static let clusterKinds: Set<ObjectKind> = [.namespace, .pod, .networkPolicy]
+
+    init(input: InputOptions, node: NodeOptions, store: StoreOptions) throws {
+        self.input = input
+        self.node = node
+        self.store = store
+        logger = node.logger()
+        nodesInCluster = input.clusterPath != nil && input.nodeListPath == nil
+        do {
+            configText = try ConfigLoader.configText(path: input.configPath)
+            for path in [input.nodeListPath, input.clusterPath].compactMap({ $0 }) {
+                let name = path == ConfigLoader.standardInputPath ? "<stdin>" : path
+                let bytes: [UInt8]
+                switch path == ConfigLoader.standardInputPath ? InputFile.read(descriptor: 0) : InputFile.read(path: path) {
+                case .success(let read): bytes = read
+                case .failure(let failure):
+                    throw ConfigError(diagnostics: [ConfigDiagnostic(file: name, fieldPath: "",
+                                                                     message: "cannot read the file: \(failure.reason)")])
+                }
+                try objects.take(list: bytes, source: name)
+            }
+        } catch let error as ConfigError {
+            Diagnostics.error(error.description)
+            throw ExitStatus.invalidInput
+        }
+    }
+
+    /// The first apply: invalid input exits 65, as apply.
+    mutating func start() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            try applyInFull(try load())
+        } catch let error as ConfigError {
+            Diagnostics.error(error.description)
+            throw ExitStatus.invalidInput
+        }
+        announce("initial apply of \(objects.count) objects", since: started)
+    }
+
+    /// One batch of documents: taken in, then applied as cheaply as what changed allows.
+    /// A batch whose state does not validate is taken again one document at a time, so
+    /// that only the documents at fault are refused.
+    mutating func process(_ batch: [EventStreams.Document]) throws {
+        if try !processTogether(batch, reportingRefusal: batch.count == 1), batch.count > 1 {
+            for document in batch { _ = try processTogether([document], reportingRefusal: true) }
+        }
+    }
+
+    /// False when the state after the batch does not validate (and nothing changed).
+    private mutating func processTogether(_ batch: [EventStreams.Document], reportingRefusal: Bool) throws -> Bool {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let before = objects
+        var changed: [ObjectKey: [UInt8]?] = [:]   // the object's text before the batch
+        var events = 0
+        for document in batch {
+            let read: WatchDocument
+            do {
+                read = try WatchDocument.read(document.bytes, source: document.source)
+            } catch {
+                Diagnostics.error(error.description + " (ignored: it changes nothing)")
+                continue
+            }
+            switch read {
+            case .bookmark:
+                continue
+            case .event(let event):
+                events += 1
+                let previous = objects.take(event)
+                if changed[event.object.key] == nil { changed[event.object.key] = .some(previous) }
+            case .list(let kinds, let items):
+                events += 1
+                for key in before.keys(of: kinds) where changed[key] == nil { changed[key] = .some(objects[key]) }
+                for item in items where changed[item.key] == nil { changed[item.key] = .some(objects[item.key]) }
+                objects.replace(kinds: kinds, with: items)
+            }
+        }
+        // Objects printed again as they were (kubectl's listing at its start) change nothing.
+        let changes = changed.filter { $0.value != objects[$0.key] }
+        guard !changes.isEmpty else {
+            announce("\(counted(events, "event")) changed nothing", since: started)
+            return true
+        }
+        let how: String
+        do {
+            if let cheap = try applyAlone(changes) {
+                how = cheap
+            } else {
+                try applyInFull(try load())
+                how = "full apply"
+            }
+        } catch let error as ConfigError {
+            objects = before
+            guard reportingRefusal else { return false }
+            Diagnostics.error(error.description + "\n(from " + batch.map(\.source).joined(separator: ", ")
+                              + ": the state with " + describe(changes) + " does not validate; nothing changed)")
+            announce("\(counted(events, "event")) refused (\(describe(changes))): nothing changed", since: started)
+            return false
+        }
+        announce("\(counted(events, "event")) applied (\(describe(changes))): \(how)", since: started)
+        return true
+    }
+
+    /// The Lists a one-shot apply would be given for the objects at hand, loaded and validated.
+    func load() throws(ConfigError) -> LoadedConfig {
+        let nodeList = nodesInCluster || (input.nodeListPath == nil && !objects.contains(kind: .node))
+            ? nil : (data: objects.list(of: [.node]), name: "the watched nodes")
+        let clusterKinds = nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds
+        let cluster = input.clusterPath == nil && !Self.clusterKinds.contains(where: objects.contains(kind:))
+            ? nil : (data: objects.list(of: clusterKinds), name: "the watched cluster")
+        return try ConfigLoader.load(configText: configText, configName: input.configPath, nodeList: nodeList, cluster: cluster)
+    }
+
+    /// A whole apply, as `podnet apply` of the same Lists, and what the cheap paths need from it.
+    mutating func applyInFull(_ loaded: LoadedConfig) throws {
+        for warning in loaded.warnings { Diagnostics.warn(warning.description) }
+        let applied = try store.locked { try NodeApplication.apply(loaded, node: node, store: store, logger: logger) }
+        try report(applied.result, node, bridge: applied.desired.bridge)
+        config = applied.config
+        cluster = loaded.cluster
+        desired = applied.desired
+        pods = Dictionary((loaded.cluster?.pods ?? []).map { (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0) },
+                          uniquingKeysWith: { first, _ in first })
+        membership = loaded.cluster.flatMap { PolicyMembership(config: applied.config, cluster: $0) }
+    }
+
+    /// The batch applied without a whole apply, and how; nil when it takes one.
+    mutating func applyAlone(_ changes: [ObjectKey: [UInt8]?]) throws -> String? {
+        if changes.keys.allSatisfy({ $0.kind == .pod }) { return try applyPodChanges(changes) }
+        return nil
+    }
+
+    private func describe(_ changes: [ObjectKey: [UInt8]?]) -> String {
+        let keys = changes.keys.sorted()
+        let named = keys.prefix(3).map(\.description).joined(separator: ", ")
+        return keys.count > 3 ? "\(named) and \(keys.count - 3) more" : named
+    }
+
+    private func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+
+    /// The line a script waits for, after the batch's plan: flushed, since stdout is
+    /// usually a pipe.
+    private func announce(_ what: String, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        print("watch: \(what) in \(milliseconds < 10 ? String(format1: milliseconds) : String(Int(milliseconds.rounded()))) ms")
+        fflush(nil)
+    }
+}
+
+extension String {
+    /// One decimal, without Foundation's formatting.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+import PodNetTestSupport
+
+/// `podnet watch` on a real namespace, fed events through a FIFO as kubectl would write
+/// them: after each batch the kernel holds exactly what `podnet render` of the same
+/// objects says (ipset members included), `podnet diff` of them finds nothing to do, and
+/// the line watch prints says which way it went.
+@Suite(.serialized) struct WatchKernelTests {
+    static let config = """
+        node:
+          name: node-a
+          podCIDRs: [10.244.1.0/24]
+        cluster:
+          podCIDRs: [10.244.0.0/16]
+        """
+
+    static func namespace(_ name: String, _ labels: String) -> String {
+        #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(name)","labels":{\#(labels)}}}"#
+    }
+
+    static func pod(_ namespace: String, _ name: String, node: String, ip: String, labels: String,
+                    ports: String = "") -> String {
+        #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"\#(namespace)","name":"\#(name)","labels":{\#(labels)}},"#
+            + #""spec":{"nodeName":"\#(node)","containers":[{"name":"c","ports":[\#(ports)]}]},"#
+            + #""status":{"phase":"Running","podIP":"\#(ip)","podIPs":[{"ip":"\#(ip)"}]}}"#
+    }
+
+    static func policy(_ namespace: String, _ name: String, _ spec: String) -> String {
+        #"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"namespace":"\#(namespace)","name":"\#(name)"},"spec":\#(spec)}"#
+    }
+
+    static func event(_ type: String, _ object: String) -> String {
+        // Indented as kubectl prints it.
+        "{\n    \"type\": \"\(type)\",\n    \"object\": \(object)\n}\n"
+    }
+
+    static func list(_ objects: [String]) -> String {
+        "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n" + objects.joined(separator: ",\n") + "\n]}\n"
+    }
+
+    /// A running `podnet watch` and the FIFO it reads.
+    final class Watch: @unchecked Sendable {
+        let process = Process()
+        private let out = Pipe(), err = Pipe()
+        private(set) var events: FileHandle?
+        private let lock = NSLock()
+        private var lines: [String] = []
+        private var errors = ""
+
+        init(_ arguments: [String], fifo: String) throws {
+            process.executableURL = URL(fileURLWithPath: PodNetBinary.path)
+            process.arguments = arguments
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            out.fileHandleForReading.readabilityHandler = { [self] handle in
+                let text = String(decoding: handle.availableData, as: UTF8.self)
+                lock.withLock { lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            }
+            err.fileHandleForReading.readabilityHandler = { [self] handle in
+                let text = String(decoding: handle.availableData, as: UTF8.self)
+                lock.withLock { errors += text }
+            }
+            // Opens once watch has made its first apply and opened the stream.
+            events = try #require(FileHandle(forWritingAtPath: fifo))
+        }
+
+        var stderr: String { lock.withLock { errors } }
+
+        /// Ends watch if it still runs, and stops reading its output (a handler left on a
+        /// pipe that goes away takes the test process down).
+        func stop() {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            out.fileHandleForReading.readabilityHandler = nil
+            err.fileHandleForReading.readabilityHandler = nil
+        }
+
+        /// The next `watch:` line, after `after` of them were seen.
+        func line(_ number: Int) throws -> String {
+            for _ in 0..<600 {
+                let found = lock.withLock { lines.filter { $0.hasPrefix("watch: ") } }
+                if found.count > number { return found[number] }
+                guard process.isRunning else { break }
+                usleep(50_000)
+            }
+            struct NoLine: Error, CustomStringConvertible { var description: String }
+            throw NoLine(description: "no watch line \(number) (running: \(process.isRunning)); stdout: "
+                         + lock.withLock { lines.joined(separator: "\n") } + " stderr: \(stderr)")
+        }
+
+        func send(_ text: String) { events?.write(Data(text.utf8)) }
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func podEventsMoveSetMembersAndEverythingElseIsAWholeApply() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml"
+        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        // What the cluster holds, by key: the test's own account, from which the oracle Lists are made.
+        var objects: [String: String] = [
+            "ns/x": Self.namespace("x", #""team":"x""#),
+            "ns/y": Self.namespace("y", #""team":"y""#),
+            "pod/x/a": Self.pod("x", "a", node: "node-a", ip: "10.244.1.10", labels: #""app":"a""#,
+                                ports: #"{"name":"http","containerPort":80}"#),
+            "pod/y/b": Self.pod("y", "b", node: "node-b", ip: "10.244.2.7", labels: #""app":"b""#),
+            "netpol/x/from-b": Self.policy("x", "from-b", #"{"podSelector":{"matchLabels":{"app":"a"}},"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"team":"y"}},"podSelector":{"matchLabels":{"app":"b"}}}],"ports":[{"port":"http"}]}]}"#),
+            "netpol/y/egress": Self.policy("y", "egress", #"{"podSelector":{},"policyTypes":["Egress"],"egress":[{"to":[{"podSelector":{"matchLabels":{"app":"b"}}}]}]}"#),
+        ]
+        func writeList() throws -> String {
+            let path = directory + "/list.json"
+            try Self.list(objects.keys.sorted().map { objects[$0]! }).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let snapshot = try writeList()
+        let fifo = directory + "/events"
+        #expect(mkfifo(fifo, 0o600) == 0)
+
+        /// The kernel against `podnet render` of the same objects, and `podnet diff` of them.
+        func expectKernelMatchesObjects(_ context: String) throws {
+            let list = try writeList()
+            let render = try PodNetBinary.run(["render", "-f", configPath, "--cluster", list])
+            #expect(render.status == 0, "\(context): \(render.stderr)")
+            let wanted = render.stdout.split(separator: "\n").filter { $0.hasPrefix("ipset add ") }
+                .map { $0.dropFirst("ipset ".count) }.map(String.init).sorted()
+            let kernel = try node.run(["ipset", "save"]).split(separator: "\n").filter { $0.hasPrefix("add PODNET-") }
+                .map(String.init).sorted()
+            #expect(kernel == wanted, "\(context): the kernel's set members differ from render's")
+            let diff = try PodNetBinary.run(["diff", "-f", configPath, "--cluster", list, "--netns", node.name,
+                                             "--data-dir", directory + "/data"])
+            #expect(diff.status == 0, "\(context): podnet diff finds work: \(diff.stdout) \(diff.stderr)")
+        }
+
+        let watch = try Watch(["watch", "-f", configPath, "--cluster", snapshot, "--events", fifo, "--netns", node.name,
+                               "--data-dir", directory + "/data"], fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply of 6 objects"))
+        try expectKernelMatchesObjects("after the initial apply")
+        // Rules only: the built-in chains' counters move with any packet.
+        let rules = try node.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A") }
+
+        // kubectl lists what exists as ADDED when it starts: nothing changes.
+        watch.send(Self.event("ADDED", objects["pod/x/a"]!))
+        #expect(try watch.line(1).contains("1 event changed nothing"))
+
+        // A pod on another node that the policy's peer names, then relabelled out of it,
+        // then another address: set members only.
+        objects["pod/y/c"] = Self.pod("y", "c", node: "node-b", ip: "10.244.2.8", labels: #""app":"b""#)
+        watch.send(Self.event("ADDED", objects["pod/y/c"]!))
+        #expect(try watch.line(2).contains("set members only"))
+        try expectKernelMatchesObjects("pod y/c added")
+        objects["pod/y/c"] = Self.pod("y", "c", node: "node-b", ip: "10.244.2.8", labels: #""app":"other""#)
+        watch.send(Self.event("MODIFIED", objects["pod/y/c"]!))
+        #expect(try watch.line(3).contains("set members only"))
+        try expectKernelMatchesObjects("pod y/c relabelled")
+        // A local pod's new address moves it in the target and isolation sets.
+        objects["pod/x/a"] = Self.pod("x", "a", node: "node-a", ip: "10.244.1.11", labels: #""app":"a""#,
+                                      ports: #"{"name":"http","containerPort":80}"#)
+        watch.send(Self.event("MODIFIED", objects["pod/x/a"]!))
+        #expect(try watch.line(4).contains("set members only"))
+        try expectKernelMatchesObjects("pod x/a readdressed")
+        // Two events in one write are one batch.
+        objects["pod/y/b"] = nil
+        let deletedB = Self.pod("y", "b", node: "node-b", ip: "10.244.2.7", labels: #""app":"b""#)
+        objects["pod/y/d"] = Self.pod("y", "d", node: "node-b", ip: "10.244.2.9", labels: #""app":"b""#)
+        watch.send(Self.event("DELETED", deletedB) + Self.event("ADDED", objects["pod/y/d"]!))
+        #expect(try watch.line(5).contains("2 events applied"))
+        try expectKernelMatchesObjects("pod y/b gone, y/d added")
+        let rulesAfterPods = try node.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A") }
+        #expect(rulesAfterPods == rules, "pod events changed rules")
+
+        // A pod whose address is no address changes nothing and is named.
+        watch.send(Self.event("ADDED", Self.pod("y", "bad", node: "node-b", ip: "10.244.2.300", labels: #""app":"b""#)))
+        #expect(try watch.line(6).contains("1 event refused (pod y/bad): nothing changed"))
+        #expect(watch.stderr.contains("10.244.2.300"), "\(watch.stderr)")
+        #expect(watch.stderr.contains("nothing changed"), "\(watch.stderr)")
+        try expectKernelMatchesObjects("an invalid pod sent")
+
+        // A policy is a whole apply; so is a namespace's new labels.
+        objects["netpol/y/egress"] = nil
+        watch.send(Self.event("DELETED", Self.policy("y", "egress", "{}")))
+        #expect(try watch.line(7).contains("full apply"))
+        try expectKernelMatchesObjects("policy y/egress deleted")
+        objects["ns/x"] = Self.namespace("x", #""team":"y""#)
+        watch.send(Self.event("MODIFIED", objects["ns/x"]!))
+        #expect(try watch.line(8).contains("full apply"))
+        try expectKernelMatchesObjects("namespace x relabelled")
+
+        // The streams end: watch exits 0.
+        try watch.events?.close()
+        watch.process.waitUntilExit()
+        #expect(watch.process.terminationStatus == 0, "\(watch.stderr)")
+    }
+}
