@@ -62,8 +62,9 @@ public struct PolicyMembership: Sendable {
         evaluation = rules.evaluation
         // In set name order, so that the operations come in the same order each time.
         selections = definitions.sets.map { pods, sets in
-            Selection(pods: pods, setNames: sets.names.map { $0.sorted() }, podsPerAddress: sets.podsPerAddress)
-        }.sorted { $0.setNames.joined().min()! < $1.setNames.joined().min()! }
+            let names = sets.names.map { $0.sorted() }
+            return (names.joined().min()!, Selection(pods: pods, setNames: names, podsPerAddress: sets.podsPerAddress))
+        }.sorted { $0.0 < $1.0 }.map(\.1)
         resolutions = definitions.resolutions.map { Resolution(destinations: $0.destinations, port: $0.port, podsPerNumber: $1) }
         var byNamespace: [String: Scoped] = [:], byNamespaceSelector: [LabelSelector: Scoped] = [:], anywhere = Scoped()
         func scoped(_ scope: PodSelection.Scope, _ add: (inout Scoped) -> Void) {
@@ -90,9 +91,12 @@ public struct PolicyMembership: Sendable {
     /// the next call. Returns nil (and changes nothing) when the change alters more than
     /// set members, e.g. a named port that resolves to a number no rule has yet, or the
     /// last pod of such a number leaving; the caller then recompiles in full and builds a
-    /// new PolicyMembership.
+    /// new PolicyMembership. (An old and a new pod of two namespaces are two pods: nil
+    /// too; remove the one and add the other.)
     public mutating func apply(from old: ClusterPod?, to new: ClusterPod?) -> [IPSetOperation]? {
         guard let namespace = (new ?? old)?.namespace else { return [] }
+        // Namespace and name are a pod's identity: two namespaces are two pods.
+        guard old == nil || old?.namespace == namespace else { return nil }
         var scopes = [anywhere, byNamespace[namespace] ?? Scoped()]
         for (selector, scoped) in byNamespaceSelector where evaluation.namespace(namespace, isSelectedBy: selector) {
             scopes.append(scoped)

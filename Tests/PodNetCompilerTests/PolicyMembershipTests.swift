@@ -292,6 +292,33 @@ import PodNetTestSupport
         #expect(lastOne == nil)
     }
 
+    /// An egress rule to two peers with a named port: each number's set is made once per
+    /// rule, from the first peer the name takes that number on, and holds only that peer's
+    /// pods (the second peer's rule matches the same set). Pods joining either peer, or
+    /// neither, follow the compile.
+    @Test func anEgressNamedPortOfTwoPeersFollowsTheCompile() throws {
+        func pod(_ name: String, app: String, _ host: Int) -> ClusterPod {
+            ClusterPod(namespace: "x", name: name, labels: ["app": app], nodeName: "node-b", ips: [IPAddress("10.244.2.\(host)")!],
+                       ports: [ContainerPort(name: "web", port: 80, transport: .tcp)])
+        }
+        let source = ClusterPod(namespace: "x", name: "source", labels: ["app": "source"], nodeName: "node-a",
+                                ips: [IPAddress("10.244.1.2")!])
+        let policy = NetworkPolicy(namespace: "x", name: "e", podSelector: LabelSelector(matchLabels: ["app": "source"]),
+                                   isolatesIngress: false, isolatesEgress: true,
+                                   egress: [PolicyRule(peers: [.pods(podSelector: LabelSelector(matchLabels: ["app": "a0"]), namespaceSelector: nil),
+                                                               .pods(podSelector: LabelSelector(matchLabels: ["app": "a1"]), namespaceSelector: nil)],
+                                                       ports: [PolicyPort(port: .named("web"))])])
+        var cluster = ClusterState(namespaces: [ClusterNamespace(name: "x")],
+                                   pods: [source, pod("a", app: "a0", 2), pod("b", app: "a1", 3)], policies: [policy])
+        var membership = try #require(PolicyMembership(config: Self.ipv4Only, cluster: cluster))
+        for added in [pod("c", app: "a1", 4), pod("d", app: "a2", 5), pod("e", app: "a0", 6)] {
+            let before = try Compiler.compile(Self.ipv4Only, cluster: cluster)
+            cluster.pods.append(added)
+            let operations = membership.apply(from: nil, to: added)
+            #expect(Self.check(operations, before: before, after: try Compiler.compile(Self.ipv4Only, cluster: cluster), added.name))
+        }
+    }
+
     /// Issue 14's cluster (Tests/Bench/netpol_bench.py's inputs, in the directory
     /// PODNET_MEMBERSHIP_BENCH names): the added pod's operations are the compiles'
     /// difference; the times are printed (meaningful in a release build).
