@@ -111,7 +111,7 @@ struct PolicyRules {
             }
             for (number, rule) in (direction == .egress ? policy.egress : policy.ingress).enumerated() {
                 let key = "\(policy.namespace)/\(policy.name)/\(word)/\(number)"
-                for (peerMatch, peerPods) in peerMatches(rule, policy: policy, side: peer, family: family) {
+                for (peerIndex, (peerMatch, peerPods)) in peerMatches(rule, policy: policy, side: peer, family: family).enumerated() {
                     for (portKey, port) in (rule.ports.isEmpty ? [nil] : rule.ports.map(Optional.some)).enumerated() {
                         // A named port resolves on the destination: the targets for
                         // ingress, the peer's pods for egress; each number it takes is a set.
@@ -128,9 +128,13 @@ struct PolicyRules {
                             for span in PolicyEvaluation.spans(of: port!, on: pod) { byNumber[span, default: []].append(pod) }
                         }
                         definitions?.record(port!, resolvingOn: destinations.selection, byNumber)
+                        // For ingress the name resolves on the targets, the same pods for every
+                        // peer of the rule; for egress on each peer's own pods, so each peer
+                        // has its own sets (one shared set would hold the first peer's pods only,
+                        // and refuse the second peer's).
+                        let destinationKey = direction == .ingress ? "" : "/peer \(peerIndex)"
                         for span in byNumber.keys.sorted(by: { ($0.transport, $0.ports?.first ?? 0) < ($1.transport, $1.ports?.first ?? 0) }) {
-                            // Made by the first peer on which the name takes this number.
-                            let named = podSet("N", key: "\(key)/\(portKey)/\(span.ports?.first ?? 0)", byNumber[span]!,
+                            let named = podSet("N", key: "\(key)/\(portKey)/\(span.ports?.first ?? 0)\(destinationKey)", byNumber[span]!,
                                                .resolving(destinations.selection, port!, span), family: family)
                             let matches: [Match] = direction == .ingress
                                 ? [.set(SetMatch(named, own))] + peerMatch

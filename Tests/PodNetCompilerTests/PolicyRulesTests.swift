@@ -2,6 +2,7 @@ import Testing
 import PodNet
 @testable import PodNetCompiler
 import PodNetConfig
+import PodNetTestSupport
 
 /// The rendering of policies into chains and sets, on the desired state alone.
 @Suite struct PolicyRulesTests {
@@ -106,5 +107,84 @@ import PodNetConfig
             == (try Self.state(pods: 5, policies: 3)).ipsets.map(\.name).sorted())
         let peer = PolicyPeer.pods(podSelector: LabelSelector(matchLabels: ["b": "2", "a": "1", "c": "3"]), namespaceSelector: nil)
         #expect(PolicyRules.canonical(peer, policyNamespace: "x") == "pods {a=1;b=2;c=3} in namespace x")
+    }
+}
+
+/// The compiled chains run as the kernel would run them for one TCP packet, against
+/// `PolicyEvaluation.allows`: what the rules let through is what the API's semantics say.
+@Suite struct PolicyRulesSemanticsTests {
+    /// PODNET-EGRESS then PODNET-INGRESS (PODNET-POLICY's order) for a new connection:
+    /// a RETURN goes on to the next chain, a REJECT refuses.
+    static func rulesAllow(_ state: DesiredState, source: IPAddress, destination: IPAddress, port: UInt16) -> Bool {
+        let filter = state.table(TableID(.ipv4, .filter))!
+        let sets = Dictionary(state.ipsets.map { ($0.name, $0.entries) }, uniquingKeysWith: { first, _ in first })
+        func holds(_ match: SetMatch) -> Bool {
+            let address = match.directions[0] == .source ? source : destination
+            let member = sets[match.set]!.contains(IPSetEntry(host: address))
+            return member != match.negated
+        }
+        for chain in [PolicyRules.egressChain, PolicyRules.ingressChain] {
+            let rules = filter.chains.first { $0.name == chain }!.rules
+            ruleLoop: for rule in rules {
+                for match in rule.matches {
+                    switch match {
+                    case .comment: continue
+                    case .set(let set): if !holds(set) { continue ruleLoop }
+                    case .tcp(let tcp):
+                        if let ports = tcp.ports.destinationPorts, !(ports.first...ports.last).contains(port) { continue ruleLoop }
+                    case .udp: continue ruleLoop
+                    default: Issue.record("a match the test does not run: \(match)")
+                    }
+                }
+                if case .returnFromChain = rule.target { break ruleLoop }
+                return false
+            }
+        }
+        return true
+    }
+
+    @Test func theRulesAllowWhatTheSemanticsAllowForNamedPortsOfSeveralPeers() throws {
+        let config = try ConfigLoader.load(configText: """
+            node: {name: node-a, podCIDRs: [10.244.1.0/24]}
+            cluster: {podCIDRs: [10.244.0.0/16]}
+            """, configName: "node.yaml").config
+        var random = SplitMix(seed: 11)
+        func pick(_ count: Int) -> Int { Int(random.next() % UInt64(count)) }
+        var checked = 0
+        for _ in 0..<60 {
+            let pods = (0..<12).map { index in
+                ClusterPod(namespace: "x", name: "p\(index)", labels: ["app": "a\(pick(3))"],
+                           nodeName: pick(2) == 0 ? "node-a" : "node-b",
+                           ips: [IPAddress("10.244.\(pick(2) + 1).\(index + 10)")!],
+                           ports: [ContainerPort(name: "web", port: [80, 81, 8080][pick(3)], transport: .tcp)])
+            }
+            let peers: [PolicyPeer] = (0..<(1 + pick(3))).map { _ in
+                .pods(podSelector: LabelSelector(matchLabels: ["app": "a\(pick(3))"]), namespaceSelector: nil)
+            }
+            let direction = pick(2)
+            let rule = PolicyRule(peers: peers, ports: [PolicyPort(port: .named("web"))])
+            let policy = NetworkPolicy(namespace: "x", name: "np", podSelector: LabelSelector(matchLabels: ["app": "a\(pick(3))"]),
+                                       isolatesIngress: direction == 0, isolatesEgress: direction == 1,
+                                       ingress: direction == 0 ? [rule] : [], egress: direction == 1 ? [rule] : [])
+            let cluster = ClusterState(namespaces: [ClusterNamespace(name: "x")], pods: pods, policies: [policy])
+            let state = try Compiler.compile(config, cluster: cluster)
+            let evaluation = PolicyEvaluation(cluster)
+            for source in pods {
+                for destination in pods where source != destination {
+                    // The node enforces its own pods' side: the egress of its sources, the
+                    // ingress of its destinations (the other end is its own node's).
+                    let enforcedHere = direction == 1 ? source.nodeName == "node-a" : destination.nodeName == "node-a"
+                    guard enforcedHere else { continue }
+                    for port: UInt16 in [80, 81, 8080] {
+                        let semantics = evaluation.allows(from: .pod(source), sourceAddress: source.ips[0], to: .pod(destination),
+                                                          destinationAddress: destination.ips[0], transport: .tcp, port: port)
+                        let rules = Self.rulesAllow(state, source: source.ips[0], destination: destination.ips[0], port: port)
+                        #expect(rules == semantics, "\(source.name) -> \(destination.name):\(port), \(direction == 1 ? "egress" : "ingress") peers \(peers)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 1000)
     }
 }
