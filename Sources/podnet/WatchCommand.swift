@@ -60,8 +60,10 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         var session = try WatchSession(input: input, node: node, store: storeOptions)
-        try session.start()
+        // Opened first: whoever writes a FIFO may wait for its reader before reading what
+        // the first apply prints.
         var streams = try EventStreams(paths: eventSources)
+        try session.start()
         while let batch = streams.nextBatch() {
             try session.process(batch)
         }
