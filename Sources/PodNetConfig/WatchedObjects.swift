@@ -33,6 +33,8 @@ public struct WatchedObjects: Sendable {
 
     public mutating func insert(_ object: ClusterObject) { objects[object.key] = object.json }
 
+    public mutating func remove(_ key: ObjectKey) { objects[key] = nil }
+
     /// A List stands for every object of its kinds: those it lacks are gone.
     public mutating func replace(kinds: Set<ObjectKind>, with items: [ClusterObject]) {
         objects = objects.filter { !kinds.contains($0.key.kind) }

@@ -10,16 +10,17 @@ extension WatchSession {
     mutating func applyPodChanges(_ changes: [ObjectKey: [UInt8]?]) throws(ConfigError) -> String? {
         guard let config, let desired else { return nil }
         var membership = membership
-        var podsAfter = pods
+        // Taken into `pods` once applied: a copy of 10,000 pods per event would cost more than the event.
+        var podsAfter: [(ObjectKey, ClusterPod?)] = []
         var operations: [IPSetOperation] = []
         for key in changes.keys.sorted() {
             var pod: ClusterPod?
             if let json = objects[key] { pod = try readPod(ClusterObject(key: key, json: json)) }
             guard pod != pods[key] else { continue }
-            podsAfter[key] = pod
+            podsAfter.append((key, pod))
             guard membership != nil else {
                 // Without a policy no pod is in any set; with one, the sets were not worked out.
-                if cluster?.policies.isEmpty ?? true { continue }
+                if !hasPolicies { continue }
                 return nil
             }
             guard let moves = membership!.apply(from: pods[key], to: pod) else { return nil }
@@ -46,9 +47,8 @@ extension WatchSession {
             try? report(result, node, bridge: after.bridge)
         }
         self.membership = membership
-        self.pods = podsAfter
+        for (key, pod) in podsAfter { pods[key] = pod }
         self.desired = after
-        cluster?.pods = podsAfter.keys.sorted().compactMap { podsAfter[$0] }
         return operations.isEmpty ? "no set changes" : "set members only, no table read or committed"
     }
 

@@ -22,10 +22,11 @@ struct WatchSession {
     /// `--nodes`), in a NodeList of their own otherwise.
     let nodesInCluster: Bool
 
-    /// The state the last apply made: its config (attachments included), cluster and desired state.
+    /// The state the last apply made: its config (attachments included) and desired state.
     var config: NodeConfig?
-    var cluster: ClusterState?
     var desired: DesiredState?
+    /// Whether the cluster has a NetworkPolicy, the only thing pods matter to.
+    var hasPolicies = false
     /// The pods of `cluster` by key.
     var pods: [ObjectKey: ClusterPod] = [:]
     /// The policy sets' members, ready to move with a pod (nil: no policy, or not built).
@@ -84,8 +85,8 @@ struct WatchSession {
     private mutating func processTogether(_ batch: [EventStreams.Document], reportingRefusal: Bool) throws -> Bool {
         let clock = ContinuousClock()
         let started = clock.now
-        let before = objects
-        var changed: [ObjectKey: [UInt8]?] = [:]   // the object's text before the batch
+        // Each object the batch touches, with its text before the batch (nil: it was new).
+        var changed: [ObjectKey: [UInt8]?] = [:]
         var events = 0
         for document in batch {
             let read: WatchDocument
@@ -104,7 +105,7 @@ struct WatchSession {
                 if changed[event.object.key] == nil { changed[event.object.key] = .some(previous) }
             case .list(let kinds, let items):
                 events += 1
-                for key in before.keys(of: kinds) where changed[key] == nil { changed[key] = .some(objects[key]) }
+                for key in objects.keys(of: kinds) where changed[key] == nil { changed[key] = .some(objects[key]) }
                 for item in items where changed[item.key] == nil { changed[item.key] = .some(objects[item.key]) }
                 objects.replace(kinds: kinds, with: items)
             }
@@ -124,7 +125,10 @@ struct WatchSession {
                 how = "full apply"
             }
         } catch let error as ConfigError {
-            objects = before
+            // Back to the objects before the batch: what each changed one was then.
+            for (key, previous) in changed {
+                if let previous { objects.insert(ClusterObject(key: key, json: previous)) } else { objects.remove(key) }
+            }
             guard reportingRefusal else { return false }
             Diagnostics.error(error.description + "\n(from " + batch.map(\.source).joined(separator: ", ")
                               + ": the state with " + describe(changes) + " does not validate; nothing changed)")
@@ -151,7 +155,7 @@ struct WatchSession {
         let applied = try store.locked { try NodeApplication.apply(loaded, node: node, store: store, logger: logger) }
         try report(applied.result, node, bridge: applied.desired.bridge)
         config = applied.config
-        cluster = loaded.cluster
+        hasPolicies = !(loaded.cluster?.policies.isEmpty ?? true)
         desired = applied.desired
         pods = Dictionary((loaded.cluster?.pods ?? []).map { (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0) },
                           uniquingKeysWith: { first, _ in first })
