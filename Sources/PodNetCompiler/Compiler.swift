@@ -82,7 +82,7 @@ public enum Compiler {
     /// the form `RouteForm` prefers for the family: through the peer's own nexthop (id
     /// from `NexthopIDs`, as if no other nexthop existed; apply moves ids others hold)
     /// or classic.
-    static func routes(_ config: NodeConfig) throws(CompileError) -> (routes: [RouteState], nexthops: [PeerNexthop]) {
+    private static func routes(_ config: NodeConfig) throws(CompileError) -> (routes: [RouteState], nexthops: [PeerNexthop]) {
         // Each family's routes apart, then IPv4's before IPv6's: in peer order within a
         // family they are often in address order already (pod CIDRs handed out as nodes
         // join), runs the sort of NodeState passes in one sweep, where alternating

@@ -47,37 +47,46 @@ extension NodeDataplane {
     }
 
     /// One peer added, changed or removed, as `podnet watch` sees a Node event, compiled by
-    /// `Compiler.peerChange`: observes in the kernel only what the peer's routes concern (its
-    /// nexthops by id, `ip nexthop get`; its routes by destination, `Netlink.routes(on:)`),
-    /// fits, diffs and executes only that, with the code apply uses (`RouteFitting`,
-    /// `RouteDiff`, `PlanExecutor`, under the podnet lock), and returns what was done and
-    /// the desired state after the change.
+    /// `Compiler.peerChange` against `desired`: observes in the kernel only what the peer's
+    /// routes concern (its nexthops by id, `ip nexthop get`; its routes by destination,
+    /// `Netlink.routes(on:)`), fits, diffs and executes only that, with the code apply uses
+    /// (`RouteFitting`, `RouteDiff`, `PlanExecutor`, under the podnet lock), and returns what
+    /// was done, `desired` then changed in place to the state after the event.
     ///
-    /// Nil, with nothing done, when the peer cannot be done alone, for the caller to apply in
-    /// full: a nexthop of another's at an id the compiler gave (the full fit moves ids around
-    /// it, maybe other peers' too), a kernel whose nexthop support changed since the
-    /// context, or a foreign route on a destination the peer wants (the full apply reports
-    /// that conflict, as always, and leaves the route alone).
-    public func applyPeerChange(_ change: PeerRouteChange, context: PeerRouteContext,
-                                ownership: Ownership) throws -> (ApplyResult, DesiredState)? {
+    /// Nil, with nothing done and `desired` as it was, when the peer cannot be done alone, for
+    /// the caller to apply in full: a nexthop of another's at an id the compiler gave (the full
+    /// fit moves ids around it, maybe other peers' too), a kernel whose nexthop support
+    /// changed since the context, or a foreign route on a destination the peer wants (the full
+    /// apply reports that conflict, as always, and leaves the route alone).
+    public func applyPeerChange(_ change: PeerRouteChange, to desired: inout DesiredState, context: PeerRouteContext,
+                                ownership: Ownership) throws -> ApplyResult? {
         guard context.routeTable == ownership.routeTable, context.routeProtocol == ownership.routeProtocol else { return nil }
-        let desired = change.desired
-        // Few foreign ids, each looked for among the compiled ones (sorted by id).
-        if context.nexthopsSupported,
-           context.foreignNexthopIDs.contains(where: { NexthopIDChange.index(of: $0, in: desired.nexthops) != nil }) {
+        // Few foreign ids, each looked for among the compiled ones (sorted by id) and the peer's new ones.
+        if context.nexthopsSupported, context.foreignNexthopIDs.contains(where: { id in
+            NexthopIDChange.index(of: id, in: desired.nexthops) != nil || change.newNexthops.contains { $0.id == id }
+        }) {
             return nil
         }
-        return try PodnetLock.forNamespace(namespace, wait: lockWait).withLock { () throws -> (ApplyResult, DesiredState)? in
+        guard let result = try executeAlone(change, desired: desired, context: context, ownership: ownership) else { return nil }
+        change.apply(to: &desired)
+        return result
+    }
+
+    /// Observes, plans and executes the change under the podnet lock; nil when it cannot be done alone.
+    private func executeAlone(_ change: PeerRouteChange, desired: DesiredState, context: PeerRouteContext,
+                              ownership: Ownership) throws -> ApplyResult? {
+        try PodnetLock.forNamespace(namespace, wait: lockWait).withLock { () throws -> ApplyResult? in
             guard let observed = try observePeer(change, context: context) else { return nil }
             let fitted = RouteFitting.fit(routes: change.newRoutes, nexthops: change.newNexthops, to: observed)
             let diff = RouteDiff.plan(desired: fitted, observed: observed)
             guard diff.conflicts.isEmpty else { return nil }
             let plan = Plan(routes: diff.operations, nexthops: diff.nexthops)
-            guard !plan.isEmpty else { return (ApplyResult(executed: plan), desired) }
+            guard !plan.isEmpty else { return ApplyResult(executed: plan) }
+            // The executor takes from `desired` only what a plan of routes alone leaves as it
+            // is (no table is committed, no pod attached): the state before the event will do.
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
-            let result = try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                              routeProtocol: ownership.routeProtocol, tables: [])
-            return (result, desired)
+            return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
+                                        routeProtocol: ownership.routeProtocol, tables: [])
         }
     }
 

@@ -56,7 +56,8 @@ import PodNetTestSupport
             if let new { after.peers.append(new) }
             let full = try Compiler.compile(after)
             let change = try #require(try Compiler.peerChange(from: old, to: new, desired: desired, config: after))
-            let (result, next) = try #require(try dataplane.applyPeerChange(change, context: context, ownership: ownership))
+            var next = desired
+            let result = try #require(try dataplane.applyPeerChange(change, to: &next, context: context, ownership: ownership))
             #expect(next.routes == full.routes)
             #expect(next.nexthops == full.nexthops)
             #expect(!result.executed.hasRefusals, "\(result.executed.refusedRoutes) \(result.executed.refusedNexthops)")
@@ -112,7 +113,9 @@ import PodNetTestSupport
         var after = config
         after.peers.append(squatter)
         let change = try #require(try Compiler.peerChange(from: nil, to: squatter, desired: desired, config: after))
-        #expect(try dataplane.applyPeerChange(change, context: context, ownership: ownership) == nil)
+        var unchanged = desired
+        #expect(try dataplane.applyPeerChange(change, to: &unchanged, context: context, ownership: ownership) == nil)
+        #expect(unchanged == desired)
         #expect(try Self.foreignObjects(lab) == foreign)
         #expect(try dataplane.plan(desired, ownership: ownership).isEmpty)
     }
