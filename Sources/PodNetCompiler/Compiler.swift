@@ -87,34 +87,11 @@ public enum Compiler {
         // family they are often in address order already (pod CIDRs handed out as nodes
         // join), runs the sort of NodeState passes in one sweep, where alternating
         // families broke every run.
-        var routes: [[RouteState]] = [[], []]
-        var owners: [(family: Int, route: Int, owner: NexthopOwner, gateway: IPAddress)] = []
-        let families = config.families
-        routes[0].reserveCapacity(config.peers.count)
-        routes[1].reserveCapacity(config.peers.count)
-        owners.reserveCapacity(config.peers.count * families.count)
-        for peer in config.peers {
-            for cidr in peer.podCIDRs where families.contains(cidr.family) {
-                guard let gateway = peer.nodeIP(for: cidr.family) else {
-                    throw .peerWithoutNodeIP(peer: peer.name, podCIDR: cidr)
-                }
-                let family = cidr.family == .ipv4 ? 0 : 1
-                if RouteForm.preferred(for: cidr.family) == .nexthop {
-                    owners.append((family, routes[family].count, NexthopOwner(peer: peer.name, family: cidr.family), gateway))
-                }
-                routes[family].append(RouteState(destination: cidr, gateway: gateway,
-                                                 table: config.routeTable, proto: config.routeProtocol))
-            }
-        }
-        // A peer has at most one pod CIDR per family (NodeConfigValidator): one owner per route.
-        let ids = NexthopIDs.assign(owners.map(\.owner), taken: [])
-        var nexthops: [PeerNexthop] = []
-        nexthops.reserveCapacity(owners.count)
-        for ((family, route, owner, gateway), id) in zip(owners, ids) {
-            routes[family][route].via = .nexthop(id: id)
-            nexthops.append(PeerNexthop(id: id, owner: owner, gateway: gateway, proto: config.routeProtocol))
-        }
-        return (routes[0] + routes[1], nexthops)
+        var routing = PeerRouting(config: config)
+        routing.reserve(peers: config.peers.count)
+        for peer in config.peers { try routing.add(peer) }
+        let ids = NexthopIDs.assign(routing.owners.map(\.owner), taken: [])
+        return routing.finish(ids: ids)
     }
 
     private static func pods(_ config: NodeConfig) throws(CompileError) -> [PodAttachment] {

@@ -69,6 +69,14 @@ enum NexthopMessages {
         }
     }
 
+    /// `ip nexthop get id N`: one nexthop, whoever made it.
+    static func get(id: UInt32) -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_GETNEXTHOP), flags: 0) { writer in
+            writer.putHeader(nhmsg())
+            writer.put(Int32(NHA_ID), u32: id)
+        }
+    }
+
     static func parse(_ message: NetlinkMessage) throws(NetlinkError) -> KernelNexthop? {
         guard message.type == UInt16(RTM_NEWNEXTHOP) else { return nil }
         let size = MemoryLayout<nhmsg>.size
@@ -108,6 +116,40 @@ extension Netlink {
             if let nexthop = try NexthopMessages.parse(reply) { nexthops.append(nexthop) }
         }
         return NexthopDump(supported: true, nexthops: nexthops)
+    }
+
+    /// `ip nexthop get id N` for each of `ids`: what the dump would have found of them
+    /// (an id no nexthop holds is left out; ENOENT). For one peer's few nexthops, where
+    /// the dump reads every peer's.
+    func nexthops(ids: [UInt32]) throws(NetlinkError) -> NexthopDump {
+        var found: [KernelNexthop] = []
+        for id in ids {
+            do throws(NetlinkError) {
+                if let nexthop = try NexthopMessages.parse(try fetch(NexthopMessages.get(id: id))) { found.append(nexthop) }
+            } catch .kernel(_, _, let reason) where reason.errno == ENOENT {
+                continue
+            } catch .kernel(_, _, let reason) where reason.errno == EOPNOTSUPP || reason.errno == EINVAL {
+                return NexthopDump(supported: false, nexthops: [])
+            }
+        }
+        return NexthopDump(supported: true, nexthops: found)
+    }
+
+    /// podnet's nexthops among `ids` (protocol `proto`, a single gateway on a link; `names`
+    /// are the links by index) and those of the ids others hold, as `observeRoutes` sorts
+    /// the dump; `supported` false when the kernel has no nexthop objects.
+    public func observeNexthops(ids: [UInt32], proto: UInt8, names: [Int32: String]) throws(NetlinkError)
+        -> (owned: [NexthopState], foreignIDs: [UInt32], supported: Bool) {
+        let found = try nexthops(ids: ids)
+        let sorted = Self.ownedNexthops(found, proto: proto, names: names)
+        return (sorted.owned, sorted.foreignIDs, found.supported)
+    }
+
+    /// The ids of every nexthop not of podnet's (protocol `proto`, a single gateway on a
+    /// link), from one dump; `supported` false when the kernel has no nexthop objects.
+    public func foreignNexthopIDs(proto: UInt8) throws(NetlinkError) -> (ids: [UInt32], supported: Bool) {
+        let dump = try nexthopDump()
+        return (Self.ownedNexthops(dump, proto: proto, names: [:]).foreignIDs, dump.supported)
     }
 
     /// podnet's nexthops (protocol `proto`, a single gateway on a link) as the kernel

@@ -73,6 +73,22 @@ enum RouteMessages {
         }
     }
 
+    /// `ip route get fibmatch ADDRESS`: the route the kernel's FIB holds for `address`
+    /// (its longest prefix, through the rules), as the table has it rather than as the
+    /// packet would be sent (RTM_F_FIB_MATCH), with the table it was found in
+    /// (RTM_F_LOOKUP_TABLE, IPv4; IPv6 always names it). Strict checking wants the whole
+    /// address length in rtm_dst_len and only these flags (IPv6: only RTM_F_FIB_MATCH).
+    static func fibMatch(_ address: IPAddress) -> NetlinkMessage {
+        MessageWriter.message(type: Int32(RTM_GETROUTE), flags: 0) { writer in
+            var header = rtmsg()
+            header.rtm_family = address.family.addressFamily
+            header.rtm_dst_len = address.family == .ipv4 ? 32 : 128
+            header.rtm_flags = UInt32(RTM_F_FIB_MATCH) | (address.family == .ipv4 ? UInt32(RTM_F_LOOKUP_TABLE) : 0)
+            writer.putHeader(header)
+            writer.put(Int32(RTA_DST.rawValue), address: address)
+        }
+    }
+
     static func parse(_ message: NetlinkMessage) throws(NetlinkError) -> ObservedRoute? {
         guard message.type == UInt16(RTM_NEWROUTE) else { return nil }
         let size = MemoryLayout<rtmsg>.size
@@ -145,6 +161,61 @@ extension Netlink {
         return owned.sorted()
     }
 
+    /// The route the kernel's FIB holds for `address` (`ip route get fibmatch`), nil when
+    /// it refuses the lookup: no route at all (ENETUNREACH), or a route that sends nothing
+    /// (a blackhole, unreachable or prohibit route answers with its error).
+    public func fibMatch(_ address: IPAddress) throws(NetlinkError) -> ObservedRoute? {
+        do throws(NetlinkError) {
+            return try RouteMessages.parse(try fetch(RouteMessages.fibMatch(address)))
+        } catch .kernel {
+            return nil
+        }
+    }
+
+    /// The routes on `keys`, of any protocol, as far as the route diff needs them for those
+    /// destinations alone (one peer's: a table dump would read every peer's). There is no
+    /// request for the routes of one prefix in one table (a dump filters on table, protocol
+    /// and link only), so each key is looked up (`fibMatch` of its first address): when the
+    /// kernel's pick is a route of `proto` on exactly that key, it is podnet's route there,
+    /// and another protocol's beside it changes nothing for the diff (podnet replaces its
+    /// own). Any other answer proves nothing (a more specific route, a table no rule
+    /// reaches, a route skipped for a dead link), and that key's table is dumped.
+    public func routes(on keys: [RouteKey], preferring proto: UInt8) throws(NetlinkError) -> [ObservedRoute] {
+        var found: [ObservedRoute] = []
+        var unsettled: [RouteKey] = []
+        for key in keys {
+            if let route = try fibMatch(key.destination.address), route.key == key, route.proto == proto,
+               route.asRouteState != nil {
+                found.append(route)
+            } else {
+                unsettled.append(key)
+            }
+        }
+        let wanted = Set(unsettled)
+        for scope in Set(unsettled.map { TableFamily(table: $0.table, family: $0.destination.family) }) {
+            found += try routes(family: scope.family, table: scope.table).filter { wanted.contains($0.key) }
+        }
+        return found
+    }
+
+    /// The main table's on-link prefixes (`RouteFitting`), from a dump of it in both families.
+    public func onLinkPrefixes(names: [Int32: String]) throws(NetlinkError) -> [OnLinkPrefix] {
+        var prefixes: [OnLinkPrefix] = []
+        for family in IPFamily.allCases {
+            for route in try routes(family: family, table: NodeConfig.mainRouteTable) {
+                if let prefix = Self.onLinkPrefix(route, names: names) { prefixes.append(prefix) }
+            }
+        }
+        return prefixes
+    }
+
+    /// The prefix a link-scope route of the main table without a gateway makes on-link on its link.
+    private static func onLinkPrefix(_ route: ObservedRoute, names: [Int32: String]) -> OnLinkPrefix? {
+        guard route.isOnLink, route.table == NodeConfig.mainRouteTable, let index = route.outputInterfaceIndex,
+              let name = names[index] else { return nil }
+        return OnLinkPrefix(prefix: route.destination, link: LinkReference(index: index, name: name))
+    }
+
     /// What the route diff and `RouteFitting` need, in one pass: podnet's routes (protocol
     /// `proto` in `table`), the routes of other protocols on destinations `desired` wants,
     /// every nexthop (podnet's, and the ids of the others), and the main table's on-link
@@ -166,12 +237,10 @@ extension Netlink {
             scopes.append(scope)
         }
         var owned: [RouteState] = [], others: [ObservedRoute] = []
-        var onLink: [(prefix: IPNetwork, index: Int32)] = []
+        var onLink: [ObservedRoute] = []
         for scope in scopes {
             for route in try routes(family: scope.family, table: scope.table) {
-                if route.isOnLink, route.table == NodeConfig.mainRouteTable, let index = route.outputInterfaceIndex {
-                    onLink.append((route.destination, index))
-                }
+                if route.isOnLink { onLink.append(route) }
                 if route.proto == proto {
                     // A route of podnet's protocol with no gateway or nexthop is not one podnet made.
                     guard route.table == table, let state = route.asRouteState else { continue }
@@ -206,9 +275,7 @@ extension Netlink {
             owned: owned, foreign: foreign, nexthops: own.owned,
             foreignNexthopIDs: own.foreignIDs,
             nexthopsSupported: nexthops.supported,
-            onLinkPrefixes: onLink.compactMap { prefix, index in
-                names[index].map { OnLinkPrefix(prefix: prefix, link: LinkReference(index: index, name: $0)) }
-            })
+            onLinkPrefixes: onLink.compactMap { Self.onLinkPrefix($0, names: names) })
     }
 
     /// `ip route add DST via GW table T proto P` for each route. A destination
