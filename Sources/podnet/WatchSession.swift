@@ -31,6 +31,13 @@ struct WatchSession {
     var pods: [ObjectKey: ClusterPod] = [:]
     /// The policy sets' members, ready to move with a pod (nil: no policy, or not built).
     var membership: PolicyMembership?
+    /// What the peers' routes depend on, read at the first Node event after a whole apply.
+    var peerContext: PeerRouteContext?
+    /// The peers the config file names itself: a Node of one must agree with it, which
+    /// only the whole config's check says.
+    /// Nil when the config alone does not load (its pod CIDRs come from this node's Node):
+    /// then every Node event is a whole apply's.
+    var configFilePeers: Set<String>?
 
     static let clusterKinds: Set<ObjectKind> = [.namespace, .pod, .networkPolicy]
 
@@ -69,7 +76,19 @@ struct WatchSession {
             Diagnostics.error(error.description)
             throw ExitStatus.invalidInput
         }
+        configFilePeers = configFilePeerNames()
         announce("initial apply of \(objects.count) objects", since: started)
+    }
+
+    /// The peers the config file names, from the config loaded with this node's own Node only.
+    private func configFilePeerNames() -> Set<String>? {
+        guard let name = config?.node.name else { return nil }
+        var own = WatchedObjects()
+        if let json = objects[ObjectKey(kind: .node, name: name)] { own.insert(ClusterObject(key: ObjectKey(kind: .node, name: name), json: json)) }
+        let list = own.count == 0 ? nil : (data: own.list(of: [.node]), name: "this node's Node")
+        let loaded = try? ConfigLoader.load(configText: configText, configName: input.configPath,
+                                            nodeList: nodesInCluster ? nil : list, cluster: nodesInCluster ? list : nil)
+        return loaded.map { Set($0.config.peers.map(\.name)) }
     }
 
     /// One batch of documents: taken in, then applied as cheaply as what changed allows.
@@ -160,11 +179,13 @@ struct WatchSession {
         pods = Dictionary((loaded.cluster?.pods ?? []).map { (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0) },
                           uniquingKeysWith: { first, _ in first })
         membership = loaded.cluster.flatMap { PolicyMembership(config: applied.config, cluster: $0) }
+        peerContext = nil
     }
 
     /// The batch applied without a whole apply, and how; nil when it takes one.
     mutating func applyAlone(_ changes: [ObjectKey: [UInt8]?]) throws -> String? {
         if changes.keys.allSatisfy({ $0.kind == .pod }) { return try applyPodChanges(changes) }
+        if changes.keys.allSatisfy({ $0.kind == .node }) { return try applyNodeChanges(changes) }
         return nil
     }
 

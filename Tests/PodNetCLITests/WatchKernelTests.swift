@@ -197,4 +197,86 @@ import PodNetTestSupport
         watch.process.waitUntilExit()
         #expect(watch.process.terminationStatus == 0, "\(watch.stderr)")
     }
+
+    static func nodeObject(_ name: String, cidr: String, ip: String) -> String {
+        #"{"apiVersion":"v1","kind":"Node","metadata":{"name":"\#(name)"},"spec":{"podCIDR":"\#(cidr)","podCIDRs":["\#(cidr)"]},"#
+            + #""status":{"addresses":[{"type":"InternalIP","address":"\#(ip)"},{"type":"Hostname","address":"\#(name)"}]}}"#
+    }
+
+    @Test(.enabled(if: KernelTest.enabled))
+    func aNodesNewAddressIsOneNexthopReplaceAndEverythingElseIsAWholeApply() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        // The gateways' link: on-link for 198.18.0.0/24.
+        try node.run(["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"])
+        try node.run(["ip", "addr", "add", "198.18.0.1/24", "dev", "up0"])
+        try node.run(["ip", "link", "set", "up0", "up"])
+        try node.run(["ip", "link", "set", "up1", "up"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml"
+        try "node: {name: node-a}\ncluster: {podCIDRs: [10.244.0.0/16]}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        var nodes: [String: String] = ["node-a": Self.nodeObject("node-a", cidr: "10.244.1.0/24", ip: "198.18.0.11")]
+        for (index, name) in ["node-b", "node-c", "node-d"].enumerated() {
+            nodes[name] = Self.nodeObject(name, cidr: "10.244.\(index + 2).0/24", ip: "198.18.0.\(index + 12)")
+        }
+        func writeList() throws -> String {
+            let path = directory + "/nodes.json"
+            try Self.list(nodes.keys.sorted().map { nodes[$0]! }).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let snapshot = try writeList()
+        func expectKernelMatchesNodes(_ context: String) throws {
+            let diff = try PodNetBinary.run(["diff", "-f", configPath, "--nodes", try writeList(), "--netns", node.name,
+                                             "--data-dir", directory + "/data"])
+            #expect(diff.status == 0, "\(context): podnet diff finds work: \(diff.stdout) \(diff.stderr)")
+        }
+        // A nexthop of someone else's, which no event may touch.
+        try node.run(["ip", "nexthop", "add", "id", "7", "via", "198.18.0.99", "dev", "up0"])
+        let fifo = directory + "/events"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let watch = try Watch(["watch", "-f", configPath, "--nodes", snapshot, "--events", fifo, "--netns", node.name,
+                               "--data-dir", directory + "/data"], fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply of 4 objects"))
+        try expectKernelMatchesNodes("after the initial apply")
+        func nexthopOf(_ prefix: String) throws -> String? {
+            let route = try node.run(["ip", "route", "show", prefix])
+            return route.split(separator: " ").split(separator: "nhid").dropFirst().first?.first.map(String.init)
+        }
+        let id = try #require(try nexthopOf("10.244.2.0/24"))
+
+        nodes["node-b"] = Self.nodeObject("node-b", cidr: "10.244.2.0/24", ip: "198.18.0.22")
+        watch.send(Self.event("MODIFIED", nodes["node-b"]!))
+        #expect(try watch.line(1).contains("routes of these peers only (1 nexthop writes)"))
+        try expectKernelMatchesNodes("node-b readdressed")
+        #expect(try nexthopOf("10.244.2.0/24") == id, "the route keeps its nexthop")
+        #expect(try node.run(["ip", "nexthop", "show", "id", id]).contains("via 198.18.0.22"))
+
+        nodes["node-c"] = nil
+        watch.send(Self.event("DELETED", Self.nodeObject("node-c", cidr: "10.244.3.0/24", ip: "198.18.0.13")))
+        #expect(try watch.line(2).contains("routes of these peers only"))
+        try expectKernelMatchesNodes("node-c gone")
+        #expect(try node.run(["ip", "route", "show", "10.244.3.0/24"]).isEmpty)
+
+        // A new node, and new pod CIDRs, are checked against every other: whole applies.
+        nodes["node-e"] = Self.nodeObject("node-e", cidr: "10.244.5.0/24", ip: "198.18.0.15")
+        watch.send(Self.event("ADDED", nodes["node-e"]!))
+        #expect(try watch.line(3).contains("full apply"))
+        try expectKernelMatchesNodes("node-e added")
+        nodes["node-d"] = Self.nodeObject("node-d", cidr: "10.244.6.0/24", ip: "198.18.0.14")
+        watch.send(Self.event("MODIFIED", nodes["node-d"]!))
+        #expect(try watch.line(4).contains("full apply"))
+        try expectKernelMatchesNodes("node-d's new pod CIDR")
+        // A Node whose pod CIDR overlaps another's is refused.
+        watch.send(Self.event("MODIFIED", Self.nodeObject("node-b", cidr: "10.244.5.0/25", ip: "198.18.0.22")))
+        #expect(try watch.line(5).contains("refused"))
+        try expectKernelMatchesNodes("an overlapping node refused")
+
+        #expect(try node.run(["ip", "nexthop", "show", "id", "7"]).contains("via 198.18.0.99"), "the foreign nexthop")
+        try watch.events?.close()
+        watch.process.waitUntilExit()
+        #expect(watch.process.terminationStatus == 0, "\(watch.stderr)")
+    }
 }
