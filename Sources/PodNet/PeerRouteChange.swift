@@ -41,14 +41,30 @@ public struct PeerRouteChange: Sendable, Hashable {
     }
 
     /// The old routes and nexthops out of `desired` and the new ones in, each where the
-    /// state's order puts it (`desired` must fit the change: `fits`).
+    /// state's order puts it (`desired` must fit the change: `fits`). One on the same
+    /// destination (or nexthop id) takes the old one's place: the 40,000 routes after it
+    /// are not moved twice.
     public func apply(to desired: inout DesiredState) {
-        for route in oldRoutes { desired.routes.remove(at: Self.position(of: route, in: desired.routes)) }
-        for nexthop in oldNexthops {
-            desired.nexthops.remove(at: NexthopIDChange.lowerBound(of: nexthop.id, in: desired.nexthops))
+        var routes = newRoutes
+        for route in oldRoutes {
+            let index = Self.position(of: route, in: desired.routes)
+            if let new = routes.firstIndex(where: { $0.key == route.key }) {
+                desired.routes[index] = routes.remove(at: new)
+            } else {
+                desired.routes.remove(at: index)
+            }
         }
-        for route in newRoutes { desired.routes.insert(route, at: Self.position(of: route, in: desired.routes)) }
-        for nexthop in newNexthops {
+        for route in routes { desired.routes.insert(route, at: Self.position(of: route, in: desired.routes)) }
+        var nexthops = newNexthops
+        for nexthop in oldNexthops {
+            let index = NexthopIDChange.lowerBound(of: nexthop.id, in: desired.nexthops)
+            if let new = nexthops.firstIndex(where: { $0.id == nexthop.id }) {
+                desired.nexthops[index] = nexthops.remove(at: new)
+            } else {
+                desired.nexthops.remove(at: index)
+            }
+        }
+        for nexthop in nexthops {
             desired.nexthops.insert(nexthop, at: NexthopIDChange.lowerBound(of: nexthop.id, in: desired.nexthops))
         }
     }

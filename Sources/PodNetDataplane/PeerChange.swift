@@ -98,8 +98,14 @@ extension NodeDataplane {
         let proto = context.routeProtocol
         var ids: [UInt32] = []
         for id in (change.oldNexthops + change.newNexthops).map(\.id) where !ids.contains(id) { ids.append(id) }
+        // The old destinations (kept or not), read in full: a stale route of podnet's left on
+        // one would stay. The new ones only looked up: the executor reads what holds a
+        // destination again before it writes there (`Netlink.replaceRoutes`), and adds to a
+        // free one only, so a route the lookup missed is still never overwritten.
         var keys: [RouteKey] = []
-        for key in (change.oldRoutes + change.newRoutes).map(\.key) where !keys.contains(key) { keys.append(key) }
+        for key in change.oldRoutes.map(\.key) where !keys.contains(key) { keys.append(key) }
+        var newKeys: [RouteKey] = []
+        for key in change.newRoutes.map(\.key) where !keys.contains(key) && !newKeys.contains(key) { newKeys.append(key) }
         do {
             var nexthops: (owned: [NexthopState], foreignIDs: [UInt32], supported: Bool) = ([], [], context.nexthopsSupported)
             if context.nexthopsSupported, !ids.isEmpty {
@@ -107,7 +113,11 @@ extension NodeDataplane {
                 guard nexthops.foreignIDs.isEmpty, nexthops.supported else { return nil }
             }
             var owned: [RouteState] = [], foreign: [ObservedRoute] = []
-            for route in try netlink.routes(on: keys, preferring: proto) {
+            var routes = try netlink.routes(on: keys, preferring: proto)
+            for key in newKeys {
+                if let route = try netlink.fibMatch(key.destination.address), route.key == key { routes.append(route) }
+            }
+            for route in routes {
                 if route.proto == proto {
                     // As the full observation: podnet's protocol in another table, or a route it does not make, is neither.
                     if route.table == context.routeTable, let state = route.asRouteState { owned.append(state) }

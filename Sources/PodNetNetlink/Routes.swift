@@ -332,12 +332,15 @@ extension Netlink {
         return result
     }
 
-    /// Every route (any protocol) in the tables and families of `routes`, by destination.
+    /// Every route (any protocol) on the destinations of `routes`, by destination, from a
+    /// dump of their tables and families. Only those destinations are kept: one peer's
+    /// route written among 40,000 is not worth a table of them all.
     private func routesByDestination(for routes: [RouteState]) throws(NetlinkError) -> [RouteKey: [ObservedRoute]] {
         var byDestination: [RouteKey: [ObservedRoute]] = [:]
+        let wanted = Set(routes.map(\.key))
         let scopes = Set(routes.map { TableFamily(table: $0.table, family: $0.family) })
         for scope in scopes {
-            for route in try self.routes(family: scope.family, table: scope.table) {
+            for route in try self.routes(family: scope.family, table: scope.table) where wanted.contains(route.key) {
                 byDestination[route.key, default: []].append(route)
             }
         }

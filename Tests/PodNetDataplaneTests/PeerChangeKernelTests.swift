@@ -116,6 +116,24 @@ import PodNetTestSupport
         var unchanged = desired
         #expect(try dataplane.applyPeerChange(change, to: &unchanged, context: context, ownership: ownership) == nil)
         #expect(unchanged == desired)
+
+        // Another's route the lookup does not find (a more specific one of its own holds the
+        // first address): the executor's read before the write finds it, and the event fails
+        // as a full apply would, its nexthop add undone, the routes untouched.
+        try lab.node.run(["ip", "route", "add", "10.252.0.0/24", "via", "198.18.0.1", "proto", "static"])
+        try lab.node.run(["ip", "route", "add", "10.252.0.0/25", "via", "198.18.0.1", "proto", "static"])
+        let hidden = try lab.node.run(["ip", "route", "show", "root", "10.252.0.0/24"])
+        var hider = Self.peer(402)
+        hider.podCIDRs[0] = try IPNetwork(parsing: "10.252.0.0/24")
+        var hiderConfig = config
+        hiderConfig.peers.append(hider)
+        let hiding = try #require(try Compiler.peerChange(from: nil, to: hider, desired: desired, config: hiderConfig))
+        #expect(throws: ApplyFailure.self) {
+            try dataplane.applyPeerChange(hiding, to: &unchanged, context: context, ownership: ownership)
+        }
+        #expect(unchanged == desired)
+        #expect(try lab.node.run(["ip", "route", "show", "root", "10.252.0.0/24"]) == hidden)
+        #expect(try dataplane.plan(desired, ownership: ownership).isEmpty)
         #expect(try Self.foreignObjects(lab) == foreign)
         #expect(try dataplane.plan(desired, ownership: ownership).isEmpty)
     }

@@ -61,6 +61,9 @@ import PodNetTestSupport
         let oneShot = try clock.measure { _ = try dataplane.apply(afterDesired, ownership: ownership) }
         _ = try dataplane.apply(desired, ownership: ownership)
 
+        let milliseconds = { (duration: Duration) in
+            String(format: "%.3f ms", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1e3)
+        }
         var times: [Duration] = [], compileTimes: [Duration] = []
         var writes = 0
         let cpuBefore = Self.processCPUTime()
@@ -77,12 +80,31 @@ import PodNetTestSupport
         }
         let cpu = Self.processCPUTime() - cpuBefore
         #expect(writes == 200)
+
+        // The other kinds of event, once each, on the config after the moves.
+        var config = before
+        var others: [String] = []
+        func event(_ label: String, _ old: Peer?, _ new: Peer?) throws {
+            var after = config
+            if let old { after.peers.removeAll { $0.name == old.name } }
+            if let new { after.peers.append(new) }
+            let start = clock.now
+            let change = try #require(try Compiler.peerChange(from: old, to: new, desired: desired, config: after))
+            let result = try #require(try dataplane.applyPeerChange(change, to: &desired, context: context!, ownership: ownership))
+            others.append("\(label) \(milliseconds(clock.now - start)) (\(result.executed.operationCount) writes)")
+            config = after
+        }
+        var renumbered = config.peers[5000]
+        renumbered.podCIDRs = [try IPNetwork(parsing: "10.250.0.0/24"), try IPNetwork(parsing: "fd00:10:ffff::/64")]
+        try event("pod CIDRs changed", config.peers[5000], renumbered)
+        try event("peer added", nil, Peer(name: "node-new", nodeIPs: [IPAddress("198.19.0.7")!, IPAddress("2001:db8:1::7")!],
+                                          podCIDRs: [try IPNetwork(parsing: "10.251.0.0/24"),
+                                                     try IPNetwork(parsing: "fd00:10:fffe::/64")]))
+        try event("peer removed", config.peers[7000], nil)
         #expect(try dataplane.plan(desired, ownership: ownership).isEmpty)
+        #expect(desired.routes == (try Compiler.compile(config)).routes)
         times.sort()
         compileTimes.sort()
-        let milliseconds = { (duration: Duration) in
-            String(format: "%.3f ms", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1e3)
-        }
         print("""
             one node IP changed among 20,000 peers, 200 events (compile alone + applyPeerChange), \(writes) writes:
               median \(milliseconds(times[100])), p90 \(milliseconds(times[180])), min \(milliseconds(times[0])), max \(milliseconds(times[199]))
@@ -90,6 +112,7 @@ import PodNetTestSupport
               process CPU time (user + kernel) per event: \(milliseconds(cpu / 200))
               peerRouteContext once: \(milliseconds(contextTime)); full apply from empty (in process, compiled): \(milliseconds(fullApply))
               one-shot full apply of the moved config (in process, compiled, config not read): \(milliseconds(oneShot))
+              then, once each: \(others.joined(separator: "; "))
             """)
     }
 }
