@@ -45,7 +45,9 @@ import PodNetTestSupport
         private let out = Pipe(), err = Pipe()
         private(set) var events: FileHandle?
         private let lock = NSLock()
-        private var lines: [String] = []
+        private var output = ""
+        /// Whole lines only: a read may end inside one.
+        private var lines: [String] { output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
         private var errors = ""
 
         init(_ arguments: [String], fifo: String) throws {
@@ -54,27 +56,38 @@ import PodNetTestSupport
             process.standardOutput = out
             process.standardError = err
             try process.run()
-            out.fileHandleForReading.readabilityHandler = { [self] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                lock.withLock { lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
-            }
-            err.fileHandleForReading.readabilityHandler = { [self] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                lock.withLock { errors += text }
-            }
+            // Plain threads blocking in read(2), not readabilityHandler: a dispatch source on
+            // a pipe that goes away has taken the test process down.
+            read(out, into: { [self] text in lock.withLock { output += text } })
+            read(err, into: { [self] text in lock.withLock { errors += text } })
             // Opens once watch has made its first apply and opened the stream.
             events = try #require(FileHandle(forWritingAtPath: fifo))
         }
 
         var stderr: String { lock.withLock { errors } }
 
-        /// Ends watch if it still runs, and stops reading its output (a handler left on a
-        /// pipe that goes away takes the test process down).
+        private let readersDone = DispatchSemaphore(value: 0)
+
+        private func read(_ pipe: Pipe, into take: @escaping @Sendable (String) -> Void) {
+            let descriptor = pipe.fileHandleForReading.fileDescriptor
+            let done = readersDone
+            Thread {
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = Glibc.read(descriptor, &buffer, buffer.count)
+                    if count < 0, errno == EINTR { continue }
+                    if count <= 0 { break }
+                    take(String(decoding: buffer[0..<count], as: UTF8.self))
+                }
+                done.signal()
+            }.start()
+        }
+
+        /// Ends watch if it still runs, and waits for its output to be read to the end.
         func stop() {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
-            out.fileHandleForReading.readabilityHandler = nil
-            err.fileHandleForReading.readabilityHandler = nil
+            for _ in 0..<2 { _ = readersDone.wait(timeout: .now() + 10) }
         }
 
         /// The next `watch:` line, after `after` of them were seen.
