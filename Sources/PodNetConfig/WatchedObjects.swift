@@ -58,9 +58,4 @@ public struct WatchedObjects: Sendable {
         bytes.append(contentsOf: "]}\n".utf8)
         return bytes
     }
-
-    /// One object's List of itself, for reading it alone.
-    public static func list(of object: ClusterObject) -> [UInt8] {
-        Array(#"{"apiVersion":"v1","kind":"List","items":["#.utf8) + object.json + Array("]}\n".utf8)
-    }
 }

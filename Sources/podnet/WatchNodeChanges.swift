@@ -49,16 +49,9 @@ extension WatchSession {
         return results.isEmpty ? "no route changes" : "routes of these peers only (\(nexthopReplaces) nexthop writes)"
     }
 
-    /// One Node object read and checked as an item of a NodeList is, beside the config.
+    /// One Node object read and checked as an item of a NodeList is.
     func readPeer(_ object: ClusterObject) throws(ConfigError) -> Peer? {
-        var single = WatchedObjects()
-        single.insert(object)
-        if let config, let own = objects[ObjectKey(kind: .node, name: config.node.name)] {
-            single.insert(ClusterObject(key: ObjectKey(kind: .node, name: config.node.name), json: own))
-        }
-        let list = (data: single.list(of: [.node]), name: "\(object.key)")
-        let loaded = try ConfigLoader.load(configText: configText, configName: input.configPath,
-                                           nodeList: nodesInCluster ? nil : list, cluster: nodesInCluster ? list : nil)
+        let loaded = try loadAlone(object, name: "\(object.key)")
         for warning in loaded.warnings { Diagnostics.warn(warning.description) }
         return loaded.config.peers.first { $0.name == object.key.name }
     }

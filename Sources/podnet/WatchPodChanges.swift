@@ -33,7 +33,7 @@ extension WatchSession {
             do {
                 result = try store.locked {
                     // The CNI plugin's node-level runs compile the List kept for them: it has the pods too.
-                    try store.recordCluster(store.exists ? objects.list(of: nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds) : nil)
+                    try store.recordCluster(store.exists ? objects.list(of: clusterListKinds) : nil)
                     try store.forgetNodeStamp()
                     let result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
                     store.recordNodeStamp(after, dataplane: dataplane)
@@ -52,19 +52,8 @@ extension WatchSession {
         return operations.isEmpty ? "no set changes" : "set members only, no table read or committed"
     }
 
-    /// One Pod object read and checked as an item of a List is (this node's Node object
-    /// beside it, when the config takes its pod CIDRs from one).
+    /// One Pod object read and checked as an item of a List is.
     func readPod(_ object: ClusterObject) throws(ConfigError) -> ClusterPod? {
-        var single = WatchedObjects()
-        single.insert(object)
-        var nodeList: (data: [UInt8], name: String)?
-        if let config, let own = objects[ObjectKey(kind: .node, name: config.node.name)] {
-            single.insert(ClusterObject(key: ObjectKey(kind: .node, name: config.node.name), json: own))
-            if !nodesInCluster { nodeList = (single.list(of: [.node]), "the watched nodes") }
-        }
-        let kinds = nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds
-        let loaded = try ConfigLoader.load(configText: configText, configName: input.configPath, nodeList: nodeList,
-                                           cluster: (single.list(of: kinds), "\(object.key)"))
-        return loaded.cluster?.pods.first
+        try loadAlone(object, name: "\(object.key)").cluster?.pods.first
     }
 }

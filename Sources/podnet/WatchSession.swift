@@ -82,13 +82,25 @@ struct WatchSession {
 
     /// The peers the config file names, from the config loaded with this node's own Node only.
     private func configFilePeerNames() -> Set<String>? {
-        guard let name = config?.node.name else { return nil }
-        var own = WatchedObjects()
-        if let json = objects[ObjectKey(kind: .node, name: name)] { own.insert(ClusterObject(key: ObjectKey(kind: .node, name: name), json: json)) }
-        let list = own.count == 0 ? nil : (data: own.list(of: [.node]), name: "this node's Node")
-        let loaded = try? ConfigLoader.load(configText: configText, configName: input.configPath,
-                                            nodeList: nodesInCluster ? nil : list, cluster: nodesInCluster ? list : nil)
-        return loaded.map { Set($0.config.peers.map(\.name)) }
+        (try? loadAlone(nil, name: "this node's Node")).map { Set($0.config.peers.map(\.name)) }
+    }
+
+    /// The kinds the cluster List holds.
+    var clusterListKinds: Set<ObjectKind> { nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds }
+
+    /// The config loaded with `object` alone (nil: none) beside this node's own Node (its
+    /// pod CIDRs may come from it), each in the List it belongs in: one object read and
+    /// checked as an item of a whole List is, without reading the whole List.
+    func loadAlone(_ object: ClusterObject?, name: String) throws(ConfigError) -> LoadedConfig {
+        var single = WatchedObjects()
+        if let object { single.insert(object) }
+        if let own = config.map({ ObjectKey(kind: .node, name: $0.node.name) }), let json = objects[own] {
+            single.insert(ClusterObject(key: own, json: json))
+        }
+        let nodes = single.keys(of: [.node]).isEmpty || nodesInCluster ? nil : (data: single.list(of: [.node]), name: name)
+        let clusterKinds = clusterListKinds
+        let cluster = single.keys(of: clusterKinds).isEmpty ? nil : (data: single.list(of: clusterKinds), name: name)
+        return try ConfigLoader.load(configText: configText, configName: input.configPath, nodeList: nodes, cluster: cluster)
     }
 
     /// One batch of documents: taken in, then applied as cheaply as what changed allows.
@@ -162,9 +174,8 @@ struct WatchSession {
     func load() throws(ConfigError) -> LoadedConfig {
         let nodeList = nodesInCluster || (input.nodeListPath == nil && !objects.contains(kind: .node))
             ? nil : (data: objects.list(of: [.node]), name: "the watched nodes")
-        let clusterKinds = nodesInCluster ? Self.clusterKinds.union([.node]) : Self.clusterKinds
         let cluster = input.clusterPath == nil && !Self.clusterKinds.contains(where: objects.contains(kind:))
-            ? nil : (data: objects.list(of: clusterKinds), name: "the watched cluster")
+            ? nil : (data: objects.list(of: clusterListKinds), name: "the watched cluster")
         return try ConfigLoader.load(configText: configText, configName: input.configPath, nodeList: nodeList, cluster: cluster)
     }
 
