@@ -148,6 +148,16 @@ run_case() {
   [[ $name =~ ${NETPOL_CASES:-.} ]] || return 0
   cluster_list "$WORK/cluster.json" "$overrides" "$@"
   apply_cluster || { FAILED=$((FAILED + 1)); return; }
+  # The probes must be new connections. A UDP probe whose random source port happens to be
+  # that of the previous case's flow would be an existing connection, which conntrack keeps
+  # through a policy change (README: existing connections), and it would be let through where
+  # the new policy denies it (seen once in CI: x/a->z/b:80/udp). Policy changes on
+  # established flows are checked in NetworkPolicyKernelTests.
+  local i
+  for i in 1 2 3; do
+    in_ns "$(node_ns "$i")" conntrack -F >/dev/null 2>&1 \
+      || { echo "FAIL $name: conntrack -F on node-$i"; FAILED=$((FAILED + 1)); return; }
+  done
   check_case "$name" "$expression"
 }
 
