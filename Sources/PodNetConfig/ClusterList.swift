@@ -13,6 +13,19 @@ struct ClusterList {
     /// column, and the item it is in is kept out.
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, _ diagnostics: inout Diagnostics) -> ClusterList? {
         var reader = ClusterListReader(scanner: JSONScanner(bytes), file: file)
+        return read(&reader, file: file, &diagnostics)
+    }
+
+    /// As `read`, with the second reader of `PodReadAhead` started at `readAheadOffset`
+    /// whatever the List's size (tests): `readAhead` tells how many pods it gave.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, readAheadAt readAheadOffset: Int,
+                     readAhead: inout Int, _ diagnostics: inout Diagnostics) -> ClusterList? {
+        var reader = ClusterListReader(scanner: JSONScanner(bytes), file: file, forcedReadAhead: readAheadOffset)
+        defer { readAhead = reader.podsReadAhead }
+        return read(&reader, file: file, &diagnostics)
+    }
+
+    private static func read(_ reader: inout ClusterListReader, file: String, _ diagnostics: inout Diagnostics) -> ClusterList? {
         do {
             let list = try reader.list()
             diagnostics.append(reader.diagnostics)
@@ -142,6 +155,10 @@ struct ClusterListReader {
     var scanner: JSONScanner
     let file: String
     var diagnostics = Diagnostics()
+    /// Where `PodReadAhead` starts instead of its guess (tests).
+    var forcedReadAhead: Int?
+    /// The pods `PodReadAhead` read and this reader took.
+    private(set) var podsReadAhead = 0
 
     private mutating func field(_ path: FieldPath, keeping shape: JSONShape = .whole) throws(JSONScanner.SyntaxError) -> JSONField {
         try JSONField.read(&scanner, path: path, file: file, keeping: shape)
@@ -178,8 +195,24 @@ struct ClusterListReader {
             try scanner.beginArray()
             var index = 0
             var labelSets = LabelSets()
+            var readAhead: PodReadAhead?
+            defer { _ = readAhead?.finish() }
             while try scanner.nextElement() {
-                if try isPod() {
+                if index == 0 {
+                    readAhead = PodReadAhead.start(scanner.bytes, firstItem: scanner.offset, at: forcedReadAhead)
+                } else if let ahead = readAhead, scanner.offset >= ahead.offset {
+                    // The second reader's pods count only if it started at this very item.
+                    readAhead = nil
+                    let (pods, end) = ahead.finish()
+                    if scanner.offset == ahead.offset, let end {
+                        list.cluster.pods += pods
+                        podsReadAhead += pods.count
+                        index += pods.count
+                        scanner.adopt(end)
+                        continue
+                    }
+                }
+                if try Self.isPod(scanner) {
                     if let pod = PodItemQuickReader.pod(&scanner, labelSets: &labelSets) {
                         list.cluster.pods.append(pod)
                     } else {
@@ -207,7 +240,7 @@ struct ClusterListReader {
 
     /// Whether the item's `kind` is the string `Pod` (kubectl writes it second, after
     /// `apiVersion`), found by a look ahead: the scanner stays at the item.
-    private func isPod() throws(JSONScanner.SyntaxError) -> Bool {
+    static func isPod(_ scanner: JSONScanner) throws(JSONScanner.SyntaxError) -> Bool {
         var ahead = scanner
         guard try ahead.peekKind() == .object else { return false }
         try ahead.beginObject()

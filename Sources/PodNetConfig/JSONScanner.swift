@@ -4,7 +4,7 @@
 /// Skipped values are still checked for JSON syntax; runs of whitespace and of plain
 /// string bytes are passed eight at a time.
 struct JSONScanner {
-    private let bytes: UnsafeBufferPointer<UInt8>
+    let bytes: UnsafeBufferPointer<UInt8>
     private(set) var offset = 0
     /// JSON has newlines only between tokens (never raw inside a string), so
     /// counting them while skipping whitespace keeps the line of every offset
@@ -14,6 +14,28 @@ struct JSONScanner {
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// A scanner that starts at `offset`, as if it had read up to there, for a reader
+    /// that goes ahead of another (`ClusterListSplit`): its lines count from 0, the line
+    /// of `offset`, until `adopt` hands its position back to a scanner that got there.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, startingAt offset: Int) {
+        self.bytes = bytes
+        self.offset = offset
+        line = 0
+        lineStart = offset
+    }
+
+    /// Takes the position of `ahead`, a scanner made `startingAt` this one's offset that
+    /// has read on from there: its lines are counted from this one's.
+    mutating func adopt(_ ahead: JSONScanner) {
+        precondition(ahead.bytes.baseAddress == bytes.baseAddress && ahead.offset >= offset)
+        if ahead.line > 0 {
+            line += ahead.line
+            lineStart = ahead.lineStart
+        }
+        offset = ahead.offset
+        atContainerStart = false
     }
 
     /// What a JSON value is, from its first byte.
