@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "PodNetTestSupport", dependencies: ["PodNetSystem"], path: "Tests/PodNetTestSupport"),
         .testTarget(name: "PodNetTests", dependencies: ["PodNet", "PodNetTestSupport"]),
         // Runs the built podnet binary: exit statuses, messages, output.
-        .testTarget(name: "PodNetCLITests", dependencies: ["PodNetTestSupport"]),
+        .testTarget(name: "PodNetCLITests", dependencies: ["PodNetTestSupport", "PodNetCNI", "PodNetConfig"]),
         // Yams (on the same libyaml) is the oracle the YAML reader is compared with.
         .testTarget(name: "PodNetConfigTests", dependencies: [
             "PodNetConfig", "PodNetTestSupport", .product(name: "Yams", package: "Yams"),

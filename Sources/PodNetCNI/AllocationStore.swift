@@ -206,9 +206,11 @@ extension AllocationStore {
     /// node-level CNI runs compile its policies so as to keep them in the tables.
     public var recordedClusterList: String? { access(clusterListPath, F_OK) == 0 ? clusterListPath : nil }
 
-    /// Keeps `bytes` as the List (whole, renamed into place); nil removes it.
+    /// Keeps `bytes` as the List (whole, renamed into place); nil removes it. Either way
+    /// the pod changes recorded after the List before go (`ClusterChange`).
     public func recordCluster(_ bytes: [UInt8]?) throws(Failure) {
         try replaceWhole(clusterListPath, with: bytes)
+        forgetClusterChanges()
     }
 
     /// The node-level state podnet last made or checked whole through this store

@@ -44,7 +44,7 @@ struct CNINode {
     private func recordedCluster() throws(CNIError) -> ClusterState? {
         guard let path = store.recordedClusterList else { return nil }
         do {
-            return try ConfigLoader.load(configPath: request.nodeConfigPath, clusterPath: path).cluster
+            return try store.recordedCluster(nodeConfigPath: request.nodeConfigPath)
         } catch {
             throw CNIError(.invalidNetworkConfig, "the cluster state podnet apply kept in \(path) does not load",
                            details: error.description)

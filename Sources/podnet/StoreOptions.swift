@@ -83,6 +83,23 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Pods changed by `podnet watch` since the List was kept: appended to it as changes
+    /// (a few kilobytes each, where the List of 10,000 pods is 96 MB), or the List kept
+    /// whole again (`whole`) when none is kept or the changes have grown to half its size
+    /// (and past a megabyte: a small List is read again as cheaply as its changes).
+    /// Exit 1 when neither can be written, as for `recordCluster`.
+    func recordClusterChanges(_ changes: [ClusterChange], whole: () -> [UInt8]) throws {
+        guard exists, !changes.isEmpty else { return }
+        let size = store.clusterChangesSize
+        guard store.recordedClusterList != nil, size.changes < max(size.list / 2, 1 << 20) else { return try recordCluster(whole()) }
+        do {
+            try store.recordClusterChanges(changes)
+        } catch {
+            Diagnostics.error("cannot keep the cluster state for the CNI plugin: \(error)")
+            throw ExitStatus.failure
+        }
+    }
+
     /// Before an apply changes the node: until it has recorded the new stamp, CNI
     /// requests take the node-level path (they wait for the apply's lock).
     func forgetNodeStamp() throws {

@@ -1,4 +1,5 @@
 import PodNet
+import PodNetCNI
 import PodNetCompiler
 import PodNetConfig
 import PodNetDataplane
@@ -33,7 +34,9 @@ extension WatchSession {
             do {
                 result = try store.locked {
                     // The CNI plugin's node-level runs compile the List kept for them: it has the pods too.
-                    try store.recordCluster(store.exists ? objects.list(of: clusterListKinds) : nil)
+                    try store.recordClusterChanges(podsAfter.map { key, _ in
+                        ClusterChange(namespace: key.namespace, name: key.name, pod: objects[key])
+                    }, whole: { objects.list(of: clusterListKinds) })
                     try store.forgetNodeStamp()
                     let result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
                     store.recordNodeStamp(after, dataplane: dataplane)

@@ -1,11 +1,15 @@
 import Foundation
 import Testing
+import PodNet
+import PodNetCNI
+import PodNetConfig
 import PodNetTestSupport
 
 /// `podnet watch` on a real namespace, fed events through a FIFO as kubectl would write
 /// them: after each batch the kernel holds exactly what `podnet render` of the same
 /// objects says (ipset members included), `podnet diff` of them finds nothing to do, and
-/// the line watch prints says which way it went.
+/// the line watch prints says which way it went. With a CNI store on the node, the
+/// cluster state kept for the plugin's node-level runs follows every event too.
 @Suite(.serialized) struct WatchKernelTests {
     static let config = """
         node:
@@ -65,6 +69,16 @@ import PodNetTestSupport
         }
 
         var stderr: String { lock.withLock { errors } }
+
+        /// Whether stderr comes to hold `text` within a few seconds: watch writes its
+        /// messages there before its line on stdout, but the two pipes are read apart.
+        func stderrShows(_ text: String) -> Bool {
+            for _ in 0..<100 {
+                if stderr.contains(text) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
 
         private let readersDone = DispatchSemaphore(value: 0)
 
@@ -134,6 +148,12 @@ import PodNetTestSupport
         let snapshot = try writeList()
         let fifo = directory + "/events"
         #expect(mkfifo(fifo, 0o600) == 0)
+        // A node where the CNI plugin attaches pods: watch keeps the cluster state for its runs.
+        try FileManager.default.createDirectory(atPath: directory + "/data/allocations", withIntermediateDirectories: true)
+        let store = AllocationStore(directory: directory + "/data")
+        func keptList() -> UInt64? {
+            (try? FileManager.default.attributesOfItem(atPath: directory + "/data/cluster.json"))?[.systemFileNumber] as? UInt64
+        }
 
         /// The kernel against `podnet render` of the same objects, and `podnet diff` of them.
         func expectKernelMatchesObjects(_ context: String) throws {
@@ -148,6 +168,11 @@ import PodNetTestSupport
             let diff = try PodNetBinary.run(["diff", "-f", configPath, "--cluster", list, "--netns", node.name,
                                              "--data-dir", directory + "/data"])
             #expect(diff.status == 0, "\(context): podnet diff finds work: \(diff.stdout) \(diff.stderr)")
+            // What a CNI node-level run compiles from: the kept List and the pod changes after it.
+            let kept = try store.recordedCluster(nodeConfigPath: configPath)
+            let listed = try ConfigLoader.load(configPath: configPath, clusterPath: list).cluster
+            #expect(kept.map { Set($0.pods) } == listed.map { Set($0.pods) }, "\(context): the CNI plugin's pods differ")
+            #expect(kept?.policies.count == listed?.policies.count && kept?.namespaces == listed?.namespaces, "\(context)")
         }
 
         let watch = try Watch(["watch", "-f", configPath, "--cluster", snapshot, "--events", fifo, "--netns", node.name,
@@ -155,6 +180,8 @@ import PodNetTestSupport
         defer { watch.stop() }
         #expect(try watch.line(0).hasPrefix("watch: initial apply of 6 objects"))
         try expectKernelMatchesObjects("after the initial apply")
+        let listKept = keptList()
+        #expect(listKept != nil)
         // Rules only: the built-in chains' counters move with any packet.
         let rules = try node.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A") }
 
@@ -187,12 +214,14 @@ import PodNetTestSupport
         try expectKernelMatchesObjects("pod y/b gone, y/d added")
         let rulesAfterPods = try node.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A") }
         #expect(rulesAfterPods == rules, "pod events changed rules")
+        // Pod events appended their changes: the kept List itself was not written again.
+        #expect(keptList() == listKept && store.recordedClusterChanges().count == 5, "\(store.recordedClusterChanges().count)")
 
         // A pod whose address is no address changes nothing and is named.
         watch.send(Self.event("ADDED", Self.pod("y", "bad", node: "node-b", ip: "10.244.2.300", labels: #""app":"b""#)))
         #expect(try watch.line(6).contains("1 event refused (pod y/bad): nothing changed"))
-        #expect(watch.stderr.contains("10.244.2.300"), "\(watch.stderr)")
-        #expect(watch.stderr.contains("nothing changed"), "\(watch.stderr)")
+        #expect(watch.stderrShows("10.244.2.300"), "\(watch.stderr)")
+        #expect(watch.stderrShows("nothing changed"), "\(watch.stderr)")
         try expectKernelMatchesObjects("an invalid pod sent")
 
         // A policy is a whole apply; so is a namespace's new labels.
@@ -200,6 +229,8 @@ import PodNetTestSupport
         watch.send(Self.event("DELETED", Self.policy("y", "egress", "{}")))
         #expect(try watch.line(7).contains("full apply"))
         try expectKernelMatchesObjects("policy y/egress deleted")
+        // A whole apply keeps the List whole again, with no changes after it.
+        #expect(keptList() != listKept && store.recordedClusterChanges().isEmpty)
         objects["ns/x"] = Self.namespace("x", #""team":"y""#)
         watch.send(Self.event("MODIFIED", objects["ns/x"]!))
         #expect(try watch.line(8).contains("full apply"))
