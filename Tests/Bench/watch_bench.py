@@ -20,6 +20,7 @@ made must find nothing to do, and every run's line must say it took the cheap pa
 import copy
 import json
 import os
+import shutil
 import resource
 import subprocess
 import time
@@ -142,7 +143,13 @@ def one_pod_added(kit, bench, scenarios):
 
     def start():
         namespace = bench.namespaces.create()
-        return RunningWatch(kit, bench, ["-f", config, "--cluster", cluster], namespace, "watch-pods"), namespace
+        # A node where podnet is also the CNI plugin: watch keeps the cluster state for the
+        # plugin's runs in the store (each pod event appends its change to it).
+        store = bench.path(f"watch-store-{namespace}")
+        shutil.rmtree(store, ignore_errors=True)
+        os.makedirs(os.path.join(store, "allocations"))
+        arguments = ["-f", config, "--cluster", cluster, "--data-dir", store]
+        return RunningWatch(kit, bench, arguments, namespace, "watch-pods"), namespace
 
     def check(namespace, events):
         with open(cluster) as f:
@@ -156,7 +163,7 @@ def one_pod_added(kit, bench, scenarios):
 
     return WatchScenario(
         kit, bench, f"NetworkPolicy: one pod added that {netpol_bench.CROWDED_POLICIES} policies select, "
-                    "as a watch event (podnet watch)",
+                    "as a watch event (podnet watch, with a CNI store)",
         0.05, "the full reload: ipset restore + iptables-legacy-restore", start,
         lambda index: {"type": "ADDED", "object": pod(index)}, "set members only",
         netpol_bench.peer_side(kit, bench, scenarios.inputs), check)
@@ -199,5 +206,5 @@ def node_ip_changed(kit, bench):
 
 def planned(kit, bench, netpol_scenarios):
     """bench.py's `planned` entries: (name, scenario maker)."""
-    return [("NetworkPolicy: one pod added, as a watch event", lambda: one_pod_added(kit, bench, netpol_scenarios)),
+    return [("NetworkPolicy: one pod added, as a watch event with a CNI store", lambda: one_pod_added(kit, bench, netpol_scenarios)),
             ("one peer's node IP changed among 20,000, as a watch event", lambda: node_ip_changed(kit, bench))]
