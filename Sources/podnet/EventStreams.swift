@@ -42,19 +42,30 @@ struct EventStreams {
         }
     }
 
-    /// The next batch; nil once every stream has ended and everything was handed out.
-    mutating func nextBatch() -> [Document]? {
+    /// The next batch; empty when no document came within `wait` (nil: wait for one);
+    /// nil once every stream has ended and everything was handed out.
+    mutating func nextBatch(waitingAtMost wait: Duration? = nil) -> [Document]? {
         var batch: [Document] = []
+        let clock = ContinuousClock()
+        let deadline = wait.map { clock.now + $0 }
         while !streams.isEmpty {
             var descriptors = streams.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            // Block for the first document; then take only what is there already.
-            let ready = poll(&descriptors, nfds_t(descriptors.count), batch.isEmpty ? -1 : 0)
+            // Block for the first document (until the deadline); then take only what is there already.
+            var timeout: Int32 = -1
+            if !batch.isEmpty {
+                timeout = 0
+            } else if let deadline {
+                let left = max(deadline - clock.now, .zero).components
+                timeout = Int32(min(left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1, Int64(Int32.max)))
+            }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 Diagnostics.error("waiting for events: \(String(cString: strerror(errno)))")
                 return batch.isEmpty ? nil : batch
             }
-            if ready == 0 { return batch }
+            if ready == 0, !batch.isEmpty || deadline.map({ clock.now >= $0 }) ?? false { return batch }
+            if ready == 0 { continue }
             var ended: [Int] = []
             for index in streams.indices where descriptors[index].revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(streams[index].descriptor, $0.baseAddress, $0.count) }

@@ -51,11 +51,18 @@ struct WatchCommand: ParsableCommand {
             help: ArgumentHelp("A stream of kubectl watch events (repeatable); - reads stdin.", valueName: "file"))
     var eventSources: [String] = []
 
+    @Option(name: .customLong("resync"),
+            help: ArgumentHelp("Seconds from one whole apply to the next, which repairs what changed on the node "
+                               + "behind watch's back (the cheap paths read only what an event concerns); 0 never.",
+                               valueName: "seconds"))
+    var resyncSeconds: Double = 300
+
     func validate() throws {
         guard !eventSources.isEmpty else { throw ValidationError("give at least one --events stream") }
         let stdinUsers = eventSources.filter { $0 == ConfigLoader.standardInputPath }.count
             + [input.nodeListPath, input.clusterPath].filter { $0 == ConfigLoader.standardInputPath }.count
         guard stdinUsers <= 1 else { throw ValidationError("only one of --events, --nodes and --cluster can read stdin") }
+        guard resyncSeconds >= 0, resyncSeconds.isFinite else { throw ValidationError("--resync: seconds, 0 or more") }
     }
 
     func run() throws {
@@ -64,8 +71,13 @@ struct WatchCommand: ParsableCommand {
         // the first apply prints.
         var streams = try EventStreams(paths: eventSources)
         try session.start()
-        while let batch = streams.nextBatch() {
-            try session.process(batch)
+        let resync: Duration? = resyncSeconds > 0 ? .milliseconds(Int64(resyncSeconds * 1000)) : nil
+        while true {
+            let due = resync.map { max($0 - (ContinuousClock.now - session.lastWholeApply), .zero) }
+            guard let batch = streams.nextBatch(waitingAtMost: due) else { break }
+            if !batch.isEmpty { try session.process(batch) }
+            // Also between batches that keep coming: a busy cluster is never quiet for long.
+            if let resync, ContinuousClock.now - session.lastWholeApply >= resync { try session.resync() }
         }
     }
 }

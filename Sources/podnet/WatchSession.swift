@@ -66,6 +66,25 @@ struct WatchSession {
         }
     }
 
+    /// When the last whole apply ended: `--resync` counts from there.
+    private(set) var lastWholeApply = ContinuousClock.now
+
+    /// A whole apply of the objects at hand, for nothing watch was told: it repairs what
+    /// changed on the node behind watch's back (a rule, a set member, a route removed by
+    /// hand), which the cheap paths never read.
+    mutating func resync() throws {
+        let started = ContinuousClock.now
+        do {
+            try applyInFull(try load())
+        } catch let error as ConfigError {
+            // The state validated when it was taken in; only a node config changed since could fail.
+            Diagnostics.error(error.description + "\n(resync: nothing changed)")
+            lastWholeApply = .now
+            return
+        }
+        announce("resync: full apply", since: started)
+    }
+
     /// The first apply: invalid input exits 65, as apply.
     mutating func start() throws {
         let clock = ContinuousClock()
@@ -191,6 +210,7 @@ struct WatchSession {
                           uniquingKeysWith: { first, _ in first })
         membership = loaded.cluster.flatMap { PolicyMembership(config: applied.config, cluster: $0) }
         peerContext = nil
+        lastWholeApply = .now
     }
 
     /// The batch applied without a whole apply, and how; nil when it takes one.

@@ -242,6 +242,47 @@ import PodNetTestSupport
         #expect(watch.process.terminationStatus == 0, "\(watch.stderr)")
     }
 
+    /// `--resync`: a whole apply comes on its own, with no event, and repairs what was
+    /// changed on the node behind watch's back (a set member, a policy chain's rules).
+    @Test(.enabled(if: KernelTest.enabled))
+    func aResyncRepairsWhatChangedBehindWatchsBack() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
+        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try Self.list([
+            Self.namespace("x", #""team":"x""#),
+            Self.pod("x", "a", node: "node-a", ip: "10.244.1.10", labels: #""app":"a""#),
+            Self.pod("x", "b", node: "node-b", ip: "10.244.2.7", labels: #""app":"b""#),
+            Self.policy("x", "from-b", #"{"podSelector":{"matchLabels":{"app":"a"}},"ingress":[{"from":[{"podSelector":{"matchLabels":{"app":"b"}}}]}]}"#),
+        ]).write(toFile: listPath, atomically: true, encoding: .utf8)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        func kernel() throws -> [String] {
+            try node.run(["ipset", "save"]).split(separator: "\n").filter { $0.hasPrefix("add PODNET-") }.map(String.init)
+                + node.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A PODNET-") }
+                .map(String.init)
+        }
+        let watch = try Watch(["watch", "-f", configPath, "--cluster", listPath, "--events", fifo, "--netns", node.name,
+                               "--resync", "1"], fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply"))
+        let applied = try kernel()
+        let member = try #require(applied.first { $0.hasPrefix("add PODNET-") })
+        let chain = try #require(applied.first { $0.hasPrefix("-A PODNET-INGRESS ") }?.split(separator: " ")[1])
+        // Behind watch's back: a set member removed, a policy chain emptied.
+        _ = try node.run(["ipset", "del"] + member.split(separator: " ").dropFirst().map(String.init))
+        _ = try node.run(["iptables-legacy", "-t", "filter", "-F", String(chain)])
+        #expect(try kernel() != applied)
+        // No event comes; the resync does.
+        #expect(try watch.line(1).contains("resync: full apply"))
+        #expect(try kernel() == applied)
+        let diff = try PodNetBinary.run(["diff", "-f", configPath, "--cluster", listPath, "--netns", node.name])
+        #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
+    }
+
     static func nodeObject(_ name: String, cidr: String, ip: String) -> String {
         #"{"apiVersion":"v1","kind":"Node","metadata":{"name":"\#(name)"},"spec":{"podCIDR":"\#(cidr)","podCIDRs":["\#(cidr)"]},"#
             + #""status":{"addresses":[{"type":"InternalIP","address":"\#(ip)"},{"type":"Hostname","address":"\#(name)"}]}}"#
