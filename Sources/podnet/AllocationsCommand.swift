@@ -6,8 +6,8 @@ struct AllocationsCommand: ParsableCommand {
         commandName: "allocations",
         abstract: "List the attachments podnet made as the runtime's CNI plugin.",
         discussion: """
-        One line per attachment: the container ID and interface, its addresses, its host
-        ports and its network namespace, from the allocation store (the conflist's dataDir).
+        One line per attachment: the container ID and interface, its addresses, its host ports and \
+        its network namespace, from the allocation store (the conflist's dataDir).
 
         Examples:
           podnet allocations

@@ -7,18 +7,18 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Make the node match the config, changing only the difference.",
         discussion: """
-        Observes the node, computes the same plan `podnet diff` shows and executes it: one
-        iptables commit per changed table (none for an unchanged one), netlink writes only
-        for what differs, nothing at all when the node already matches. If the kernel
-        refuses any step, everything this run changed is undone and apply exits 1 naming
-        the object and the kernel's reason. A route to a peer stands alone: one the
-        kernel refuses (a gateway that is not on-link) is named with the kernel's reason,
-        everything else is applied, and apply exits 3; the next apply retries it.
+        Observes the node, computes the same plan `podnet diff` shows and executes it: one \
+        iptables commit per changed table (none for an unchanged one), netlink writes only for \
+        what differs, nothing at all when the node already matches. If the kernel refuses any \
+        step, everything this run changed is undone and apply exits 1 naming the object and the \
+        kernel's reason. A route to a peer stands alone: one the kernel refuses (a gateway that is \
+        not on-link) is named with the kernel's reason, everything else is applied, and apply \
+        exits 3; the next apply retries it.
 
         Prints what it changed (the executed plan), or "No changes".
 
-        Exit status: 0 success, 3 applied except the routes named, 65 invalid input,
-        1 any other failure.
+        Exit status: 0 success, 3 applied except the routes named, 65 invalid input, 1 any other \
+        failure.
 
         Examples:
           podnet apply -f node.yaml

@@ -7,19 +7,20 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Show what apply would change on the node (the dry run); change nothing.",
         discussion: """
-        Compares the config's desired state with what the kernel holds and prints the plan:
-        per family and table, podnet's chains with +/- lines in iptables-save syntax (a
-        replaced rule shows both), then links, addresses, sysctls, routes and pods with
-        +/-/~ lines in `ip` syntax, then a one-line summary. Colour only on a terminal.
+        Compares the config's desired state with what the kernel holds and prints the plan: per \
+        family and table, podnet's chains with +/- lines in iptables-save syntax (a replaced rule \
+        shows both), then links, addresses, sysctls, routes and pods with +/-/~ lines in `ip` \
+        syntax, then a one-line summary. Colour only on a terminal.
 
-        Exit status: 0 nothing to do, 2 changes pending, 65 invalid input, 1 any other
-        failure (including a conflict with something podnet does not own), so scripts can
-        use it as a drift check.
+        Exit status: 0 nothing to do, 2 changes pending, 65 invalid input, 1 any other failure \
+        (including a conflict with something podnet does not own), so scripts can use it as a \
+        drift check.
 
         Examples:
           podnet diff -f node.yaml
           podnet diff -f node.yaml --netns node-a --output json
-          podnet diff -f node.yaml >/dev/null || echo "node drifted (or diff failed: $?)"
+          podnet diff -f node.yaml >/dev/null \\
+            || echo "node drifted (or diff failed: $?)"
         """
     )
 

@@ -7,17 +7,18 @@ struct RenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Print the whole desired state: iptables chains, links, addresses, sysctls, routes.",
         discussion: """
-        Without --iptables, prints for each family podnet's tables in iptables-save syntax
-        (its own chains and the jumps into them only), then the links, addresses, sysctls
-        and routes in `ip` syntax, each section headed by a comment line.
+        Without --iptables, prints for each family podnet's tables in iptables-save syntax (its \
+        own chains and the jumps into them only), then the links, addresses, sysctls and routes in \
+        `ip` syntax, each section headed by a comment line.
 
-        With --iptables ipv4|ipv6, prints exactly what iptables-legacy-restore --noflush
-        (or ip6tables-legacy-restore --noflush) accepts for one load into a namespace.
-        Built-in chains are not re-declared, so their policies stay as they are.
+        With --iptables ipv4|ipv6, prints exactly what iptables-legacy-restore --noflush (or \
+        ip6tables-legacy-restore --noflush) accepts for one load into a namespace. Built-in chains \
+        are not re-declared, so their policies stay as they are.
 
         Examples:
           podnet render -f node.yaml
-          podnet render -f node.yaml --iptables ipv6 | ip6tables-legacy-restore --noflush
+          podnet render -f node.yaml --iptables ipv6 \\
+            | ip6tables-legacy-restore --noflush
         """
     )
 

@@ -8,17 +8,16 @@ struct TeardownCommand: ParsableCommand {
         commandName: "teardown",
         abstract: "Remove everything podnet owns on the node; works without the config.",
         discussion: """
-        Finds podnet's things by their marks: its PODNET- chains and the podnet: jumps to
-        them (both families), its routes (by route protocol) and then its nexthop objects
-        (the same protocol), its pods' host ends and the bridge it created (with its
-        addresses, and its route_localnet turned off before the guard rule goes), and the
-        CNI allocations under --data-dir. Foreign rules, routes, nexthops and links are
-        never touched; global sysctls (forwarding, bridge-nf-call) stay as they are. A
-        second teardown does nothing.
+        Finds podnet's things by their marks: its PODNET- chains and the podnet: jumps to them \
+        (both families), its routes (by route protocol) and then its nexthop objects (the same \
+        protocol), its pods' host ends and the bridge it created (with its addresses, and its \
+        route_localnet turned off before the guard rule goes), and the CNI allocations under \
+        --data-dir. Foreign rules, routes, nexthops and links are never touched; global sysctls \
+        (forwarding, bridge-nf-call) stay as they are. A second teardown does nothing.
 
-        Without -f, podnet's routes are found by --route-protocol (default 111) in
-        --route-table (default 254, main): give the routeProtocol and routeTable the config
-        had. Every bridge carrying podnet's marker is removed.
+        Without -f, podnet's routes are found by --route-protocol (default 111) in --route-table \
+        (default 254, main): give the routeProtocol and routeTable the config had. Every bridge \
+        carrying podnet's marker is removed.
 
         Examples:
           podnet teardown

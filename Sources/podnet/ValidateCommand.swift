@@ -7,9 +7,9 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a node config (and NodeList) without touching the kernel.",
         discussion: """
-        Reports every problem found, each with the file, line, field path and what is wrong,
-        and exits 65 when there is any. The config is also compiled, so a config that
-        validates renders and applies.
+        Reports every problem found, each with the file, line, field path and what is wrong, and \
+        exits 65 when there is any. The config is also compiled, so a config that validates \
+        renders and applies.
 
         Examples:
           podnet validate -f node.yaml

@@ -10,27 +10,26 @@ struct WatchCommand: ParsableCommand {
         commandName: "watch",
         abstract: "Apply, then keep the node matching the cluster as kubectl watch events change it.",
         discussion: """
-        Makes the node match the config and the snapshot Lists (--nodes, --cluster) as
-        `podnet apply` does, then reads the events of `kubectl get KIND -w
-        --output-watch-events -o json` from each --events stream (a file, a FIFO, <(...)
-        or - for stdin) and applies what each batch of events changes. A pod added,
-        removed, relabelled or given an address changes ipset members only (no table is
-        read or committed); a Node's new InternalIP is one nexthop replace. Any other
-        change (a policy, a namespace's labels, a new node, a named port taking a new
-        number) is a full apply of the state the events make, exactly as `podnet apply`
-        of that state. Events repeating what podnet already has (kubectl lists every
-        object as ADDED when it starts) cost nothing. A List document in a stream stands
-        for every object of its kinds (a resync).
+        Makes the node match the config and the snapshot Lists (--nodes, --cluster) as `podnet \
+        apply` does, then reads the events of `kubectl get KIND -w --output-watch-events -o json` \
+        from each --events stream (a file, a FIFO, <(...) or - for stdin) and applies what each \
+        batch of events changes. A pod added, removed, relabelled or given an address changes \
+        ipset members only (no table is read or committed); a Node's new InternalIP is one nexthop \
+        replace. Any other change (a policy, a namespace's labels, a new node, a named port taking \
+        a new number) is a full apply of the state the events make, exactly as `podnet apply` of \
+        that state. Events repeating what podnet already has (kubectl lists every object as ADDED \
+        when it starts) cost nothing. A List document in a stream stands for every object of its \
+        kinds (a resync).
 
         After each batch it prints what it changed and one line:
           watch: 1 event applied in 0.4 ms (set members)
-        An event that is invalid, or whose state would not validate, is reported on
-        stderr with the stream and event number and changes nothing; watching goes on.
-        The config file is read once.
+        An event that is invalid, or whose state would not validate, is reported on stderr with \
+        the stream and event number and changes nothing; watching goes on. The config file is read \
+        once.
 
-        Exit status: 0 when every stream has ended, 65 invalid config or snapshot,
-        1 any other failure (the kernel refusing a write; the node is left as the
-        last apply made it, and running watch again converges it).
+        Exit status: 0 when every stream has ended, 65 invalid config or snapshot, 1 any other \
+        failure (the kernel refusing a write; the node is left as the last apply made it, and \
+        running watch again converges it).
 
         Examples:
           podnet watch -f node.yaml \\
