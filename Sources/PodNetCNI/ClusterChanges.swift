@@ -161,23 +161,16 @@ extension ClusterState {
     public mutating func apply(_ changes: [ClusterChange], configText: String, configName: String,
                                changesName: String) throws(ConfigError) {
         guard !changes.isEmpty else { return }
-        var last: [String: ClusterChange] = [:]
-        var order: [String] = []
+        var changed = WatchedObjects()
+        var keys = Set<ObjectKey>()
         for change in changes {
-            let key = change.namespace + "/" + change.name
-            if last.updateValue(change, forKey: key) == nil { order.append(key) }
+            let key = ObjectKey(kind: .pod, namespace: change.namespace, name: change.name)
+            keys.insert(key)
+            if let pod = change.pod { changed.insert(ClusterObject(key: key, json: pod)) } else { changed.remove(key) }
         }
-        var list = Array(#"{"apiVersion":"v1","kind":"List","items":["#.utf8)
-        var first = true
-        for key in order {
-            guard let pod = last[key]!.pod else { continue }
-            if !first { list.append(UInt8(ascii: ",")) }
-            first = false
-            list += pod
-        }
-        list += Array("]}\n".utf8)
-        let changed = try ConfigLoader.load(configText: configText, configName: configName, nodeList: nil,
-                                            cluster: (data: list, name: changesName)).cluster?.pods ?? []
-        pods = pods.filter { last[$0.namespace + "/" + $0.name] == nil } + changed
+        let loaded = try ConfigLoader.load(configText: configText, configName: configName, nodeList: nil,
+                                           cluster: (data: changed.list(of: [.pod]), name: changesName))
+        pods = pods.filter { !keys.contains(ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name)) }
+            + (loaded.cluster?.pods ?? [])
     }
 }

@@ -64,8 +64,11 @@ struct EventStreams {
                 Diagnostics.error("waiting for events: \(String(cString: strerror(errno)))")
                 return batch.isEmpty ? nil : batch
             }
-            if ready == 0, !batch.isEmpty || deadline.map({ clock.now >= $0 }) ?? false { return batch }
-            if ready == 0 { continue }
+            if ready == 0 {
+                // Nothing more at once for a batch, or the wait is over; else poll woke early.
+                if !batch.isEmpty || deadline.map({ clock.now >= $0 }) ?? false { return batch }
+                continue
+            }
             var ended: [Int] = []
             for index in streams.indices where descriptors[index].revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(streams[index].descriptor, $0.baseAddress, $0.count) }

@@ -39,6 +39,13 @@ import PodNetTestSupport
         "{\n    \"type\": \"\(type)\",\n    \"object\": \(object)\n}\n"
     }
 
+    /// A fresh directory for one test's files (the caller removes it).
+    static func makeDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     static func list(_ objects: [String]) -> String {
         "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n" + objects.joined(separator: ",\n") + "\n]}\n"
     }
@@ -124,8 +131,7 @@ import PodNetTestSupport
     func podEventsMoveSetMembersAndEverythingElseIsAWholeApply() throws {
         let node = try TestNamespace(prefix: "pnwatch")
         defer { node.delete() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/node.yaml"
         try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -248,8 +254,7 @@ import PodNetTestSupport
     func aResyncRepairsWhatChangedBehindWatchsBack() throws {
         let node = try TestNamespace(prefix: "pnwatch")
         defer { node.delete() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
         try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -297,8 +302,7 @@ import PodNetTestSupport
         try node.run(["ip", "addr", "add", "198.18.0.1/24", "dev", "up0"])
         try node.run(["ip", "link", "set", "up0", "up"])
         try node.run(["ip", "link", "set", "up1", "up"])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("podnet-watch-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/node.yaml"
         try "node: {name: node-a}\ncluster: {podCIDRs: [10.244.0.0/16]}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
