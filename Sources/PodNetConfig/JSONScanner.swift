@@ -17,7 +17,7 @@ struct JSONScanner {
     }
 
     /// A scanner that starts at `offset`, as if it had read up to there, for a reader
-    /// that goes ahead of another (`ClusterListSplit`): its lines count from 0, the line
+    /// that goes ahead of another (`PodReadAhead`): its lines count from 0, the line
     /// of `offset`, until `adopt` hands its position back to a scanner that got there.
     init(_ bytes: UnsafeBufferPointer<UInt8>, startingAt offset: Int) {
         self.bytes = bytes
