@@ -12,6 +12,12 @@ public struct ChainName: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Where host ports are dispatched: the compiler fills it, the dataplane looks in it
     /// for new UDP ports whose old conntrack flows must go.
     public static let hostPorts = ChainName(podnetPrefix + "HOSTPORTS")
+    /// NetworkPolicy's chains (filter): what the cluster's List decides, beside what the
+    /// node config does. A CNI request, which reads no List, leaves them to the runs that do.
+    public static let policy = ChainName(podnetPrefix + "POLICY")
+    public static let policyIngress = ChainName(podnetPrefix + "INGRESS")
+    public static let policyEgress = ChainName(podnetPrefix + "EGRESS")
+    public static let policyChains: Set<ChainName> = [policy, policyIngress, policyEgress]
 
     public static let prerouting: ChainName = "PREROUTING"
     public static let input: ChainName = "INPUT"

@@ -1,19 +1,27 @@
-/// The kinds of ipset podnet makes: pods' addresses (a selector's members) and
-/// address blocks (an ipBlock, its `except` entries marked `nomatch`).
+/// The kinds of ipset podnet makes: pods' addresses (a selector's members), address
+/// blocks (an ipBlock, its `except` entries marked `nomatch`), and networks paired with
+/// the bridge port they may arrive on (which source addresses each pod's port may send).
 public enum IPSetType: String, Sendable, Hashable, CaseIterable {
     case hashIP = "hash:ip"
     case hashNet = "hash:net"
+    case hashNetIface = "hash:net,iface"
 }
 
 /// One member of a set: an address (a host network) or, in a hash:net set, a
-/// network, optionally `nomatch` (a hole in a wider entry: ipBlock's `except`).
+/// network, optionally `nomatch` (a hole in a wider entry: ipBlock's `except`); in a
+/// hash:net,iface set, a network and the bridge port (`physdev:` in ipset's words) it
+/// is paired with.
 public struct IPSetEntry: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var network: IPNetwork
     public var nomatch: Bool
+    /// The bridge port of a hash:net,iface entry (IPSET_FLAG_PHYSDEV: the port a
+    /// bridged packet came in on, not the bridge itself); nil in the other types.
+    public var bridgePort: String?
 
-    public init(_ network: IPNetwork, nomatch: Bool = false) {
+    public init(_ network: IPNetwork, nomatch: Bool = false, bridgePort: String? = nil) {
         self.network = network
         self.nomatch = nomatch
+        self.bridgePort = bridgePort
     }
 
     public init(host address: IPAddress) {
@@ -23,13 +31,14 @@ public struct IPSetEntry: Sendable, Hashable, Comparable, CustomStringConvertibl
     public var isHost: Bool { network.prefixLength == network.family.hostPrefixLength }
 
     /// As `ipset` prints and takes it: an address alone for a host, else the CIDR;
-    /// ` nomatch` after a hole.
+    /// `,physdev:PORT` after it for a bridge port; ` nomatch` after a hole.
     public var description: String {
-        (isHost ? network.address.description : network.description) + (nomatch ? " nomatch" : "")
+        (isHost ? network.address.description : network.description) + (bridgePort.map { ",physdev:" + $0 } ?? "")
+            + (nomatch ? " nomatch" : "")
     }
 
     public static func < (lhs: IPSetEntry, rhs: IPSetEntry) -> Bool {
-        (lhs.network, lhs.nomatch ? 1 : 0) < (rhs.network, rhs.nomatch ? 1 : 0)
+        (lhs.bridgePort ?? "", lhs.network, lhs.nomatch ? 1 : 0) < (rhs.bridgePort ?? "", rhs.network, rhs.nomatch ? 1 : 0)
     }
 }
 

@@ -9,11 +9,18 @@ public struct SetMatch: Sendable, Hashable {
     public var set: String
     public var directions: [Direction]
     public var negated: Bool
+    /// The interface dimension of a hash:net,iface set is the bridge port the packet
+    /// came in (`src`) or goes out (`dst`) on, not the bridge (IPSET_FLAG_PHYSDEV in the
+    /// match's flags). For a bridged packet, FORWARD's in and out interface is the bridge
+    /// itself, so this is how a set tells pods' ports apart. `iptables` has no option for
+    /// it and iptables-save does not print it: the rule's comment says so.
+    public var bridgePorts: Bool
 
-    public init(_ set: String, _ directions: Direction..., negated: Bool = false) {
+    public init(_ set: String, _ directions: Direction..., negated: Bool = false, bridgePorts: Bool = false) {
         self.set = set
         self.directions = directions
         self.negated = negated
+        self.bridgePorts = bridgePorts
     }
 }
 

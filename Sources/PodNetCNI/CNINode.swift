@@ -100,16 +100,17 @@ struct CNINode {
         do throws(CNIError) {
             // A pod without host ports changes no table: on a node prepared as recorded it
             // is attached beside other such ADDs; anything else takes the node-level path.
-            // So does every pod on a node with NetworkPolicy (`podnet apply --cluster`):
-            // its rule that it sends only from its own address goes into the tables.
+            // On a node with NetworkPolicy (`podnet apply --cluster`) it joins the set
+            // that checks its port's source addresses: set members, no table, no List read.
             var attached = false
             // The record is read holding the lock: an apply forgets it before changing the
             // node and records it once done, both outside the lock's shared holders.
-            if allocation.portMappings.isEmpty, store.recordedClusterList == nil {
+            if allocation.portMappings.isEmpty {
                 attached = try kernel {
                     try dataplane.withNamespaceLock(shared: true) {
                         guard let stamp = store.nodeStamp() else { return false }
-                        return try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp)
+                        return try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp,
+                                                                  members: sourceCheck(of: pod))
                     }
                 }
             }
@@ -152,6 +153,15 @@ struct CNINode {
             }
         }
         if failedUndo { undone = false }
+    }
+
+    /// The pod's entries in the sets that check pods' source addresses, two per family:
+    /// they exist while the node has NetworkPolicy (`PodSourceCheck`).
+    private func sourceCheck(of pod: PodAttachment) -> [PodSetMembers] {
+        config.families.flatMap { family in
+            PodSourceCheck.entries(port: pod.hostInterface, addresses: pod.addresses.map(\.address), family: family)
+                .map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
+        }
     }
 
     /// Whether the node has a link under the pod's host-end name or its temporary name
@@ -213,10 +223,14 @@ struct CNINode {
     /// tables, which the node-level path rewrites from the attachments that stay.
     private func release(_ released: [Allocation]) throws(CNIError) {
         let names = Set(released.map(\.modelName))
-        let hostInterfaces = try compile(config.including(released)).pods.filter { names.contains($0.name) }
-            .map(\.hostInterface)
+        let pods = try compile(config.including(released)).pods.filter { names.contains($0.name) }
+        let hostInterfaces = pods.map(\.hostInterface)
         if released.allSatisfy(\.portMappings.isEmpty) {
-            try kernel { try dataplane.withNamespaceLock(shared: true) { try dataplane.detachPods(hostInterfaces: hostInterfaces) } }
+            try kernel {
+                try dataplane.withNamespaceLock(shared: true) {
+                    try dataplane.detachPods(hostInterfaces: hostInterfaces, members: pods.flatMap(sourceCheck))
+                }
+            }
         } else {
             // A failed release keeps every record, whatever its undo did.
             var undone = true

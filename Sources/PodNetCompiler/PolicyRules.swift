@@ -10,8 +10,8 @@ import PodNet
 ///
 /// - (IPv6) link-local sources return: neighbour discovery between pods is bridged;
 /// - a pod podnet attached sending from an address not its own is dropped at its port
-///   (`--physdev-in` its host end), so it can neither evade its egress policy nor borrow
-///   another pod's ingress allowance;
+///   (`PodSourceCheck`: one rule, sets of ports and addresses), so it can neither evade
+///   its egress policy nor borrow another pod's ingress allowance;
 /// - replies and related packets of allowed connections return (conntrack);
 /// - PODNET-EGRESS: a source that no policy isolates for egress returns; each rule of
 ///   each egress policy returns what it allows; the rest is rejected;
@@ -39,9 +39,9 @@ struct PolicyRules {
 
     typealias PeerPods = (pods: [ClusterPod], selection: PodSelection)
 
-    static let policyChain = ChainName("PODNET-POLICY")
-    static let ingressChain = ChainName("PODNET-INGRESS")
-    static let egressChain = ChainName("PODNET-EGRESS")
+    static let policyChain = ChainName.policy
+    static let ingressChain = ChainName.policyIngress
+    static let egressChain = ChainName.policyEgress
 
     init?(config: NodeConfig, cluster: ClusterState?) {
         guard let cluster, !cluster.policies.isEmpty else { return nil }
@@ -66,14 +66,8 @@ struct PolicyRules {
             policy.append(Rule(source: AddressMatch(try! IPNetwork(parsing: "fe80::/10")),
                                matches: [.comment("podnet: link-local (neighbour discovery)")], target: .returnFromChain))
         }
-        for pod in config.pods.sorted(by: { $0.name < $1.name }) {
-            let hostEnd = InterfaceMatch(InterfaceNaming.hostInterface(podName: pod.name))
-            let own = pod.ips.first { $0.family == family }
-            policy.append(Rule(source: own.map { AddressMatch(IPNetwork(host: $0), negated: true) },
-                               matches: [.comment("podnet: pod \(pod.name) sends only from its own address"),
-                                         .physdev(PhysdevMatch(inInterface: hostEnd))],
-                               target: .drop))
-        }
+        for set in PodSourceCheck.sets(family, pods: config.pods) { sets[set.name] = set }
+        policy.append(PodSourceCheck.rule(family))
         policy.append(Rule(matches: [.conntrack(ConntrackMatch(states: [.related, .established]))], target: .returnFromChain))
         policy.append(Rule(target: .jump(Self.egressChain)))
         policy.append(Rule(target: .jump(Self.ingressChain)))

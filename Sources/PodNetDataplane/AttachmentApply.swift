@@ -55,25 +55,71 @@ extension NodeDataplane {
     /// the caller then takes the observing `apply(_:ownership:scope:)`. A failure undoes
     /// the attachment, as apply's rollback does. Called holding the namespace's lock
     /// (shared is enough: pods are disjoint).
+    ///
+    /// `members`: the pod's entries in sets the node may have (on a node with
+    /// NetworkPolicy, its port's source check), added to each set the node has before
+    /// the pod's links exist (so its first packet is checked) and removed again when the
+    /// attachment fails; a set the node does not have (no policy) is skipped.
     public func attachOnPreparedNode(_ pod: PodAttachment, desired: DesiredState, ownership: Ownership,
-                                     recorded: NodeStamp) throws -> Bool {
+                                     recorded: NodeStamp, members: [PodSetMembers] = []) throws -> Bool {
         guard let bridgeName = ownership.bridgeName,
               let bridge = try preparedBridge(recorded, desired: desired, bridgeName: bridgeName) else { return false }
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
-        // An apply that ran since the pod's allocation was recorded attached it already.
-        if try executor.holdsPod(pod) { return true }
-        let mtu = if case .fixed(let value) = pod.mtu { value } else { bridge.mtu }
-        _ = try executor.execute(Plan(pods: [.attach(pod, mtu: mtu)]), desired: desired, bridgeName: bridgeName,
-                                 routeProtocol: ownership.routeProtocol, tables: [])
+        let joined = try join(members)
+        do {
+            // An apply that ran since the pod's allocation was recorded attached it already.
+            if try executor.holdsPod(pod) { return true }
+            let mtu = if case .fixed(let value) = pod.mtu { value } else { bridge.mtu }
+            _ = try executor.execute(Plan(pods: [.attach(pod, mtu: mtu)]), desired: desired, bridgeName: bridgeName,
+                                     routeProtocol: ownership.routeProtocol, tables: [])
+        } catch {
+            try? leave(joined)
+            throw error
+        }
         return true
     }
 
     /// Detaches the pods with these host ends, and what a killed attachment of theirs left
-    /// under the temporary name: for pods without host ports nothing else of the node is
-    /// read or written. Called holding the namespace's lock (shared is enough).
-    public func detachPods(hostInterfaces: [String]) throws {
+    /// under the temporary name, then takes their `members` out of the sets the node has:
+    /// for pods without host ports nothing else of the node is read or written. Called
+    /// holding the namespace's lock (shared is enough).
+    public func detachPods(hostInterfaces: [String], members: [PodSetMembers] = []) throws {
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
         for hostInterface in hostInterfaces { try executor.detachPod(hostInterface: hostInterface) }
+        try leave(members)
+    }
+
+    /// Adds each entry to its set where the node has the set (an entry already there, put
+    /// by an apply that ran meanwhile, is no error); the members it added to.
+    private func join(_ members: [PodSetMembers]) throws -> [PodSetMembers] {
+        guard !members.isEmpty else { return [] }
+        let sets = try sessions.openIPSets(in: namespace)
+        var joined: [PodSetMembers] = []
+        for member in members where try sets.contains(member.set) {
+            try sets.add(member.entries, to: member.set, ifAbsent: true)
+            joined.append(member)
+        }
+        return joined
+    }
+
+    private func leave(_ members: [PodSetMembers]) throws {
+        guard !members.isEmpty else { return }
+        let sets = try sessions.openIPSets(in: namespace)
+        for member in members where try sets.contains(member.set) {
+            try sets.delete(member.entries, from: member.set, ifPresent: true)
+        }
+    }
+}
+
+/// A pod's entries in one of the node's sets, for a CNI request that attaches or
+/// detaches it without the node-level path.
+public struct PodSetMembers: Sendable, Hashable {
+    public var set: String
+    public var entries: [IPSetEntry]
+
+    public init(set: String, entries: [IPSetEntry]) {
+        self.set = set
+        self.entries = entries
     }
 }
 

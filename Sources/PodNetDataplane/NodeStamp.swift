@@ -3,8 +3,10 @@ import PodNetNetlink
 import PodNetSystem
 
 /// What lets a CNI request skip the node-level work: podnet last made (or checked)
-/// the node-level state whole (bridge, its addresses, sysctls, ipsets and tables, as
-/// `stateDigest` sums them) in this boot, in this network namespace, with this bridge.
+/// the node-level state whole (bridge, its addresses, sysctls and tables, as
+/// `stateDigest` sums what the node config decides of them; NetworkPolicy's chains and
+/// sets are the cluster List's, kept by the runs that read it) in this boot, in this
+/// network namespace, with this bridge.
 ///
 /// A reboot wipes every namespace (a new boot id); a namespace made anew is another
 /// one (its cookie is never reused within a boot, unlike its inode); a bridge deleted
@@ -42,24 +44,42 @@ public struct NodeStamp: Sendable, Hashable {
         self.init(bootID: String(boot), namespaceCookie: cookie, bridgeIndex: bridge, stateDigest: String(state))
     }
 
-    /// The node-level part of `desired`: everything but pods, routes and nexthops (a CNI
-    /// request attaches its own pod; peers' routes are `podnet apply --nodes`'), written
-    /// out field by field: every ADD computes it, and reflection is slow.
+    /// The node-level part of `desired` that the node config decides: everything but
+    /// pods, routes and nexthops (a CNI request attaches its own pod; peers' routes are
+    /// `podnet apply --nodes`'), and but NetworkPolicy's chains, the jump to them and its
+    /// sets, which the cluster's List decides: a CNI request reads no List (that would
+    /// cost a pod's start the List's read and compile), so it compares what it can
+    /// compile, and the runs that read the List (apply, watch, a node-level ADD) keep
+    /// the policy state; an ADD on a policy node adds its pod's members to the one set
+    /// that names pods' ports (`PodSourceCheck`). Written out field by field: every ADD
+    /// computes it, and reflection is slow.
     public static func stateDigest(_ desired: DesiredState) -> String {
-        var lines = [TableState.digest(desired.tables)]
+        var lines = [TableState.digest(desired.tables.map(\.withoutPolicy))]
         if let bridge = desired.bridge {
             lines.append("bridge \(bridge.name) mtu \(bridge.mtu) address \(bridge.macAddress) "
                          + "promisc \(bridge.promiscuous) hairpin \(bridge.hairpinPorts)")
         }
         lines += desired.addresses.map { "address \($0.interface) \($0.address)/\($0.prefixLength)" }
         lines += desired.sysctls.map { "sysctl \($0.key) \($0.value)" }
-        lines += desired.ipsets.map { set in
-            "ipset \(set.name) \(set.type.rawValue) \(set.family.rawValue) " + set.entries.sorted().map(\.description).joined(separator: " ")
-        }
         return FNV1a.hexDigest(lines.joined(separator: "\n"))
     }
 
     static let bootIDPath = "/proc/sys/kernel/random/boot_id"
+}
+
+extension TableState {
+    /// The table without NetworkPolicy's chains and the rules that jump to them.
+    var withoutPolicy: TableState {
+        func isPolicyJump(_ rule: Rule) -> Bool {
+            if case .jump(let chain) = rule.target { return ChainName.policyChains.contains(chain) }
+            return false
+        }
+        return TableState(id: id,
+                          chains: chains.filter { !ChainName.policyChains.contains($0.name) }.map { chain in
+                              Chain(name: chain.name, rules: chain.rules.filter { !isPolicyJump($0) })
+                          },
+                          jumps: jumps.filter { !isPolicyJump($0.rule) })
+    }
 }
 
 extension NodeDataplane {

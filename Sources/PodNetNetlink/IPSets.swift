@@ -55,6 +55,21 @@ public final class IPSets {
         }
     }
 
+    /// Whether the namespace has a set of this name (IPSET_CMD_HEADER, as `ipset list -t
+    /// NAME` asks; the kernel answers ENOENT for a name it does not have). One message,
+    /// not a dump of every set: a CNI ADD asks it of the one set its pod joins.
+    public func contains(_ name: String) throws(NetlinkOperationError) -> Bool {
+        try session.attempt("ipset list -t \(name)") { () throws(NetlinkError) in
+            do throws(NetlinkError) {
+                _ = try session.fetch(IPSetMessages.header(name))
+                return true
+            } catch {
+                if case .kernel(_, _, let reason) = error, reason.errno == ENOENT { return false }
+                throw error
+            }
+        }
+    }
+
     /// `ipset create NAME TYPE family F` at the newest revision of TYPE the kernel has.
     public func create(_ set: IPSetState) throws(NetlinkOperationError) {
         try session.attempt(set.createCommand) { () throws(NetlinkError) in
@@ -174,6 +189,13 @@ enum IPSetMessages {
         }
     }
 
+    /// IPSET_CMD_HEADER: one set's name, type, family and revision.
+    static func header(_ name: String) -> NetlinkMessage {
+        request(IPSET_CMD_HEADER, flags: 0) { writer in
+            writer.put(Int32(IPSET_ATTR_SETNAME), string: name)
+        }
+    }
+
     static func destroy(_ name: String) -> NetlinkMessage {
         request(IPSET_CMD_DESTROY, flags: NLM_F_ACK | NLM_F_EXCL) { writer in
             writer.put(Int32(IPSET_ATTR_SETNAME), string: name)
@@ -187,9 +209,10 @@ enum IPSetMessages {
         }
     }
 
-    /// Entries in one add or delete message: the largest (an IPv6 network with flags,
-    /// 52 bytes) that many fit a MessageWriter's buffer beside the header and set name.
-    static let entriesPerMessage = 64
+    /// Entries in one add or delete message: the largest (an IPv6 network with flags and
+    /// a 15-character bridge port, 72 bytes) that many fit a MessageWriter's buffer beside
+    /// the header and set name.
+    static let entriesPerMessage = 48
 
     /// An add (IPSET_CMD_ADD) or a delete (IPSET_CMD_DEL) of `entries` of one set in one
     /// message, as `ipset restore` sends them: the entries in an IPSET_ATTR_ADT nest,
@@ -218,9 +241,10 @@ enum IPSetMessages {
                             writer.put(Int32(kind) | netByteOrder, address: entry.network.address)
                         }
                         if !entry.isHost { writer.put(Int32(IPSET_ATTR_CIDR), u8: UInt8(entry.network.prefixLength)) }
-                        if entry.nomatch {
-                            writer.put(Int32(IPSET_ATTR_CADT_FLAGS) | netByteOrder, u32: IPSET_FLAG_NOMATCH.rawValue.bigEndian)
-                        }
+                        let flags = (entry.nomatch ? IPSET_FLAG_NOMATCH.rawValue : 0)
+                            | (entry.bridgePort != nil ? IPSET_FLAG_PHYSDEV.rawValue : 0)
+                        if flags != 0 { writer.put(Int32(IPSET_ATTR_CADT_FLAGS) | netByteOrder, u32: flags.bigEndian) }
+                        if let port = entry.bridgePort { writer.put(Int32(IPSET_ATTR_IFACE), string: port) }
                         writer.put(Int32(IPSET_ATTR_LINENO) | netByteOrder, u32: (firstLine + UInt32(offset)).bigEndian)
                     }
                 }
@@ -274,8 +298,12 @@ enum IPSetMessages {
         guard let address = try data.nested(UInt16(IPSET_ATTR_IP))?.address(kind, family: family) else { return nil }
         let prefix = data.u8(UInt16(IPSET_ATTR_CIDR)).map(Int.init) ?? family.hostPrefixLength
         let flags: UInt32 = data.bigEndian(UInt16(IPSET_ATTR_CADT_FLAGS)) ?? 0
+        // An interface without IPSET_FLAG_PHYSDEV is a routed interface, which podnet's
+        // sets never hold: kept as a port of that name, it differs from every wanted entry.
+        let interface = data.string(UInt16(IPSET_ATTR_IFACE))
         return IPSetEntry(IPNetwork(network: address, prefixLength: prefix),
-                          nomatch: flags & IPSET_FLAG_NOMATCH.rawValue != 0)
+                          nomatch: flags & IPSET_FLAG_NOMATCH.rawValue != 0,
+                          bridgePort: interface.map { flags & IPSET_FLAG_PHYSDEV.rawValue != 0 ? $0 : "(routed) " + $0 })
     }
 
     /// Every TLV of `bytes` in order, repeated types included (an ADT container holds

@@ -37,10 +37,9 @@ extension WatchSession {
                     try store.recordClusterChanges(podsAfter.map { key, _ in
                         ClusterChange(namespace: key.namespace, name: key.name, pod: objects[key])
                     }, whole: { objects.list(of: clusterListKinds) })
-                    try store.forgetNodeStamp()
-                    let result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
-                    store.recordNodeStamp(after, dataplane: dataplane)
-                    return result
+                    // The node stamp stays: it sums what the node config decides, and set
+                    // members are the List's (CNI requests on a prepared node never read them).
+                    return try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
                 }
             } catch {
                 // A set that drifted (destroyed, an entry already in it): the whole apply repairs it.

@@ -82,7 +82,8 @@ import PodNetTestSupport
         let members = try namespace.run(["ipset", "list", "PODNET-MANY4"]).split(separator: "\n").filter { $0.hasPrefix("10.") }
         #expect(Set(members.map(String.init)) == Set(entries.map(\.description)))
 
-        let fresh = (0..<100).map { Self.host("10.200.0.\(1 + $0)") }
+        // Two messages' worth: 95 new entries with an old one at position 70.
+        let fresh = (0..<(2 * IPSetMessages.entriesPerMessage - 1)).map { Self.host("10.200.0.\(1 + $0)") }
         let mixed = Array(fresh[..<70]) + [entries[5]] + Array(fresh[70...])
         #expect(throws: NetlinkOperationError.self) { try sets.add(mixed, to: "PODNET-MANY4") }
         do {
@@ -91,7 +92,7 @@ import PodNetTestSupport
             #expect("\(error)".contains("ipset: the set or element already exists"), "\(error)")
         }
         let after = try namespace.run(["ipset", "list", "PODNET-MANY4"]).split(separator: "\n").filter { $0.hasPrefix("10.200.") }
-        // The first message (64 entries) went through; the second stopped at the refused one.
+        // The first message went through whole; the second stopped at the refused entry.
         #expect(Set(after.map(String.init)) == Set(fresh[..<70].map(\.description)))
         try sets.add(mixed, to: "PODNET-MANY4", ifAbsent: true)
         try sets.delete(entries + fresh, from: "PODNET-MANY4")

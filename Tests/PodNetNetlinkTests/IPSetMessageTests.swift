@@ -73,6 +73,33 @@ import PodNet
             """)))
     }
 
+    @Test func createHashNetIfaceIPv6() {
+        // ipset create PODNET-T hash:net,iface family inet6 (revision 8)
+        let message = IPSetMessages.create(IPSetState(name: "PODNET-T", type: .hashNetIface, family: .ipv6), revision: 8)
+        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 84, command: 2, flags: 0x0605) + """
+            0d00 0200 504f444e45542d54 00000000
+            1300 0300 686173683a6e65742c6966616365 0000
+            0500 0400 08000000
+            0500 0500 0a000000
+            0400 0780
+            """)))
+    }
+
+    @Test func addAHostOnABridgePortAsNomatch() {
+        // `ipset restore` of "add PODNET-S 10.244.1.5,physdev:veth1 nomatch": IPSET_FLAG_NOMATCH |
+        // IPSET_FLAG_PHYSDEV, then the port (IPSET_ATTR_IFACE, 23); ipset sends a lone entry
+        // without the ADT nest, which the kernel takes either way
+        let entry = IPSetEntry(IPNetwork(host: IPAddress("10.244.1.5")!), nomatch: true, bridgePort: "veth1")
+        let message = IPSetMessages.members(.add, "PODNET-S", [entry])
+        #expect(hexText(message.bytes) == hexText(hexBytes(Self.header(length: 100, command: 9, flags: 0x0205) + """
+            0d00 0200 504f444e45542d53 00000000
+            0800 0940 00000001
+            3000 0880
+              2c00 0780  0c00 0180 0800 0140 0af40105  0800 0840 00000006  0a00 1700 7665746831 000000
+                         0800 0940 00000001
+            """)))
+    }
+
     @Test func addANomatchNetwork() throws {
         // `ipset restore` of "add PODNET-N fd00::/64 nomatch": prefix, then IPSET_FLAG_NOMATCH in network order
         let entry = IPSetEntry(try IPNetwork(parsing: "fd00::/64"), nomatch: true)
@@ -90,9 +117,10 @@ import PodNet
     }
 
     @Test func theLargestEntriesFitTheirMessage() throws {
-        // 64 IPv6 networks with flags under the longest set name: within the writer's buffer.
+        // IPv6 networks with flags and the longest bridge port under the longest set name:
+        // within the writer's buffer.
         let entries = (0..<IPSetMessages.entriesPerMessage).map { _ in
-            IPSetEntry(try! IPNetwork(parsing: "fd00::/64"), nomatch: true)
+            IPSetEntry(try! IPNetwork(parsing: "fd00::/64"), nomatch: true, bridgePort: String(repeating: "v", count: 15))
         }
         let message = IPSetMessages.members(.add, String(repeating: "P", count: IPSetState.maximumNameLength),
                                             entries[...])

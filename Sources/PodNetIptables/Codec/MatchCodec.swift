@@ -308,12 +308,17 @@ private enum Physdev {
 
 /// struct xt_set_info_match_v4: struct xt_set_info { ip_set_id_t index; u8 dim; u8 flags }
 /// (flags: bit 0 negates the match, bit N set means dimension N is the source address),
-/// then the packet and byte counter tests and match flags podnet leaves unused (zero).
+/// the packet and byte counter tests podnet leaves unused (zero: IPSET_COUNTER_NONE),
+/// then the match's u32 command flags at 40, of which podnet uses IPSET_FLAG_PHYSDEV only
+/// (a hash:net,iface set's interface is the bridge port). Other flags (counters,
+/// --return-nomatch) are not podnet's: such a rule is left undecoded.
 private enum SetInfo {
     static let size = 48
-    static let index = 0, dimensions = 2, flags = 3
+    static let index = 0, dimensions = 2, flags = 3, commandFlags = 40
     static let inverted: UInt8 = 0x01
     static let maxDimensions = 6
+    /// IPSET_FLAG_PHYSDEV of enum ipset_cadt_flags (linux/netfilter/ipset/ip_set.h).
+    static let physdev: UInt32 = 1 << 1
 
     static func write(_ m: SetMatch, into data: inout FieldWriter, sets: IPSetIndexes) throws(RuleEncodingError) {
         guard let found = sets.byName[m.set] else { throw .unknownIPSet(m.set) }
@@ -325,13 +330,15 @@ private enum SetInfo {
             bits |= 1 << (position + 1)
         }
         data[flags] = bits
+        if m.bridgePorts { data.setHost(physdev, at: commandFlags) }
     }
 
     static func decode(_ data: [UInt8], sets: IPSetIndexes) -> SetMatch? {
         guard let name = sets.byName.isEmpty ? nil : sets.byIndex[data.host(UInt16.self, at: index)] else { return nil }
         let count = Int(data[dimensions]), bits = data[flags]
-        guard (1...maxDimensions).contains(count) else { return nil }
-        var match = SetMatch(name, negated: bits & inverted != 0)
+        let command = data.host(UInt32.self, at: commandFlags)
+        guard (1...maxDimensions).contains(count), command & ~physdev == 0 else { return nil }
+        var match = SetMatch(name, negated: bits & inverted != 0, bridgePorts: command & physdev != 0)
         match.directions = (1...count).map { bits & (1 << $0) != 0 ? .source : .destination }
         return match
     }
