@@ -50,9 +50,9 @@ public struct NodeStamp: Sendable, Hashable {
     /// sets, which the cluster's List decides: a CNI request reads no List (that would
     /// cost a pod's start the List's read and compile), so it compares what it can
     /// compile, and the runs that read the List (apply, watch, a node-level ADD) keep
-    /// the policy state; an ADD on a policy node adds its pod's members to the one set
-    /// that names pods' ports (`PodSourceCheck`). Written out field by field: every ADD
-    /// computes it, and reflection is slow.
+    /// the policy state; an ADD on a policy node adds its pod's entries to the two sets
+    /// that check pods' source addresses (`PodSourceCheck`). Written out field by field:
+    /// every ADD computes it, and reflection is slow.
     public static func stateDigest(_ desired: DesiredState) -> String {
         var lines = [TableState.digest(desired.tables.map(\.withoutPolicy))]
         if let bridge = desired.bridge {

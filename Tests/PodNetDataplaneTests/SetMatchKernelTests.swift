@@ -54,4 +54,29 @@ import PodNetTestSupport
                                   sets: indexes)
         }
     }
+
+    /// A match on a hash:net,iface set by bridge port (IPSET_FLAG_PHYSDEV in the match's
+    /// flags) is written and read back with the flag; iptables-save prints it as a plain
+    /// `src,src`, and the same text restored (iptables-legacy, which has no option for the
+    /// flag) reads back as another rule, so an apply would repair it.
+    @Test(.enabled(if: KernelTest.enabled))
+    func aBridgePortMatchKeepsItsFlag() throws {
+        let namespace = try TestNamespace(prefix: "pnsetp")
+        defer { namespace.delete() }
+        try namespace.run(["ipset", "create", "PODNET-P", "hash:net,iface"])
+        let indexes = try IPSets(namespace: namespace.namespace).listing().indexes
+        let lock = XtablesLock(path: NSTemporaryDirectory() + "podnet-setp-\(getpid()).lock", wait: .seconds(5))
+        var iptables = Iptables(namespace: namespace.namespace, lock: lock)
+        iptables.sets = indexes
+        let rule = Rule(matches: [.set(SetMatch("PODNET-P", .source, .source, negated: true, bridgePorts: true))], target: .drop)
+        let id = TableID(.ipv4, .filter)
+        try iptables.transact(id) { _ in [.createChain(ChainName("PODNET-T")), .appendRule(ChainName("PODNET-T"), rule)] }
+        let save = try namespace.run(["iptables-legacy-save", "-t", "filter"]).split(separator: "\n").filter { $0.hasPrefix("-A PODNET-T") }
+        #expect(save == ["-A PODNET-T -m set ! --match-set PODNET-P src,src -j DROP"])
+        try namespace.run(["iptables-legacy", "-A", "PODNET-T", "-m", "set", "!", "--match-set", "PODNET-P", "src,src", "-j", "DROP"])
+        let read = try #require(try iptables.snapshot(id).podnetChain(ChainName("PODNET-T"))).rules.map(\.rule)
+        var withoutFlag = rule
+        withoutFlag.matches = [.set(SetMatch("PODNET-P", .source, .source, negated: true))]
+        #expect(read == [rule, withoutFlag])
+    }
 }
