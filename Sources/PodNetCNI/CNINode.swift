@@ -38,19 +38,6 @@ struct CNINode {
         ownership = Ownership(config)
     }
 
-    /// The namespaces, pods and policies of the List the last `podnet apply --cluster`
-    /// kept in the store; nil when it had none. Code 7 when it no longer loads beside
-    /// the node config (changed since): `podnet apply` with a List makes them agree again.
-    private func recordedCluster() throws(CNIError) -> ClusterState? {
-        guard let path = store.recordedClusterList else { return nil }
-        do {
-            return try store.recordedCluster(nodeConfigPath: request.nodeConfigPath)
-        } catch {
-            throw CNIError(.invalidNetworkConfig, "the cluster state podnet apply kept in \(path) does not load",
-                           details: error.description)
-        }
-    }
-
     /// The node config, or code 7 with `podnet validate`'s messages in the details.
     static func loadNodeConfig(_ path: String, warn: (String) -> Void) throws(CNIError) -> NodeConfig {
         do {
@@ -114,7 +101,9 @@ struct CNINode {
                     }
                 }
             }
-            if !attached { try prepareNode(attaching: [pod.hostInterface], undone: &undone) }
+            if !attached {
+                try prepareNode(AttachmentScope(hostInterfaces: [pod.hostInterface], joining: sourceCheck(of: pod)), undone: &undone)
+            }
         } catch {
             // The run undid its kernel changes, so the address goes back too; when an undo
             // failed, or the kernel holds the pod's host end under either of its names
@@ -129,20 +118,21 @@ struct CNINode {
     }
 
     /// The node-level state made or checked whole (tables included) with the pods of
-    /// `hostInterfaces` attached or detached, holding the namespace's lock exclusively,
-    /// from the records as they are then (but those `releasing`): the tables hold every
-    /// host port recorded so far, whichever request writes them last. The stamp records
-    /// the outcome.
-    private func prepareNode(attaching hostInterfaces: Set<String>, releasing released: Set<AttachmentID> = [],
+    /// `scope` attached or detached, holding the namespace's lock exclusively, from the
+    /// records as they are then (but those `releasing`): the tables hold every host port
+    /// recorded so far, whichever request writes them last. NetworkPolicy stays as
+    /// `podnet apply --cluster` or `podnet watch` left it (they read the List; a request
+    /// does not), but for the scope's pods' source-check entries. The stamp records the
+    /// outcome.
+    private func prepareNode(_ scope: AttachmentScope, releasing released: Set<AttachmentID> = [],
                              undone: inout Bool) throws(CNIError) {
         var failedUndo = false
         try kernel {
             try dataplane.withNamespaceLock(shared: false) {
                 let kept = try read().filter { !released.contains($0.id) && $0.namespaceExists }
-                // The tables this run commits keep the policies `podnet apply --cluster` put in.
-                let desired = try compile(config.including(kept), cluster: try recordedCluster())
+                let desired = try compile(config.including(kept))
                 do {
-                    _ = try dataplane.apply(desired, ownership: ownership, scope: AttachmentScope(hostInterfaces: hostInterfaces))
+                    _ = try dataplane.apply(desired, ownership: ownership, scope: scope)
                 } catch {
                     if let failure = error as? ApplyFailure, !failure.rollbackFailures.isEmpty { failedUndo = true }
                     try? store.recordNodeStamp(nil)
@@ -234,7 +224,8 @@ struct CNINode {
         } else {
             // A failed release keeps every record, whatever its undo did.
             var undone = true
-            try prepareNode(attaching: Set(hostInterfaces), releasing: Set(released.map(\.id)), undone: &undone)
+            try prepareNode(AttachmentScope(hostInterfaces: Set(hostInterfaces), leaving: pods.flatMap(sourceCheck)),
+                            releasing: Set(released.map(\.id)), undone: &undone)
         }
         for allocation in released {
             try record { () throws(AllocationStore.Failure) in try store.remove(allocation.id) }
@@ -317,9 +308,11 @@ struct CNINode {
         }
     }
 
-    private func compile(_ config: NodeConfig, cluster: ClusterState? = nil) throws(CNIError) -> DesiredState {
+    /// The node config's state with the attachments as pods. Never a cluster List's
+    /// policies: a request leaves NetworkPolicy to the runs that read the List.
+    private func compile(_ config: NodeConfig) throws(CNIError) -> DesiredState {
         do {
-            return try Compiler.compile(config, cluster: cluster)
+            return try Compiler.compile(config)
         } catch {
             throw CNIError(.failure, "cannot compile the node's state", details: "\(error)")
         }

@@ -6,9 +6,16 @@ import PodNetNetlink
 public struct AttachmentScope: Sendable, Hashable {
     /// The pods' host ends: of the pods, only these are attached or detached.
     public var hostInterfaces: Set<String>
+    /// Entries the attached pods bring to the node's sets, and those the detached pods
+    /// take out (their source check on a node with NetworkPolicy), where the node has
+    /// the sets. Every other member of every set stays as found.
+    public var joining: [PodSetMembers]
+    public var leaving: [PodSetMembers]
 
-    public init(hostInterfaces: Set<String>) {
+    public init(hostInterfaces: Set<String>, joining: [PodSetMembers] = [], leaving: [PodSetMembers] = []) {
         self.hostInterfaces = hostInterfaces
+        self.joining = joining
+        self.leaving = leaving
     }
 }
 
@@ -22,17 +29,25 @@ extension NodeDataplane {
 
     /// Brings the node to `desired` as far as one attachment needs: the node-level state
     /// (bridge, addresses, sysctls, tables) when it is missing or differs, and the pods of
-    /// `scope` (every pod after a change of `bridge.name`). Other pods and peers' routes
-    /// are left as they are: repairing them is
-    /// `podnet apply`'s. The same plan, executor, order and rollback as apply: a failure
-    /// undoes the whole run, so a failed ADD leaves nothing. Called holding the
-    /// namespace's lock exclusively.
+    /// `scope` (every pod after a change of `bridge.name`). Other pods, peers' routes and
+    /// NetworkPolicy (its chains and sets, but the scope's pods' source-check entries)
+    /// are left as they are: repairing them is `podnet apply`'s, which reads the cluster's
+    /// List. The same plan, executor, order and rollback as apply: a failure undoes the
+    /// whole run, so a failed ADD leaves nothing. Called holding the namespace's lock
+    /// exclusively.
     public func apply(_ desired: DesiredState, ownership: Ownership, scope: AttachmentScope) throws -> ApplyResult {
         var withoutTables = desired
         withoutTables.tables = []
+        withoutTables.ipsets = []
         let observed = try observer.observe(withoutTables, bridgeName: ownership.bridgeName,
                                             routeProtocol: ownership.routeProtocol,
                                             routeTable: ownership.routeTable, includingTables: false)
+        withoutTables.ipsets = observed.ipsets.map { set in
+            var set = set
+            for member in scope.joining where member.set == set.name { set.entries.formUnion(member.entries) }
+            for member in scope.leaving where member.set == set.name { set.entries.subtract(member.entries) }
+            return set
+        }
         var plan = NodeDiff.plan(desired: withoutTables, observed: observed)
         plan.routes = []
         plan.conflicts = plan.conflicts.filter { if case .route = $0 { return false }; return true }
@@ -44,8 +59,12 @@ extension NodeDataplane {
         try retiringBridges(retired, into: &plan)
         let tables = Set(NodeObserver.tables + desired.tables.map(\.id)).sorted()
         let executor = try PlanExecutor(namespace: namespace, iptables: iptables)
-        return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                    routeProtocol: ownership.routeProtocol, tables: tables)
+        executor.keepsPolicyAsFound = true
+        var asFound = desired
+        asFound.ipsets = withoutTables.ipsets
+        return try executor.execute(plan, desired: asFound, bridgeName: ownership.bridgeName,
+                                    routeProtocol: ownership.routeProtocol, tables: tables,
+                                    observedSetIndexes: observed.ipsetIndexes)
     }
 
     /// Attaches `pod` on a node whose node-level state is as `recorded` (and `desired`

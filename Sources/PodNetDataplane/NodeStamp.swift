@@ -67,21 +67,6 @@ public struct NodeStamp: Sendable, Hashable {
     static let bootIDPath = "/proc/sys/kernel/random/boot_id"
 }
 
-extension TableState {
-    /// The table without NetworkPolicy's chains and the rules that jump to them.
-    var withoutPolicy: TableState {
-        func isPolicyJump(_ rule: Rule) -> Bool {
-            if case .jump(let chain) = rule.target { return ChainName.policyChains.contains(chain) }
-            return false
-        }
-        return TableState(id: id,
-                          chains: chains.filter { !ChainName.policyChains.contains($0.name) }.map { chain in
-                              Chain(name: chain.name, rules: chain.rules.filter { !isPolicyJump($0) })
-                          },
-                          jumps: jumps.filter { !isPolicyJump($0.rule) })
-    }
-}
-
 extension NodeDataplane {
     /// The stamp the node earns now for `desired`: the boot, the namespace and podnet's
     /// bridge as the kernel reports them; nil when there is no bridge of podnet's.

@@ -47,6 +47,9 @@ public final class PlanExecutor {
     private var warnings: [String] = []
     /// New nexthops the kernel refused in this run: their routes are not sent.
     private var refusedNexthopIDs = Set<UInt32>()
+    /// NetworkPolicy's chains and the jumps to them are left as each table holds them
+    /// (`TableState.keepingPolicy`): a CNI request's run, which compiles no List.
+    var keepsPolicyAsFound = false
 
     public convenience init(namespace: NetworkNamespace?, iptables: Iptables) throws(DataplaneError) {
         try self.init(namespace: namespace, iptables: iptables, sessions: NetlinkSessions())
@@ -304,7 +307,8 @@ public final class PlanExecutor {
         do {
             outcome = try iptables.transact(id, foreignChainEntries: false) { snapshot in
                 lengthsBefore = snapshot.chainLengths
-                return TableDiff.plan(desired: desired, observed: snapshot.observed)?.operations ?? []
+                let wanted = keepsPolicyAsFound ? TableState.keepingPolicy(desired, of: snapshot.observed, id: id) : desired
+                return TableDiff.plan(desired: wanted, observed: snapshot.observed)?.operations ?? []
             }
         } catch {
             // Iptables.transact throws `any Error` (its own, or the closure's): an error of
