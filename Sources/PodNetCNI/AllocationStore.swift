@@ -151,9 +151,9 @@ public struct AllocationStore: Sendable {
     }
 
     /// Records are written under the store's lock, so any temporary record is a killed
-    /// run's. The node record and the cluster List are written under the node's lock
-    /// instead, by a process whose id the temporary name carries: only those of
-    /// processes that are gone are removed (a live one may be writing).
+    /// run's. The node record is written under the node's lock instead, by a process
+    /// whose id the temporary name carries: only those of processes that are gone are
+    /// removed (a live one may be writing).
     private func removeTemporaryFiles() throws(Failure) {
         for name in try fileNames(in: recordsDirectory) ?? [] where name.hasSuffix(Self.temporarySuffix) {
             unlink(recordsDirectory + "/" + name)
@@ -200,18 +200,6 @@ public struct AllocationStore: Sendable {
 
 extension AllocationStore {
     var nodeStampPath: String { directory + "/node" }
-    var clusterListPath: String { directory + "/cluster.json" }
-
-    /// The `--cluster` List the last `podnet apply` was given, nil when it had none:
-    /// node-level CNI runs compile its policies so as to keep them in the tables.
-    public var recordedClusterList: String? { access(clusterListPath, F_OK) == 0 ? clusterListPath : nil }
-
-    /// Keeps `bytes` as the List (whole, renamed into place); nil removes it. Either way
-    /// the pod changes recorded after the List before go (`ClusterChange`).
-    public func recordCluster(_ bytes: [UInt8]?) throws(Failure) {
-        try replaceWhole(clusterListPath, with: bytes)
-        forgetClusterChanges()
-    }
 
     /// The node-level state podnet last made or checked whole through this store
     /// (`NodeStamp`), nil when unknown. A request on a node that still matches it needs

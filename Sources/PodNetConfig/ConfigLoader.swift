@@ -112,7 +112,7 @@ public enum ConfigLoader {
             throw ConfigError(diagnostics: Diagnostics.ordered(diagnostics.errors, files: files))
         }
         return LoadedConfig(config: config, warnings: Diagnostics.ordered(diagnostics.warnings, files: files),
-                            cluster: clusterList??.cluster, clusterData: clusterSource?.data)
+                            cluster: clusterList??.cluster)
     }
 
     private static func read(_ path: String, _ diagnostics: inout Diagnostics) -> [UInt8]? {

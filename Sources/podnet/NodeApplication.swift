@@ -17,9 +17,6 @@ enum NodeApplication {
     static func apply(_ loaded: LoadedConfig, node: NodeOptions, store: StoreOptions, logger: Logger) throws -> Applied {
         let config = try store.including(loaded.config)
         let desired = try compileOrExit(config, cluster: loaded.cluster)
-        // The CNI plugin's node-level runs commit the tables too: they compile the
-        // policies of the List kept here, or they would remove them.
-        try store.recordCluster(loaded.clusterData)
         // A killed or failed apply leaves the node between two states: no CNI request
         // may take it for the recorded one meanwhile.
         try store.forgetNodeStamp()

@@ -62,40 +62,8 @@ struct StoreOptions: ParsableArguments {
         do {
             for allocation in try store.all() { try store.remove(allocation.id) }
             try store.recordNodeStamp(nil)
-            try store.recordCluster(nil)
         } catch {
             Diagnostics.error("cannot release the CNI allocations: \(error)")
-            throw ExitStatus.failure
-        }
-    }
-
-    /// Keeps the `--cluster` List for the CNI plugin (nil: this apply has no policies, and
-    /// neither may the plugin's runs), before the apply executes: a CNI request that
-    /// commits the tables after this apply compiles what it applied. Exit 1 when it
-    /// cannot be written: the plugin would otherwise remove the policies.
-    func recordCluster(_ bytes: [UInt8]?) throws {
-        guard exists else { return }
-        do {
-            try store.recordCluster(bytes)
-        } catch {
-            Diagnostics.error("cannot keep the cluster state for the CNI plugin: \(error)")
-            throw ExitStatus.failure
-        }
-    }
-
-    /// Pods changed by `podnet watch` since the List was kept: appended to it as changes
-    /// (a few kilobytes each, where the List of 10,000 pods is 96 MB), or the List kept
-    /// whole again (`whole`) when none is kept or the changes have grown to half its size
-    /// (and past a megabyte: a small List is read again as cheaply as its changes).
-    /// Exit 1 when neither can be written, as for `recordCluster`.
-    func recordClusterChanges(_ changes: [ClusterChange], whole: () -> [UInt8]) throws {
-        guard exists, !changes.isEmpty else { return }
-        let size = store.clusterChangesSize
-        guard store.recordedClusterList != nil, size.changes < max(size.list / 2, 1 << 20) else { return try recordCluster(whole()) }
-        do {
-            try store.recordClusterChanges(changes)
-        } catch {
-            Diagnostics.error("cannot keep the cluster state for the CNI plugin: \(error)")
             throw ExitStatus.failure
         }
     }

@@ -32,15 +32,9 @@ extension WatchSession {
             let dataplane = node.dataplane()
             let result: ApplyResult
             do {
-                result = try store.locked {
-                    // The CNI plugin's node-level runs compile the List kept for them: it has the pods too.
-                    try store.recordClusterChanges(podsAfter.map { key, _ in
-                        ClusterChange(namespace: key.namespace, name: key.name, pod: objects[key])
-                    }, whole: { objects.list(of: clusterListKinds) })
-                    // The node stamp stays: it sums what the node config decides, and set
-                    // members are the List's (CNI requests on a prepared node never read them).
-                    return try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
-                }
+                // The node stamp stays: it sums what the node config decides, and set members
+                // are the List's (the CNI plugin leaves them as it finds them).
+                result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
             } catch {
                 // A set that drifted (destroyed, an entry already in it): the whole apply repairs it.
                 Diagnostics.warn("set members could not be changed alone (\(error)): applying in full")
