@@ -87,8 +87,8 @@ struct CNINode {
         do throws(CNIError) {
             // A pod without host ports changes no table: on a node prepared as recorded it
             // is attached beside other such ADDs; anything else takes the node-level path.
-            // On a node with NetworkPolicy (`podnet apply --cluster`) it joins the set
-            // that checks its port's source addresses: set members, no table, no List read.
+            // On a node with NetworkPolicy (`podnet apply --cluster`) it joins the sets
+            // that check its port's source addresses: set members, no table, no List read.
             var attached = false
             // The record is read holding the lock: an apply forgets it before changing the
             // node and records it once done, both outside the lock's shared holders.
