@@ -807,7 +807,9 @@ def main():
             planned += watch_bench.planned(sys.modules[__name__], bench, netpol)
             sweep_planned, check_sweep = sweep_bench.planned(sys.modules[__name__], bench)
             planned += sweep_planned
-        planned += cni_bench.CNIBench(podnet, workdir, log, bench.path("kube-proxy.rules"), namespaces.live.add).scenarios()
+        policy = (bench.path("netpol-config.json"), bench.path("cluster.json")) if has_apply else None
+        planned += cni_bench.CNIBench(podnet, workdir, log, bench.path("kube-proxy.rules"), namespaces.live.add,
+                                      policy=policy).scenarios()
         results = []
         for name, make in planned:
             if not selected(name):

@@ -16,6 +16,9 @@ just their rows:
   ADD without host ports beside 50,000 kube-proxy nat rules        goal <= 0.05x
   ADD with one host port beside them                               goal <= 0.2x
   100 ADDs at once, wall time until the last is done               goal <= 0.5x
+  ADD on a node with NetworkPolicy (the netpol rows' 10,000-pod, 1,000-policy List applied
+  with `podnet apply --cluster`) against podnet's ADD on the same node without it:
+  the policy costs a pod's start nothing but its source-check entries    goal <= 1.1x
 
 A scenario FAILs when its median ratio exceeds the goal widened by the run's IQR/median
 (bench.py's rule); exit status 1 when any fails. Namespaces are named pncb-<pid>-<n> and
@@ -63,7 +66,7 @@ class Node:
 
     counter = 0
 
-    def __init__(self, work, kind, podnet, track):
+    def __init__(self, work, kind, podnet, track, config=NODE_CONFIG, cluster=None):
         Node.counter += 1
         self.name = f"pncb-{os.getpid()}-{Node.counter}"
         self.kind = kind
@@ -84,8 +87,12 @@ class Node:
                         PODNET_LOCK_DIR=os.path.join(self.work, "locks"),
                         XTABLES_LOCKFILE=os.path.join(self.work, "xtables.lock"))
         with open(os.path.join(self.work, "node.yaml"), "w") as f:
-            f.write(NODE_CONFIG)
+            f.write(config)
         self.serial = 0
+        if cluster:
+            # The policy as `podnet apply --cluster` makes it, before the plugin's first request.
+            run(["nsenter", f"--net=/run/netns/{self.name}", podnet, "apply", "-f", os.path.join(self.work, "node.yaml"),
+                 "--cluster", cluster, "--data-dir", os.path.join(self.work, "data")], env=self.env)
 
     def load_kube_proxy_rules(self, rules_path):
         with open(rules_path, "rb") as f:
@@ -178,9 +185,9 @@ class CNIScenario:
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 if index == 0:
-                    peaks[node.kind] = node.peak_kib
+                    peaks[node.name] = node.peak_kib
                 else:
-                    measurements.append(bench.Measurement(seconds, peaks[node.kind], cpu))
+                    measurements.append(bench.Measurement(seconds, peaks[node.name], cpu))
             if index > 0:
                 p, r = sides[0][1][-1].seconds, sides[1][1][-1].seconds
                 log(f"    pair {index}: podnet {p * 1000:.1f} ms, reference {r * 1000:.1f} ms, ratio {p / r:.3f}")
@@ -192,8 +199,10 @@ class CNIBench:
     namespace, each ADD into a fresh pod namespace; `track` is told every namespace made,
     for the caller to delete."""
 
-    def __init__(self, podnet, work, log, kube_proxy_rules, track, parallel=100):
+    def __init__(self, podnet, work, log, kube_proxy_rules, track, parallel=100, policy=None):
         self.podnet = podnet
+        # (node config, cluster List) of the NetworkPolicy row; no such row without them.
+        self.policy = policy
         self.work = work
         self.log = log
         self.kube_proxy_rules = kube_proxy_rules
@@ -203,9 +212,17 @@ class CNIBench:
 
     def pair(self, kind, rules=False):
         """Two nodes (podnet's, the reference chain's) whose node-level state exists, as on a
-        running node: one ADD each before the measured ones."""
+        running node: one ADD each before the measured ones. "policy": podnet's nodes with
+        the NetworkPolicy List applied and without, the same node config."""
         if kind not in self.pairs:
-            pair = (Node(self.work, "podnet", self.podnet, self.track), Node(self.work, "reference", self.podnet, self.track))
+            if kind == "policy":
+                config_path, cluster = self.policy
+                with open(config_path) as f:
+                    config = f.read()
+                pair = (Node(self.work, "podnet", self.podnet, self.track, config=config, cluster=cluster),
+                        Node(self.work, "podnet", self.podnet, self.track, config=config))
+            else:
+                pair = (Node(self.work, "podnet", self.podnet, self.track), Node(self.work, "reference", self.podnet, self.track))
             for node in pair:
                 if rules:
                     node.load_kube_proxy_rules(self.kube_proxy_rules)
@@ -242,6 +259,12 @@ class CNIBench:
             port[0] += 1
             return [{"hostPort": port[0], "containerPort": 80, "protocol": "tcp"}]
         crowded = lambda: self.pair("crowded", rules=True)  # noqa: E731
+        policy = []
+        if self.policy:
+            name = "CNI ADD on a node with NetworkPolicy (10,000 pods, 1,000 policies applied)"
+            row = CNIScenario(name, 1.1, lambda: self.pair("policy"), self.add())
+            row.peer_label = "podnet's ADD on the same node without them"
+            policy = [(name, lambda: row)]
         return [
             ("CNI ADD, a pod without host ports",
              lambda: CNIScenario("CNI ADD, a pod without host ports", 0.25, lambda: self.pair("plain"), self.add())),
@@ -256,7 +279,7 @@ class CNIBench:
             (f"CNI: {self.parallel} ADDs in parallel (wall time)",
              lambda: CNIScenario(f"CNI: {self.parallel} ADDs in parallel (wall time)", 0.5,
                                  lambda: self.pair("parallel"), self.parallel_adds, runs=lambda runs: max(3, runs // 2))),
-        ]
+        ] + policy
 
 
 def main():
@@ -274,7 +297,10 @@ def main():
         rules = os.path.join(work, "kube-proxy.rules")
         count = generate.write_kube_proxy_rules(rules, 50000)
         log(f"    {count:,} kube-proxy nat rules in each node of the 50,000-rule scenarios")
-        cni = CNIBench(os.path.abspath(args.podnet), work, log, rules, namespaces.append, args.parallel)
+        import netpol_bench
+        netpol_bench.write_inputs(lambda name: os.path.join(work, name))
+        policy = (os.path.join(work, "netpol-config.json"), os.path.join(work, "cluster.json"))
+        cni = CNIBench(os.path.abspath(args.podnet), work, log, rules, namespaces.append, args.parallel, policy)
         results = []
         for name, make in cni.scenarios():
             scenario = make()
