@@ -3,8 +3,7 @@ import PodNet
 /// The objects `podnet watch` knows of, each as the API server last printed it: the
 /// snapshot it started from (`--nodes`, `--cluster`) with every watch event since taken
 /// in. From them it makes the Lists a one-shot `podnet apply` would be given, so that
-/// a full apply in watch mode is exactly that apply, and the List kept for the CNI
-/// plugin is the one it compiled.
+/// a full apply in watch mode is exactly that apply.
 public struct WatchedObjects: Sendable {
     private var objects: [ObjectKey: [UInt8]] = [:]
 
