@@ -136,6 +136,13 @@ public enum JumpPlacement: Sendable, Hashable {
     case top
     /// Last in the chain (FORWARD, as flannel does): an administrator's DROP rules still win.
     case appended
+
+    /// nat jumps go first, as kubelet's do, so that podnet's NAT decisions are taken
+    /// before anyone else's; FORWARD's goes last, as flannel's does, so that an
+    /// administrator's own DROP rules still win and only a DROP policy is overridden.
+    public init(for hook: BuiltinChain) {
+        self = hook == .forward ? .appended : .top
+    }
 }
 
 /// podnet's single jump from a built-in chain into its own chain.

@@ -45,7 +45,7 @@ extension TableState {
                 for jump in observed.jumps {
                     guard case .jump(let target) = jump.rule.target, target == found.name else { continue }
                     jumps.append(JumpRule(builtinChain: jump.builtinChain, rule: jump.rule,
-                                          placement: jump.builtinChain == .forward ? .appended : .top))
+                                          placement: JumpPlacement(for: jump.builtinChain)))
                 }
             }
         }

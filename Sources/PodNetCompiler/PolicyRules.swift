@@ -39,10 +39,6 @@ struct PolicyRules {
 
     typealias PeerPods = (pods: [ClusterPod], selection: PodSelection)
 
-    static let policyChain = ChainName.policy
-    static let ingressChain = ChainName.policyIngress
-    static let egressChain = ChainName.policyEgress
-
     init?(config: NodeConfig, cluster: ClusterState?) {
         guard let cluster, !cluster.policies.isEmpty else { return nil }
         self.config = config
@@ -60,7 +56,7 @@ struct PolicyRules {
 
     /// The chains of `family`, and the jump to them from PODNET-FORWARD.
     mutating func add(to filter: inout TableBuilder, family: IPFamily) {
-        filter.append(Rule(matches: [.comment("podnet: network policy")], target: .jump(Self.policyChain)), to: .forward)
+        filter.append(Rule(matches: [.comment("podnet: network policy")], target: .jump(ChainName.policy)), to: .forward)
         var policy: [Rule] = []
         if family == .ipv6 {
             policy.append(Rule(source: AddressMatch(try! IPNetwork(parsing: "fe80::/10")),
@@ -69,11 +65,11 @@ struct PolicyRules {
         for set in PodSourceCheck.sets(family, pods: config.pods) { sets[set.name] = set }
         policy.append(PodSourceCheck.rule(family))
         policy.append(Rule(matches: [.conntrack(ConntrackMatch(states: [.related, .established]))], target: .returnFromChain))
-        policy.append(Rule(target: .jump(Self.egressChain)))
-        policy.append(Rule(target: .jump(Self.ingressChain)))
-        filter.add(Chain(name: Self.policyChain, rules: policy))
-        filter.add(Chain(name: Self.egressChain, rules: directionRules(.egress, family: family)))
-        filter.add(Chain(name: Self.ingressChain, rules: directionRules(.ingress, family: family)))
+        policy.append(Rule(target: .jump(ChainName.policyEgress)))
+        policy.append(Rule(target: .jump(ChainName.policyIngress)))
+        filter.add(Chain(name: ChainName.policy, rules: policy))
+        filter.add(Chain(name: ChainName.policyEgress, rules: directionRules(.egress, family: family)))
+        filter.add(Chain(name: ChainName.policyIngress, rules: directionRules(.ingress, family: family)))
     }
 
     /// The pod's own side of a packet (its source for egress) and the peer's.

@@ -19,13 +19,6 @@ struct TableBuilder {
         ChainName(ChainName.podnetPrefix + hook.rawValue)
     }
 
-    /// nat jumps go first, as kubelet's do, so that podnet's NAT decisions are taken
-    /// before anyone else's; FORWARD's goes last, as flannel's does, so that an
-    /// administrator's own DROP rules still win and only a DROP policy is overridden.
-    static func placement(of hook: BuiltinChain) -> JumpPlacement {
-        hook == .forward ? .appended : .top
-    }
-
     mutating func append(_ rule: Rule, to hook: BuiltinChain) {
         hookRules[hook.position].append(rule)
     }
@@ -48,7 +41,7 @@ struct TableBuilder {
                 builtinChain: hook,
                 rule: Rule(matches: [.comment("\(JumpRule.commentPrefix) \(hook.rawValue.lowercased()) rules")],
                            target: .jump(TableBuilder.hookChain(hook))),
-                placement: TableBuilder.placement(of: hook))
+                placement: JumpPlacement(for: hook))
         }
         // TableState.init would sort the chains comparing names as strings, which with a
         // thousand host-port chains sharing "PODNET-HP-" cost more than building them:

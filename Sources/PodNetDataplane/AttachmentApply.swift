@@ -111,21 +111,24 @@ extension NodeDataplane {
     /// Adds each entry to its set where the node has the set (an entry already there, put
     /// by an apply that ran meanwhile, is no error); the members it added to.
     private func join(_ members: [PodSetMembers]) throws -> [PodSetMembers] {
-        guard !members.isEmpty else { return [] }
-        let sets = try sessions.openIPSets(in: namespace)
-        var joined: [PodSetMembers] = []
-        for member in members where try sets.contains(member.set) {
-            try sets.add(member.entries, to: member.set, ifAbsent: true)
-            joined.append(member)
-        }
-        return joined
+        guard let (sets, present) = try present(members) else { return [] }
+        for member in present { try sets.add(member.entries, to: member.set, ifAbsent: true) }
+        return present
     }
 
     private func leave(_ members: [PodSetMembers]) throws {
-        guard !members.isEmpty else { return }
-        let sets = try sessions.openIPSets(in: namespace)
-        for member in members where try sets.contains(member.set) {
-            try sets.delete(member.entries, from: member.set, ifPresent: true)
+        guard let (sets, present) = try present(members) else { return }
+        for member in present { try sets.delete(member.entries, from: member.set, ifPresent: true) }
+    }
+
+    /// The members whose set the node has, with the session that asked; nil when there are
+    /// none, or the kernel has no ipsets at all (nor a node policy, then).
+    private func present(_ members: [PodSetMembers]) throws -> (IPSets, [PodSetMembers])? {
+        guard !members.isEmpty else { return nil }
+        return try observer.withIPSets(wanted: false, none: nil) { sets throws(NetlinkOperationError) in
+            var present: [PodSetMembers] = []
+            for member in members where try sets.contains(member.set) { present.append(member) }
+            return present.isEmpty ? nil : (sets, present)
         }
     }
 }

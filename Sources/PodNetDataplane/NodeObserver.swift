@@ -122,7 +122,9 @@ public struct NodeObserver {
         try withIPSets(wanted: wanted, none: IPSetIndexes()) { sets throws(NetlinkOperationError) in try sets.indexes() }
     }
 
-    private func withIPSets<Result>(wanted: Bool, none: Result,
+    /// `body` over a new ipset session; `none` when the kernel has no ipset subsystem
+    /// and no set is `wanted` (a node without policy needs none).
+    func withIPSets<Result>(wanted: Bool, none: Result,
                                     _ body: (IPSets) throws(NetlinkOperationError) -> Result) throws(DataplaneError) -> Result {
         let sets: IPSets
         do {

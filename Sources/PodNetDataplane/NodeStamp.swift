@@ -49,8 +49,8 @@ public struct NodeStamp: Sendable, Hashable {
     /// `podnet apply --nodes`'), and but NetworkPolicy's chains, the jump to them and its
     /// sets, which the cluster's List decides: a CNI request reads no List (that would
     /// cost a pod's start the List's read and compile), so it compares what it can
-    /// compile, and the runs that read the List (apply, watch, a node-level ADD) keep
-    /// the policy state; an ADD on a policy node adds its pod's entries to the two sets
+    /// compile, and the runs that read the List (apply, watch) keep the policy state;
+    /// a request leaves it as it finds it, but for its pods' entries in the two sets
     /// that check pods' source addresses (`PodSourceCheck`). Written out field by field:
     /// every ADD computes it, and reflection is slow.
     public static func stateDigest(_ desired: DesiredState) -> String {

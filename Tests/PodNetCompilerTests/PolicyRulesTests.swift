@@ -123,7 +123,7 @@ import PodNetTestSupport
             let member = sets[match.set]!.contains(IPSetEntry(host: address))
             return member != match.negated
         }
-        for chain in [PolicyRules.egressChain, PolicyRules.ingressChain] {
+        for chain in [ChainName.policyEgress, ChainName.policyIngress] {
             let rules = filter.chains.first { $0.name == chain }!.rules
             ruleLoop: for rule in rules {
                 for match in rule.matches {
