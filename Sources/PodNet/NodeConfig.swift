@@ -216,11 +216,39 @@ public struct PodSpec: Sendable, Hashable {
     public var ips: [IPAddress]
     /// The pod's interface name: eth0 for the config's pods, CNI_IFNAME for the runtime's.
     public var interface: String
+    /// The Kubernetes pod (namespace and name, from CNI_ARGS) a runtime's attachment
+    /// serves; nil for the config's pods and for containers Kubernetes did not make.
+    /// NetworkPolicy holds such a pod back until the cluster's List places it
+    /// (`PolicyWait`).
+    public var kubernetesPod: KubernetesPodName?
 
-    public init(name: String, netnsPath: String, ips: [IPAddress], interface: String = PodAttachment.podInterfaceName) {
+    public init(name: String, netnsPath: String, ips: [IPAddress], interface: String = PodAttachment.podInterfaceName,
+                kubernetesPod: KubernetesPodName? = nil) {
         self.name = name
         self.netnsPath = netnsPath
         self.ips = ips
         self.interface = interface
+        self.kubernetesPod = kubernetesPod
     }
+}
+
+/// A Kubernetes pod's identity: its namespace and name.
+public struct KubernetesPodName: Sendable, Hashable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    /// `namespace/name`, as CNI_ARGS' K8S_POD_NAMESPACE and K8S_POD_NAME give it; nil
+    /// for a bare name (no namespace: not a pod Kubernetes made).
+    public init?(_ text: String) {
+        guard let slash = text.firstIndex(of: "/"), slash != text.startIndex, slash != text.index(before: text.endIndex)
+        else { return nil }
+        self.init(namespace: String(text[..<slash]), name: String(text[text.index(after: slash)...]))
+    }
+
+    public var description: String { "\(namespace)/\(name)" }
 }

@@ -85,7 +85,8 @@ extension NodeConfig {
         var config = self
         for allocation in allocations.sorted(by: { $0.id < $1.id }) {
             config.pods.append(PodSpec(name: allocation.modelName, netnsPath: allocation.netns,
-                                       ips: allocation.addresses, interface: allocation.id.ifname))
+                                       ips: allocation.addresses, interface: allocation.id.ifname,
+                                       kubernetesPod: allocation.podName.flatMap(KubernetesPodName.init)))
             config.hostPorts += allocation.hostPortMappings
         }
         return config

@@ -97,12 +97,12 @@ struct CNINode {
                     try dataplane.withNamespaceLock(shared: true) {
                         guard let stamp = store.nodeStamp() else { return false }
                         return try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp,
-                                                                  members: sourceCheck(of: pod))
+                                                                  members: policyMembers(of: pod, allocation))
                     }
                 }
             }
             if !attached {
-                try prepareNode(AttachmentScope(hostInterfaces: [pod.hostInterface], joining: sourceCheck(of: pod)), undone: &undone)
+                try prepareNode(AttachmentScope(hostInterfaces: [pod.hostInterface], joining: policyMembers(of: pod, allocation)), undone: &undone)
             }
         } catch {
             // The run undid its kernel changes, so the address goes back too; when an undo
@@ -145,13 +145,19 @@ struct CNINode {
         if failedUndo { undone = false }
     }
 
-    /// The pod's entries in the sets that check pods' source addresses, two per family:
-    /// they exist while the node has NetworkPolicy (`PodSourceCheck`).
-    private func sourceCheck(of pod: PodAttachment) -> [PodSetMembers] {
-        config.families.flatMap { family in
-            PodSourceCheck.entries(port: pod.hostInterface, addresses: pod.addresses.map(\.address), family: family)
-                .map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
+    /// The pod's entries in the sets of NetworkPolicy, which exist while the node has it:
+    /// two per family that check its source addresses (`PodSourceCheck`), and for a pod
+    /// Kubernetes made, its address in the set of pods the List does not place yet
+    /// (`PolicyWait`): a request reads no List, so it cannot know the pod's policies.
+    private func policyMembers(of pod: PodAttachment, _ allocation: Allocation) -> [PodSetMembers] {
+        let addresses = pod.addresses.map(\.address)
+        var entries = config.families.flatMap { family in
+            PodSourceCheck.entries(port: pod.hostInterface, addresses: addresses, family: family)
         }
+        if allocation.podName.flatMap(KubernetesPodName.init) != nil {
+            entries += PolicyWait.entries(addresses: addresses, families: config.families)
+        }
+        return entries.map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
     }
 
     /// Whether the node has a link under the pod's host-end name or its temporary name
@@ -212,19 +218,20 @@ struct CNINode {
     /// Pods without host ports need only their host ends removed; host ports change the
     /// tables, which the node-level path rewrites from the attachments that stay.
     private func release(_ released: [Allocation]) throws(CNIError) {
-        let names = Set(released.map(\.modelName))
-        let pods = try compile(config.including(released)).pods.filter { names.contains($0.name) }
+        let byName = Dictionary(released.map { ($0.modelName, $0) }, uniquingKeysWith: { first, _ in first })
+        let pods = try compile(config.including(released)).pods.filter { byName[$0.name] != nil }
         let hostInterfaces = pods.map(\.hostInterface)
+        let members = pods.flatMap { policyMembers(of: $0, byName[$0.name]!) }
         if released.allSatisfy(\.portMappings.isEmpty) {
             try kernel {
                 try dataplane.withNamespaceLock(shared: true) {
-                    try dataplane.detachPods(hostInterfaces: hostInterfaces, members: pods.flatMap(sourceCheck))
+                    try dataplane.detachPods(hostInterfaces: hostInterfaces, members: members)
                 }
             }
         } else {
             // A failed release keeps every record, whatever its undo did.
             var undone = true
-            try prepareNode(AttachmentScope(hostInterfaces: Set(hostInterfaces), leaving: pods.flatMap(sourceCheck)),
+            try prepareNode(AttachmentScope(hostInterfaces: Set(hostInterfaces), leaving: members),
                             releasing: Set(released.map(\.id)), undone: &undone)
         }
         for allocation in released {

@@ -13,6 +13,8 @@ import PodNet
 ///   (`PodSourceCheck`: one rule, sets of ports and addresses), so it can neither evade
 ///   its egress policy nor borrow another pod's ingress allowance;
 /// - replies and related packets of allowed connections return (conntrack);
+/// - a pod the runtime attached that the List does not place yet is cut off
+///   (`PolicyWait`): its policies are not known;
 /// - PODNET-EGRESS: a source that no policy isolates for egress returns; each rule of
 ///   each egress policy returns what it allows; the rest is rejected;
 /// - PODNET-INGRESS: the same for destinations isolated for ingress.
@@ -65,6 +67,9 @@ struct PolicyRules {
         for set in PodSourceCheck.sets(family, pods: config.pods) { sets[set.name] = set }
         policy.append(PodSourceCheck.rule(family))
         policy.append(Rule(matches: [.conntrack(ConntrackMatch(states: [.related, .established]))], target: .returnFromChain))
+        let waiting = PolicyWait.set(family, config: config, cluster: evaluation.cluster)
+        sets[waiting.name] = waiting
+        policy += PolicyWait.rules(family)
         policy.append(Rule(target: .jump(ChainName.policyEgress)))
         policy.append(Rule(target: .jump(ChainName.policyIngress)))
         filter.add(Chain(name: ChainName.policy, rules: policy))

@@ -8,13 +8,20 @@ extension NodeDataplane {
     /// as apply; a member the kernel refuses (a set someone destroyed, an entry already
     /// there) undoes the others and throws, and the caller applies in full, which
     /// repairs what differs.
-    public func apply(memberChanges: [IPSetOperation], desired: DesiredState, ownership: Ownership) throws -> ApplyResult {
+    ///
+    /// `released`: entries taken out afterwards where present, whoever put them there
+    /// (the wait set's, which a CNI ADD fills behind the caller's back: `PolicyWait`).
+    /// They go last, so that a pod leaves the wait set only once its policy sets hold it.
+    public func apply(memberChanges: [IPSetOperation], releasing released: [PodSetMembers] = [], desired: DesiredState,
+                      ownership: Ownership) throws -> ApplyResult {
         try PodnetLock.forNamespace(namespace, wait: lockWait).withLock {
             var plan = Plan()
             plan.ipsets = memberChanges
             let executor = try PlanExecutor(namespace: namespace, iptables: iptables, sessions: sessions)
-            return try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
-                                        routeProtocol: ownership.routeProtocol, tables: [])
+            let result = try executor.execute(plan, desired: desired, bridgeName: ownership.bridgeName,
+                                              routeProtocol: ownership.routeProtocol, tables: [])
+            try leave(released)
+            return result
         }
     }
 }

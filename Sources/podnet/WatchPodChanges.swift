@@ -14,6 +14,8 @@ extension WatchSession {
         // Taken into `pods` once applied: a copy of 10,000 pods per event would cost more than the event.
         var podsAfter: [(ObjectKey, ClusterPod?)] = []
         var operations: [IPSetOperation] = []
+        // Wait-set entries of pods the List now places, wherever a CNI ADD put them.
+        var released: [PodSetMembers] = []
         for key in changes.keys.sorted() {
             var pod: ClusterPod?
             if let json = objects[key] { pod = try readPod(ClusterObject(key: key, json: json)) }
@@ -26,15 +28,19 @@ extension WatchSession {
             }
             guard let moves = membership!.apply(from: pods[key], to: pod) else { return nil }
             operations += moves
+            released += Self.placed(from: pods[key], to: pod, config: config)
         }
-        let after = desired.applying(memberChanges: operations)
-        if !operations.isEmpty {
+        let after = desired.applying(memberChanges: operations + released.flatMap { member in
+            member.entries.map { IPSetOperation.delete(set: member.set, $0) }
+        })
+        if !operations.isEmpty || !released.isEmpty {
             let dataplane = node.dataplane()
             let result: ApplyResult
             do {
                 // The node stamp stays: it sums what the node config decides, and set members
                 // are the List's (the CNI plugin leaves them as it finds them).
-                result = try dataplane.apply(memberChanges: operations, desired: after, ownership: Ownership(config))
+                result = try dataplane.apply(memberChanges: operations, releasing: released, desired: after,
+                                             ownership: Ownership(config))
             } catch {
                 // A set that drifted (destroyed, an entry already in it): the whole apply repairs it.
                 Diagnostics.warn("set members could not be changed alone (\(error)): applying in full")
@@ -45,7 +51,20 @@ extension WatchSession {
         self.membership = membership
         for (key, pod) in podsAfter { pods[key] = pod }
         self.desired = after
-        return operations.isEmpty ? "no set changes" : "set members only, no table read or committed"
+        return operations.isEmpty && released.isEmpty ? "no set changes" : "set members only, no table read or committed"
+    }
+
+    /// The wait-set entries (`PolicyWait`) a pod's change releases: its addresses on this
+    /// node that the List did not give it before. The CNI plugin put them there (or
+    /// not: a pod of the config, a pod without an attachment of podnet's), which only the
+    /// kernel knows, so they are taken out where present; the pod's policy sets hold it
+    /// by then (`apply(memberChanges:releasing:)` takes them out last).
+    static func placed(from old: ClusterPod?, to new: ClusterPod?, config: NodeConfig) -> [PodSetMembers] {
+        guard let new, new.takesPartInPolicy, new.nodeName == config.node.name else { return [] }
+        let before = old.map { $0.takesPartInPolicy && $0.nodeName == config.node.name ? $0.ips : [] } ?? []
+        return new.ips.filter { !before.contains($0) && config.families.contains($0.family) }.map { address in
+            PodSetMembers(set: PolicyWait.setName(address.family), entries: [IPSetEntry(host: address)])
+        }
     }
 
     /// One Pod object read and checked as an item of a List is.

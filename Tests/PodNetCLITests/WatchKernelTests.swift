@@ -279,6 +279,57 @@ import PodNetTestSupport
         #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
     }
 
+    /// A pod the CNI plugin attached waits, cut off, until the List places it (`PolicyWait`):
+    /// the kubelet's report of its address, as a watch event, moves it into its policy sets
+    /// and out of the wait set (put there behind watch's back, as ADD does), set members
+    /// only; a report of a pod on another node, or at an address not waiting, leaves the
+    /// set as it is.
+    @Test(.enabled(if: KernelTest.enabled))
+    func thePodsReportedAddressEndsItsWait() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
+        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        var objects = [
+            Self.namespace("x", #""team":"x""#),
+            Self.policy("x", "deny-a", #"{"podSelector":{"matchLabels":{"app":"a"}},"policyTypes":["Ingress"]}"#),
+        ]
+        try Self.list(objects).write(toFile: listPath, atomically: true, encoding: .utf8)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let watch = try Watch(["watch", "-f", configPath, "--cluster", listPath, "--events", fifo, "--netns", node.name],
+                              fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply"))
+        let waitSet = try #require(try node.run(["ipset", "list", "-n"]).split(separator: "\n").first { $0.hasPrefix("PODNET-W4-") })
+        func members(_ set: Substring) throws -> [String] {
+            try node.run(["ipset", "save", String(set)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
+                .map { String($0.split(separator: " ")[2]) }.sorted()
+        }
+        // As two CNI ADDs of pods of Kubernetes do.
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.20"])
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.21"])
+
+        let isolated = try #require(try node.run(["ipset", "list", "-n"]).split(separator: "\n").first { $0.hasPrefix("PODNET-II4-") })
+        let placed = Self.pod("x", "new", node: "node-a", ip: "10.244.1.20", labels: #""app":"a""#)
+        watch.send(Self.event("ADDED", placed))
+        #expect(try watch.line(1).contains("set members only"))
+        #expect(try members(waitSet) == ["10.244.1.21"], "the reported pod's wait is over; the other's is not")
+        #expect(try members(isolated) == ["10.244.1.20"], "and its policy holds it")
+        // Elsewhere, or not waiting: the set stays.
+        watch.send(Self.event("ADDED", Self.pod("x", "far", node: "node-b", ip: "10.244.2.21", labels: #""app":"b""#)))
+        #expect(try watch.line(2).contains("applied"))
+        watch.send(Self.event("ADDED", Self.pod("x", "other", node: "node-a", ip: "10.244.1.30", labels: #""app":"b""#)))
+        #expect(try watch.line(3).contains("applied"))
+        #expect(try members(waitSet) == ["10.244.1.21"])
+        objects += [placed]
+        try Self.list(objects).write(toFile: listPath, atomically: true, encoding: .utf8)
+        _ = try node.run(["ipset", "del", String(waitSet), "10.244.1.21"])
+        let diff = try PodNetBinary.run(["diff", "-f", configPath, "--cluster", listPath, "--netns", node.name])
+        #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
+    }
+
     static func nodeObject(_ name: String, cidr: String, ip: String) -> String {
         #"{"apiVersion":"v1","kind":"Node","metadata":{"name":"\#(name)"},"spec":{"podCIDR":"\#(cidr)","podCIDRs":["\#(cidr)"]},"#
             + #""status":{"addresses":[{"type":"InternalIP","address":"\#(ip)"},{"type":"Hostname","address":"\#(name)"}]}}"#

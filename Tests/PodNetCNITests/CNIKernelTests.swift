@@ -337,6 +337,86 @@ import Testing
         #expect(try lab.podnet(["diff", "-f", lab.configPath]).status == 0)
     }
 
+    /// NetworkPolicy from a pod's first instant. A pod Kubernetes made (K8S_POD_NAMESPACE
+    /// and K8S_POD_NAME in CNI_ARGS) that the List does not place yet is cut off both ways
+    /// (its labels, so its policies, are not known), `ipset list` as the oracle of the wait
+    /// set and ping of the cut; the apply whose List has it at its address lets it go and
+    /// its own policy holds. A container Kubernetes did not make never waits; DEL takes a
+    /// waiting pod out.
+    @Test func aKubernetesPodWaitsUntilTheListPlacesIt() throws {
+        let lab = try CNILab()
+        defer { lab.delete() }
+        let cni = lab.driver()
+        let list = lab.directory + "/cluster.json"
+        func writeList(pods: [String]) throws {
+            try ("""
+                {"kind": "List", "items": [
+                 {"kind": "Namespace", "metadata": {"name": "x"}},
+                """ + pods.map { $0 + ",\n" }.joined() + """
+                 {"kind": "NetworkPolicy", "metadata": {"name": "deny-db", "namespace": "x"},
+                  "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}}
+                ]}
+                """).write(toFile: list, atomically: true, encoding: .utf8)
+        }
+        func pod(_ name: String, _ addresses: [String]) -> String {
+            #"{"kind": "Pod", "metadata": {"name": "\#(name)", "namespace": "x", "labels": {"app": "\#(name)"}}, "#
+                + #""spec": {"nodeName": "cni-node", "containers": [{"ports": []}]}, "status": {"phase": "Running", "podIPs": ["#
+                + addresses.map { #"{"ip": "\#($0)"}"# }.joined(separator: ", ") + "]}}"
+        }
+        /// The wait sets' members, both families.
+        func waiting() throws -> [String] {
+            let names = try lab.node.run(["ipset", "list", "-n"]).split(separator: "\n").filter { $0.hasPrefix("PODNET-W") }
+            #expect(names.count == 2, "one wait set per family: \(names)")
+            return try names.flatMap { name in
+                try lab.node.run(["ipset", "save", String(name)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
+                    .map { String($0.split(separator: " ")[2]) }
+            }.sorted()
+        }
+        func reaches(_ from: TestNamespace, _ address: String) -> Bool {
+            // Any answer of three (a loaded machine may lose the first to neighbour discovery).
+            (try? from.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", address])) != nil
+        }
+        try writeList(pods: [])
+        #expect(try lab.podnet(["apply", "-f", lab.configPath, "--cluster", list]).status == 0)
+        #expect(try waiting().isEmpty)
+
+        let plain = try lab.pod(), web = try lab.pod(), db = try lab.pod()
+        #expect(try cni.add("plain", netns: plain.path).status == 0)
+        let args = { (name: String) in "IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=\(name);K8S_POD_UID=u-\(name)" }
+        #expect(try cni.add("web", netns: web.path, args: args("web")).status == 0)
+        #expect(try cni.add("db", netns: db.path, args: args("db")).status == 0)
+        let address = { (pod: TestNamespace) throws -> [String] in
+            try lab.addresses(in: pod).map { String($0.split(separator: "/")[0]) }
+        }
+        let plainIP = try #require(try address(plain).first { !$0.contains(":") })
+        let webIPs = try address(web), dbIPs = try address(db)
+        let webIP = try #require(webIPs.first { !$0.contains(":") }), dbIP = try #require(dbIPs.first { !$0.contains(":") })
+        #expect(try waiting() == (webIPs + dbIPs).sorted(), "the pods of Kubernetes wait, in both families; the container does not")
+        #expect(!reaches(web, plainIP), "a waiting pod sends nothing")
+        #expect(!reaches(plain, webIP), "nothing reaches a waiting pod")
+
+        // The List of the kubelet's reports: both pods at the addresses ADD gave them.
+        try writeList(pods: [pod("web", webIPs), pod("db", dbIPs)])
+        #expect(try lab.podnet(["apply", "-f", lab.configPath, "--cluster", list]).status == 0)
+        #expect(try waiting().isEmpty, "the List places both")
+        #expect(reaches(web, plainIP), "web is isolated by nothing")
+        #expect(reaches(plain, webIP))
+        #expect(reaches(db, plainIP), "db is isolated for ingress only")
+        #expect(!reaches(plain, dbIP), "db's own policy holds")
+        let diff = try lab.podnet(["diff", "-f", lab.configPath, "--cluster", list])
+        #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+
+        // A pod the List has at another address (a stale report) still waits; DEL takes it out.
+        let late = try lab.pod()
+        #expect(try cni.add("late", netns: late.path, args: args("late")).status == 0)
+        let lateIPs = try address(late)
+        try writeList(pods: [pod("web", webIPs), pod("db", dbIPs), pod("late", ["10.244.1.250"])])
+        #expect(try lab.podnet(["apply", "-f", lab.configPath, "--cluster", list]).status == 0)
+        #expect(try waiting() == lateIPs)
+        #expect(try cni.del("late", netns: late.path).status == 0)
+        #expect(try waiting().isEmpty, "DEL takes a waiting pod out")
+    }
+
     /// An apply killed before it is done leaves no record of the node-level state: the
     /// node may be between two states, which no CNI request may take for the recorded one.
     @Test func aKilledApplyLeavesNoNodeRecord() throws {

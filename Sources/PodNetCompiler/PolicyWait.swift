@@ -1,0 +1,59 @@
+import PodNet
+
+/// On a node with NetworkPolicy, a pod the container runtime attached for Kubernetes
+/// waits, cut off, until the cluster's List places it: until then podnet cannot know
+/// its labels, so it cannot know which policies isolate it or which peers admit it,
+/// and the API wants filtering in force "from the very first instant that any
+/// container in that Pod is started" (a pod in no set would be isolated by nothing).
+///
+/// The CNI plugin reads no List, so ADD puts the pod's address in `PODNET-W4-...` /
+/// `PODNET-W6-...` (hash:ip) before its links exist, and two rules of PODNET-POLICY
+/// reject what such an address sends or is sent. The List places the pod once it has
+/// it on this node with that address (the kubelet reports the address ADD gave): then
+/// the pod is in the policy sets its labels put it in, and `podnet watch` (for that
+/// event) or the next apply takes it out of the wait set. A container Kubernetes did
+/// not make (no K8S_POD_NAMESPACE and K8S_POD_NAME in CNI_ARGS) and the node config's
+/// own pods never wait: the List will never name them.
+///
+/// Rejected rather than dropped, so that a container that starts talking at once
+/// learns at once (and retries) rather than after its timeout.
+public enum PolicyWait {
+    /// `PODNET-W4-...` / `PODNET-W6-...`, the same name in every run and on every node.
+    public static func setName(_ family: IPFamily) -> String {
+        PolicyRules.setName("W", key: "pods waiting for the List", family: family)
+    }
+
+    /// A waiting pod's entries, by set: its address of each family.
+    public static func entries(addresses: [IPAddress], families: [IPFamily]) -> [(set: String, entry: IPSetEntry)] {
+        families.compactMap { family in
+            addresses.first { $0.family == family }.map { (setName(family), IPSetEntry(host: $0)) }
+        }
+    }
+
+    /// Whether the List places `pod`: a pod of this node of the same namespace and name
+    /// that takes part in policy and holds the attachment's address of `family`.
+    static func isPlaced(_ pod: PodSpec, family: IPFamily, by cluster: ClusterState, config: NodeConfig) -> Bool {
+        guard let name = pod.kubernetesPod, let address = pod.ips.first(where: { $0.family == family }) else { return true }
+        return cluster.pods.contains { listed in
+            listed.namespace == name.namespace && listed.name == name.name && PolicyRules.isLocal(listed, on: config)
+                && listed.takesPartInPolicy && listed.ips.contains(address)
+        }
+    }
+
+    /// The set of `family` with the addresses of the node's attachments the List does not place.
+    static func set(_ family: IPFamily, config: NodeConfig, cluster: ClusterState) -> IPSetState {
+        let waiting = config.pods.filter { !isPlaced($0, family: family, by: cluster, config: config) }
+        let entries = waiting.compactMap { pod in pod.ips.first { $0.family == family }.map(IPSetEntry.init(host:)) }
+        return IPSetState(name: setName(family), type: .hashIP, family: family, entries: Set(entries))
+    }
+
+    /// PODNET-POLICY's rules for waiting pods: what they send and what is sent to them.
+    static func rules(_ family: IPFamily) -> [Rule] {
+        let reject: RejectKind = family == .ipv4 ? .ipv4(8) : .ipv6(1)
+        return [(SetMatch.Direction.source, "from"), (.destination, "to")].map { direction, word in
+            Rule(matches: [.comment("podnet: \(word) a pod the cluster's List does not place yet (its policies are not known)"),
+                           .set(SetMatch(setName(family), direction))],
+                 target: .reject(reject))
+        }
+    }
+}
