@@ -44,7 +44,8 @@ struct PolicyRules {
     init?(config: NodeConfig, cluster: ClusterState?) {
         guard let cluster, !cluster.policies.isEmpty else { return nil }
         self.config = config
-        evaluation = PolicyEvaluation(cluster)
+        // A pod the kubelet has not reported yet stands at its attachment's address.
+        evaluation = PolicyEvaluation(AttachmentPlacement(config).place(cluster))
     }
 
     private var policies: [NetworkPolicy] {

@@ -9,9 +9,11 @@ import PodNet
 /// The CNI plugin reads no List, so ADD puts the pod's address in `PODNET-W4-...` /
 /// `PODNET-W6-...` (hash:ip) before its links exist, and two rules of PODNET-POLICY
 /// reject what such an address sends or is sent. The List places the pod once it has
-/// it on this node with that address (the kubelet reports the address ADD gave): then
-/// the pod is in the policy sets its labels put it in, and `podnet watch` (for that
-/// event) or the next apply takes it out of the wait set. A container Kubernetes did
+/// it on this node at that address: the kubelet's report of the address ADD gave, or,
+/// before it, the pod without an address, which then stands at its attachment's
+/// (`AttachmentPlacement`). Then the pod is in the policy sets its labels put it in,
+/// and `podnet watch` (which sees the attachment's record appear, milliseconds after
+/// ADD wrote it) or the next apply takes it out of the wait set. A container Kubernetes did
 /// not make (no K8S_POD_NAMESPACE and K8S_POD_NAME in CNI_ARGS) and the node config's
 /// own pods never wait: the List will never name them.
 ///

@@ -28,10 +28,21 @@ struct EventStreams {
         }
     }
 
+    /// What came in one batch: documents, and whether the CNI store changed.
+    struct Batch {
+        var documents: [Document] = []
+        var attachmentsChanged = false
+
+        var isEmpty: Bool { documents.isEmpty && !attachmentsChanged }
+    }
+
     private var streams: [Stream] = []
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// The CNI store, polled beside the streams (it never ends them).
+    private var store: StoreWatch?
 
-    init(paths: [String]) throws {
+    init(paths: [String], store: StoreWatch? = nil) throws {
+        self.store = store
         for path in paths {
             let descriptor = path == ConfigLoader.standardInputPath ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
@@ -44,12 +55,13 @@ struct EventStreams {
 
     /// The next batch; empty when no document came within `wait` (nil: wait for one);
     /// nil once every stream has ended and everything was handed out.
-    mutating func nextBatch(waitingAtMost wait: Duration? = nil) -> [Document]? {
-        var batch: [Document] = []
+    mutating func nextBatch(waitingAtMost wait: Duration? = nil) -> Batch? {
+        var batch = Batch()
         let clock = ContinuousClock()
         let deadline = wait.map { clock.now + $0 }
         while !streams.isEmpty {
             var descriptors = streams.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            if let store { descriptors.append(pollfd(fd: store.descriptor, events: Int16(POLLIN), revents: 0)) }
             // Block for the first document (until the deadline); then take only what is there already.
             var timeout: Int32 = -1
             if !batch.isEmpty {
@@ -69,6 +81,7 @@ struct EventStreams {
                 if !batch.isEmpty || deadline.map({ clock.now >= $0 }) ?? false { return batch }
                 continue
             }
+            if store != nil, descriptors[streams.count].revents != 0, store!.drain() { batch.attachmentsChanged = true }
             var ended: [Int] = []
             for index in streams.indices where descriptors[index].revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(streams[index].descriptor, $0.baseAddress, $0.count) }
@@ -77,12 +90,12 @@ struct EventStreams {
                     if count < 0 {
                         Diagnostics.error("\(streams[index].name): reading events: \(String(cString: strerror(errno)))")
                     }
-                    if let rest = streams[index].framing.finishStream() { batch.append(streams[index].document(rest)) }
+                    if let rest = streams[index].framing.finishStream() { batch.documents.append(streams[index].document(rest)) }
                     ended.append(index)
                     continue
                 }
                 let documents = buffer.withUnsafeBytes { streams[index].framing.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                for document in documents { batch.append(streams[index].document(document)) }
+                for document in documents { batch.documents.append(streams[index].document(document)) }
             }
             for index in ended.reversed() {
                 if streams[index].descriptor != STDIN_FILENO { close(streams[index].descriptor) }

@@ -20,7 +20,10 @@ struct WatchCommand: ParsableCommand {
         that state. Events repeating what podnet already has (kubectl lists every object as ADDED \
         when it starts) cost nothing. A List document in a stream stands for every object of its \
         kinds (a resync). Every --resync seconds after the last full apply (300 unless told) \
-        comes another, which repairs what changed on the node behind watch's back.
+        comes another, which repairs what changed on the node behind watch's back. The CNI \
+        plugin's store (--data-dir) is watched as well: on a node with NetworkPolicy, a pod the \
+        plugin attached for Kubernetes is cut off until its policies are known, and its record \
+        appearing places it at once (set members only), before the kubelet reports its address.
 
         After each batch it prints what it changed and one line:
           watch: 1 event applied (namespace x): full apply in 52 ms
@@ -75,13 +78,15 @@ struct WatchCommand: ParsableCommand {
         var session = try WatchSession(input: input, node: node, store: storeOptions)
         // Opened first: whoever writes a FIFO may wait for its reader before reading what
         // the first apply prints.
-        var streams = try EventStreams(paths: eventSources)
+        // With the CNI store beside them: a new attachment places its pod at once.
+        var streams = try EventStreams(paths: eventSources, store: StoreWatch(dataDirectory: storeOptions.dataDir))
         try session.start()
         let resync: Duration? = resyncSeconds > 0 ? .milliseconds(Int64(resyncSeconds * 1000)) : nil
         while true {
             let due = resync.map { max($0 - (ContinuousClock.now - session.lastWholeApply), .zero) }
             guard let batch = streams.nextBatch(waitingAtMost: due) else { break }
-            if !batch.isEmpty { try session.process(batch) }
+            if !batch.documents.isEmpty { try session.process(batch.documents) }
+            if batch.attachmentsChanged { try session.attachmentsChanged() }
             // Also between batches that keep coming: a busy cluster is never quiet for long.
             if let resync, ContinuousClock.now - session.lastWholeApply >= resync { try session.resync() }
         }

@@ -18,7 +18,7 @@ extension WatchSession {
         var released: [PodSetMembers] = []
         for key in changes.keys.sorted() {
             var pod: ClusterPod?
-            if let json = objects[key] { pod = try readPod(ClusterObject(key: key, json: json)) }
+            if let json = objects[key] { pod = try readPod(ClusterObject(key: key, json: json)).map(placement.place) }
             guard pod != pods[key] else { continue }
             podsAfter.append((key, pod))
             guard membership != nil else {

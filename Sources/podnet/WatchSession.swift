@@ -27,8 +27,11 @@ struct WatchSession {
     var desired: DesiredState?
     /// Whether the cluster has a NetworkPolicy, the only thing pods matter to.
     var hasPolicies = false
-    /// The pods of `cluster` by key.
+    /// The pods of `cluster` by key, at their attachments' addresses until the kubelet
+    /// reports them (`placement`).
     var pods: [ObjectKey: ClusterPod] = [:]
+    /// The addresses of the CNI plugin's attachments, by the pod of Kubernetes they serve.
+    var placement = AttachmentPlacement(node: "")
     /// The policy sets' members, ready to move with a pod (nil: no policy, or not built).
     var membership: PolicyMembership?
     /// What the peers' routes depend on, read at the first Node event after a whole apply.
@@ -206,11 +209,50 @@ struct WatchSession {
         config = applied.config
         hasPolicies = !(loaded.cluster?.policies.isEmpty ?? true)
         desired = applied.desired
-        pods = Dictionary((loaded.cluster?.pods ?? []).map { (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0) },
-                          uniquingKeysWith: { first, _ in first })
+        placement = AttachmentPlacement(applied.config)
+        pods = Dictionary((loaded.cluster?.pods ?? []).map(placement.place).map {
+            (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0)
+        }, uniquingKeysWith: { first, _ in first })
         membership = loaded.cluster.flatMap { PolicyMembership(config: applied.config, cluster: $0) }
         peerContext = nil
         lastWholeApply = .now
+    }
+
+    /// The CNI plugin recorded or released attachments (`StoreWatch`): a pod of Kubernetes
+    /// the List has without an address stands at its new attachment's (or no longer at a
+    /// released one's), which moves set members only, milliseconds after ADD, where the
+    /// kubelet's report of the address comes at its next sync. Without a policy, addresses
+    /// matter to nothing here.
+    mutating func attachmentsChanged() throws {
+        guard var bare = config, hasPolicies else { return }
+        let started = ContinuousClock.now
+        bare.pods = []
+        bare.hostPorts = []
+        // A record that cannot be read is named (by `allocations`); the next full apply reads it again.
+        guard let allocations = try? store.allocations() else { return }
+        let current = AttachmentPlacement(bare.including(allocations.filter(\.namespaceExists)))
+        let changed = Set(placement.addresses.keys).union(current.addresses.keys)
+            .filter { placement.addresses[$0] != current.addresses[$0] }
+        let keys = changed.map { ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name) }.filter { objects[$0] != nil }
+        let before = placement
+        placement = current
+        guard !keys.isEmpty else { return }
+        let changes = Dictionary(uniqueKeysWithValues: keys.map { ($0, [UInt8]?.none) })
+        let how: String
+        do {
+            if let cheap = try applyPodChanges(changes) {
+                how = cheap
+            } else {
+                try applyInFull(try load())
+                how = "full apply"
+            }
+        } catch let error as ConfigError {
+            // The objects validated when they came: only a node config changed since could fail.
+            placement = before
+            Diagnostics.error(error.description + "\n(attachments changed: nothing changed)")
+            return
+        }
+        announce("attachments of \(describe(changes)) changed: \(how)", since: started)
     }
 
     /// The batch applied without a whole apply, and how; nil when it takes one.

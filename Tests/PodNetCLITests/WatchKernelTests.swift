@@ -330,6 +330,72 @@ import PodNetTestSupport
         #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
     }
 
+    /// The kubelet reports a pod's address at its next sync, a while after ADD: until then
+    /// a pod the List has without one stands at its attachment's (`AttachmentPlacement`).
+    /// Watch sees the plugin's record appear in the store (inotify) and moves the pod into
+    /// its policy sets and out of the wait set, set members only; a released record takes
+    /// it out again; the initial apply places a pod whose record was there before; the
+    /// kubelet's later report of the same address changes nothing.
+    @Test(.enabled(if: KernelTest.enabled))
+    func aNewAttachmentPlacesItsPodBeforeTheKubeletReportsIt() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        let pods = try (0..<3).map { _ in try TestNamespace(prefix: "pnwatchpod") }
+        defer { pods.forEach { $0.delete() } }
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
+        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        func unreported(_ name: String) -> String {
+            #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"x","name":"\#(name)","labels":{"app":"a"}},"#
+                + #""spec":{"nodeName":"node-a","containers":[{"name":"c","ports":[]}]},"status":{"phase":"Pending"}}"#
+        }
+        let objects = [
+            Self.namespace("x", #""team":"x""#),
+            Self.policy("x", "deny-a", #"{"podSelector":{"matchLabels":{"app":"a"}},"policyTypes":["Ingress"]}"#),
+            unreported("before"), unreported("early"), unreported("gone"),
+        ]
+        try Self.list(objects).write(toFile: listPath, atomically: true, encoding: .utf8)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let store = AllocationStore(directory: directory + "/data")
+        func record(_ name: String, _ address: String, in pod: TestNamespace) throws {
+            try store.withLock {
+                try store.write(Allocation(id: AttachmentID(containerID: name, ifname: "eth0"), netns: "/run/netns/\(pod.name)",
+                                           addresses: [IPAddress(address)!], podName: "x/\(name)"))
+            }
+        }
+        try record("before", "10.244.1.40", in: pods[0])
+        let watch = try Watch(["watch", "-f", configPath, "--cluster", listPath, "--events", fifo, "--netns", node.name,
+                               "--data-dir", directory + "/data"], fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply"))
+        let names = try node.run(["ipset", "list", "-n"]).split(separator: "\n")
+        let waitSet = try #require(names.first { $0.hasPrefix("PODNET-W4-") })
+        let isolated = try #require(names.first { $0.hasPrefix("PODNET-II4-") })
+        func members(_ set: Substring) throws -> [String] {
+            try node.run(["ipset", "save", String(set)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
+                .map { String($0.split(separator: " ")[2]) }.sorted()
+        }
+        #expect(try members(isolated) == ["10.244.1.40"], "the initial apply placed the pod recorded before it")
+        #expect(try members(waitSet).isEmpty)
+
+        // As ADD does: the wait first, then the record.
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.41"])
+        try record("early", "10.244.1.41", in: pods[1])
+        #expect(try watch.line(1).contains("attachments of pod x/early changed: set members only"))
+        #expect(try members(waitSet).isEmpty, "its wait is over before the kubelet reports it")
+        #expect(try members(isolated) == ["10.244.1.40", "10.244.1.41"], "and its policy holds it")
+        watch.send(Self.event("MODIFIED", Self.pod("x", "early", node: "node-a", ip: "10.244.1.41", labels: #""app":"a""#)))
+        #expect(try watch.line(2).contains("no set changes"), "the kubelet's report of the same address")
+
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.42"])
+        try record("gone", "10.244.1.42", in: pods[2])
+        #expect(try watch.line(3).contains("attachments of pod x/gone changed: set members only"))
+        try store.withLock { try store.remove(AttachmentID(containerID: "gone", ifname: "eth0")) }
+        #expect(try watch.line(4).contains("attachments of pod x/gone changed: set members only"))
+        #expect(try members(isolated) == ["10.244.1.40", "10.244.1.41"], "a released record takes its pod out")
+    }
+
     static func nodeObject(_ name: String, cidr: String, ip: String) -> String {
         #"{"apiVersion":"v1","kind":"Node","metadata":{"name":"\#(name)"},"spec":{"podCIDR":"\#(cidr)","podCIDRs":["\#(cidr)"]},"#
             + #""status":{"addresses":[{"type":"InternalIP","address":"\#(ip)"},{"type":"Hostname","address":"\#(name)"}]}}"#
