@@ -79,7 +79,16 @@ struct CNINode {
             let withHostPorts = allocations.filter { !$0.portMappings.isEmpty && $0.namespaceExists }
             try HostPortClaims.check(allocation, against: config.including(withHostPorts).hostPorts)
             let desired = try compile(config.including(withHostPorts + [allocation]))
-            try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
+            // The wait begins before the record exists: `podnet watch` places the pod the
+            // moment its record appears, and a wait begun after that would never end.
+            let waiting = waitMembers(allocation)
+            if !waiting.isEmpty { try kernel { try dataplane.addToSets(waiting) } }
+            do throws(CNIError) {
+                try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
+            } catch {
+                if !waiting.isEmpty { try? dataplane.removeFromSets(waiting) }
+                throw error
+            }
             return (allocation, desired)
         }
         let pod = desired.pods.first { $0.name == allocation.modelName }!
@@ -97,12 +106,12 @@ struct CNINode {
                     try dataplane.withNamespaceLock(shared: true) {
                         guard let stamp = store.nodeStamp() else { return false }
                         return try dataplane.attachOnPreparedNode(pod, desired: desired, ownership: ownership, recorded: stamp,
-                                                                  members: policyMembers(of: pod, allocation))
+                                                                  members: sourceCheck(of: pod))
                     }
                 }
             }
             if !attached {
-                try prepareNode(AttachmentScope(hostInterfaces: [pod.hostInterface], joining: policyMembers(of: pod, allocation)), undone: &undone)
+                try prepareNode(AttachmentScope(hostInterfaces: [pod.hostInterface], joining: sourceCheck(of: pod)), undone: &undone)
             }
         } catch {
             // The run undid its kernel changes, so the address goes back too; when an undo
@@ -110,7 +119,8 @@ struct CNINode {
             // (attachPod's own clean-up can be refused as well; an apply may have attached
             // it meanwhile), the record stays for the runtime's DEL to finish the job.
             try? locked { () throws(CNIError) in
-                if undone, !Self.kernelHolds(pod) { try? store.remove(id) }
+                guard undone, !Self.kernelHolds(pod), (try? store.remove(id)) != nil else { return }
+                try? dataplane.removeFromSets(waitMembers(allocation))
             }
             throw error
         }
@@ -145,19 +155,23 @@ struct CNINode {
         if failedUndo { undone = false }
     }
 
-    /// The pod's entries in the sets of NetworkPolicy, which exist while the node has it:
-    /// two per family that check its source addresses (`PodSourceCheck`), and for a pod
-    /// Kubernetes made, its address in the set of pods the List does not place yet
-    /// (`PolicyWait`): a request reads no List, so it cannot know the pod's policies.
-    private func policyMembers(of pod: PodAttachment, _ allocation: Allocation) -> [PodSetMembers] {
-        let addresses = pod.addresses.map(\.address)
-        var entries = config.families.flatMap { family in
-            PodSourceCheck.entries(port: pod.hostInterface, addresses: addresses, family: family)
+    /// The pod's entries in the sets that check pods' source addresses, two per family:
+    /// they exist while the node has NetworkPolicy (`PodSourceCheck`).
+    private func sourceCheck(of pod: PodAttachment) -> [PodSetMembers] {
+        config.families.flatMap { family in
+            PodSourceCheck.entries(port: pod.hostInterface, addresses: pod.addresses.map(\.address), family: family)
+                .map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
         }
-        if allocation.podName.flatMap(KubernetesPodName.init) != nil {
-            entries += PolicyWait.entries(addresses: addresses, families: config.families)
-        }
-        return entries.map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
+    }
+
+    /// A pod of Kubernetes's address in the set of pods the List does not place yet
+    /// (`PolicyWait`: a request reads no List, so it cannot know the pod's policies); none
+    /// for a container Kubernetes did not make. ADD adds it before the record and never
+    /// again: `podnet watch` may have ended the wait by the time the links are made.
+    private func waitMembers(_ allocation: Allocation) -> [PodSetMembers] {
+        guard allocation.podName.flatMap(KubernetesPodName.init) != nil else { return [] }
+        return PolicyWait.entries(addresses: allocation.addresses, families: config.families)
+            .map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
     }
 
     /// Whether the node has a link under the pod's host-end name or its temporary name
@@ -221,7 +235,7 @@ struct CNINode {
         let byName = Dictionary(released.map { ($0.modelName, $0) }, uniquingKeysWith: { first, _ in first })
         let pods = try compile(config.including(released)).pods.filter { byName[$0.name] != nil }
         let hostInterfaces = pods.map(\.hostInterface)
-        let members = pods.flatMap { policyMembers(of: $0, byName[$0.name]!) }
+        let members = pods.flatMap { sourceCheck(of: $0) + waitMembers(byName[$0.name]!) }
         if released.allSatisfy(\.portMappings.isEmpty) {
             try kernel {
                 try dataplane.withNamespaceLock(shared: true) {

@@ -109,6 +109,17 @@ extension NodeDataplane {
         try leave(members)
     }
 
+    /// `members` added to the sets the node has, and taken out again, apart from any
+    /// attachment, holding the namespace's lock shared (the wait of a pod of Kubernetes
+    /// begins before its allocation is recorded: `PolicyWait`).
+    public func addToSets(_ members: [PodSetMembers]) throws {
+        try withNamespaceLock(shared: true) { _ = try join(members) }
+    }
+
+    public func removeFromSets(_ members: [PodSetMembers]) throws {
+        try withNamespaceLock(shared: true) { try leave(members) }
+    }
+
     /// Adds each entry to its set where the node has the set (an entry already there, put
     /// by an apply that ran meanwhile, is no error); the members it added to.
     private func join(_ members: [PodSetMembers]) throws -> [PodSetMembers] {

@@ -128,8 +128,11 @@ class Node:
         plugins = self.plugin_configs(port_mappings or [])
         if command == "DEL":
             plugins = list(reversed(plugins))
+        # CNI_ARGS as the kubelet's runtime passes them: on the policy node the pod waits
+        # for the List (podnet's wait set), an entry more for ADD to write.
         env = dict(self.env, CNI_COMMAND=command, CNI_CONTAINERID=container, CNI_NETNS=f"/run/netns/{pod}",
-                   CNI_IFNAME="eth0")
+                   CNI_IFNAME="eth0", CNI_ARGS=f"IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME={pod};"
+                   f"K8S_POD_INFRA_CONTAINER_ID={container}")
         elapsed, previous = 0.0, None
         for plugin, config in plugins:
             if previous is not None and command == "ADD":

@@ -346,7 +346,7 @@ import Testing
     @Test func aKubernetesPodWaitsUntilTheListPlacesIt() throws {
         let lab = try CNILab()
         defer { lab.delete() }
-        let cni = lab.driver()
+        var cni = lab.driver()
         let list = lab.directory + "/cluster.json"
         func writeList(pods: [String]) throws {
             try ("""
@@ -407,8 +407,18 @@ import Testing
         #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
 
         // A pod the List has at another address (a stale report) still waits; DEL takes it out.
+        // ADD begins the wait before the record exists and never again: `podnet watch`
+        // ends it the moment the record appears, and a later add would begin it anew.
         let late = try lab.pod()
+        let trace = lab.directory + "/trace"
+        cni.wrapper = ["strace", "-f", "-qq", "-s", "256", "-e", "trace=sendto,rename", "-o", trace]
         #expect(try cni.add("late", netns: late.path, args: args("late")).status == 0)
+        cni.wrapper = []
+        let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+        let recorded = try #require(calls.firstIndex { $0.contains("rename(") && $0.contains("/allocations/late@eth0") })
+        // "PODNET-W" as strace prints the set name's bytes.
+        let waitAdds = calls.indices.filter { calls[$0].contains("IPSET_CMD_ADD") && calls[$0].contains(#"\x50\x4f\x44\x4e\x45\x54\x2d\x57"#) }
+        #expect(waitAdds.count == 2 && waitAdds.allSatisfy { $0 < recorded }, "one add per family, before the record: \(waitAdds) \(recorded)")
         let lateIPs = try address(late)
         try writeList(pods: [pod("web", webIPs), pod("db", dbIPs), pod("late", ["10.244.1.250"])])
         #expect(try lab.podnet(["apply", "-f", lab.configPath, "--cluster", list]).status == 0)
