@@ -32,6 +32,11 @@ public struct AttachmentPlacement: Sendable, Hashable {
         return placed
     }
 
+    /// The pod whose attachment holds `address`, if any.
+    public func pod(holding address: IPAddress) -> KubernetesPodName? {
+        addresses.first { $0.value.contains(address) }?.key
+    }
+
     public func place(_ cluster: ClusterState) -> ClusterState {
         guard !addresses.isEmpty else { return cluster }
         var placed = cluster

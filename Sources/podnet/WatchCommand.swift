@@ -85,8 +85,9 @@ struct WatchCommand: ParsableCommand {
         while true {
             let due = resync.map { max($0 - (ContinuousClock.now - session.lastWholeApply), .zero) }
             guard let batch = streams.nextBatch(waitingAtMost: due) else { break }
-            if !batch.documents.isEmpty { try session.process(batch.documents) }
+            // The store first: a report of an address is read knowing which attachment holds it.
             if batch.attachmentsChanged { try session.attachmentsChanged() }
+            if !batch.documents.isEmpty { try session.process(batch.documents) }
             // Also between batches that keep coming: a busy cluster is never quiet for long.
             if let resync, ContinuousClock.now - session.lastWholeApply >= resync { try session.resync() }
         }

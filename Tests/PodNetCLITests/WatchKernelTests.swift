@@ -394,6 +394,17 @@ import PodNetTestSupport
         try store.withLock { try store.remove(AttachmentID(containerID: "gone", ifname: "eth0")) }
         #expect(try watch.line(4).contains("attachments of pod x/gone changed: set members only"))
         #expect(try members(isolated) == ["10.244.1.40", "10.244.1.41"], "a released record takes its pod out")
+
+        // A pod the List does not have yet waits on; another pod's report of its address
+        // (stale) does not end the wait; its own does.
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.43"])
+        try record("late", "10.244.1.43", in: pods[2])
+        watch.send(Self.event("ADDED", Self.pod("x", "imposter", node: "node-a", ip: "10.244.1.43", labels: #""app":"b""#)))
+        #expect(try watch.line(5).contains("applied"))
+        #expect(try members(waitSet) == ["10.244.1.43"])
+        watch.send(Self.event("ADDED", Self.pod("x", "late", node: "node-a", ip: "10.244.1.43", labels: #""app":"a""#)))
+        #expect(try watch.line(6).contains("set members only"))
+        #expect(try members(waitSet).isEmpty)
     }
 
     static func nodeObject(_ name: String, cidr: String, ip: String) -> String {
