@@ -19,6 +19,9 @@ just their rows:
   ADD on a node with NetworkPolicy (the netpol rows' 10,000-pod, 1,000-policy List applied
   with `podnet apply --cluster`) against podnet's ADD on the same node without it:
   the policy costs a pod's start nothing but its source-check entries    goal <= 1.1x
+  ADD until the pod can talk on a node with NetworkPolicy (its wait for the List ended by
+  `podnet watch`, which sees the plugin's record) against the reference chain's ADD, after
+  which its pod talks (it has no policy)                               goal <= 1x
 
 A scenario FAILs when its median ratio exceeds the goal widened by the run's IQR/median
 (bench.py's rule); exit status 1 when any fails. Namespaces are named pncb-<pid>-<n> and
@@ -213,6 +216,43 @@ class CNIBench:
         self.parallel = parallel
         self.pairs = {}
 
+    def waiting_pair(self):
+        """podnet's node with NetworkPolicy and `podnet watch` running (its List has the pods
+        the runs will add, as the kubelet's Pending pods without an address, and a policy
+        selecting them), and the reference chain's node; one ADD each first."""
+        if "waiting" in self.pairs:
+            return self.pairs["waiting"]
+        podnet_node = Node(self.work, "podnet", self.podnet, self.track)
+        reference = Node(self.work, "reference", self.podnet, self.track)
+        items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}},
+                 {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "bench"},
+                  "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]
+        for serial in range(1, 400):
+            items.append({"apiVersion": "v1", "kind": "Pod",
+                          "metadata": {"namespace": "bench", "name": f"{podnet_node.name}-p{serial}", "labels": {"app": "web"}},
+                          "spec": {"nodeName": "bench-node", "containers": [{"name": "c", "ports": []}]},
+                          "status": {"phase": "Pending"}})
+        cluster = os.path.join(podnet_node.work, "cluster.json")
+        with open(cluster, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+        self.watch = PlacementWatch(podnet_node, cluster)
+        for node in (podnet_node, reference):
+            container, pod = node.new_pod()
+            node.invoke("ADD", container, pod)
+        self.pairs["waiting"] = (podnet_node, reference)
+        return self.pairs["waiting"]
+
+    def until_it_can_talk(self, node):
+        """podnet: from ADD's start until watch has placed the pod (its line is printed once
+        the pod's policy sets hold it and its wait is over). The reference chain: its ADD,
+        after which the pod talks (it has no policy)."""
+        container, pod = node.new_pod()
+        if node.kind != "podnet":
+            return node.invoke("ADD", container, pod)
+        start = time.perf_counter()
+        node.invoke("ADD", container, pod)
+        return self.watch.placed(f"pod bench/{pod} changed") - start
+
     def pair(self, kind, rules=False):
         """Two nodes (podnet's, the reference chain's) whose node-level state exists, as on a
         running node: one ADD each before the measured ones. "policy": podnet's nodes with
@@ -282,7 +322,50 @@ class CNIBench:
             (f"CNI: {self.parallel} ADDs in parallel (wall time)",
              lambda: CNIScenario(f"CNI: {self.parallel} ADDs in parallel (wall time)", 0.5,
                                  lambda: self.pair("parallel"), self.parallel_adds, runs=lambda runs: max(3, runs // 2))),
+            ("CNI ADD until the pod can talk, on a node with NetworkPolicy (podnet watch ends its wait)",
+             lambda: CNIScenario("CNI ADD until the pod can talk, on a node with NetworkPolicy (podnet watch ends its wait)",
+                                 1.0, self.waiting_pair, self.until_it_can_talk)),
         ] + policy
+
+
+class PlacementWatch:
+    """`podnet watch` on a node, its stdout read as it comes: when each line arrived."""
+
+    def __init__(self, node, cluster):
+        import atexit
+        import threading
+        fifo = os.path.join(node.work, "events")
+        os.mkfifo(fifo)
+        self.process = subprocess.Popen(
+            ["nsenter", f"--net=/run/netns/{node.name}", node.podnet, "watch", "-f", os.path.join(node.work, "node.yaml"),
+             "--cluster", cluster, "--events", fifo, "--data-dir", os.path.join(node.work, "data")],
+            env=node.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        atexit.register(self.process.kill)
+        self.events = open(fifo, "w")  # held open: the stream never ends
+        self.lines = []
+        self.arrived = threading.Condition()
+        threading.Thread(target=self.read, daemon=True).start()
+        self.placed("initial apply")
+
+    def read(self):
+        for line in self.process.stdout:
+            with self.arrived:
+                self.lines.append((time.perf_counter(), line))
+                self.arrived.notify_all()
+
+    def placed(self, text, timeout=30):
+        """When the first line holding `text` arrived (it is then taken)."""
+        deadline = time.perf_counter() + timeout
+        with self.arrived:
+            while True:
+                for index, (when, line) in enumerate(self.lines):
+                    if text in line:
+                        del self.lines[:index + 1]
+                        return when
+                left = deadline - time.perf_counter()
+                if left <= 0 or self.process.poll() is not None:
+                    raise RuntimeError(f"podnet watch printed no line with {text!r}")
+                self.arrived.wait(left)
 
 
 def main():
