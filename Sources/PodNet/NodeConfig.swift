@@ -217,7 +217,8 @@ public struct PodSpec: Sendable, Hashable {
     /// The pod's interface name: eth0 for the config's pods, CNI_IFNAME for the runtime's.
     public var interface: String
     /// The Kubernetes pod (namespace and name, from CNI_ARGS) a runtime's attachment
-    /// serves; nil for the config's pods and for containers Kubernetes did not make.
+    /// serves as its primary interface; nil for the config's pods, for containers
+    /// Kubernetes did not make and for a pod's secondary interfaces.
     /// NetworkPolicy holds such a pod back until the cluster's List places it
     /// (`PolicyWait`).
     public var kubernetesPod: KubernetesPodName?

@@ -28,6 +28,17 @@ public struct Allocation: Sendable, Equatable {
         self.podName = podName
     }
 
+    /// The pod of Kubernetes whose policies this attachment waits for (`PolicyWait`):
+    /// the one CNI_ARGS named, when the attachment is its primary interface (eth0, the
+    /// kubelet's default network), the only one whose address the kubelet reports. Nil for
+    /// a container Kubernetes did not make and for a secondary interface (Multus' net1),
+    /// which would otherwise wait forever.
+    public var waitingPod: KubernetesPodName? {
+        id.ifname == PodAttachment.podInterfaceName ? podName.flatMap(KubernetesPodName.init) : nil
+    }
+
+    public var waitsForTheList: Bool { waitingPod != nil }
+
     /// Whether the container's network namespace is still there. One that is gone (the
     /// container ended without DEL) has nothing to attach to: the node's desired state
     /// leaves it out, host ports included, until DEL or GC releases it.
@@ -86,7 +97,7 @@ extension NodeConfig {
         for allocation in allocations.sorted(by: { $0.id < $1.id }) {
             config.pods.append(PodSpec(name: allocation.modelName, netnsPath: allocation.netns,
                                        ips: allocation.addresses, interface: allocation.id.ifname,
-                                       kubernetesPod: allocation.podName.flatMap(KubernetesPodName.init)))
+                                       kubernetesPod: allocation.waitingPod))
             config.hostPorts += allocation.hostPortMappings
         }
         return config

@@ -16,9 +16,11 @@ import PodNetSystem
 /// (exclusive for node-level changes, shared for a pod's own attachment on a prepared
 /// node, so that parallel ADDs attach their pods side by side). ADD holds no lock
 /// while it waits for the other. The record is written before the kernel is touched
-/// and removed only after the kernel's state is gone, so a podnet killed at any point
-/// leaves either no allocation (and nothing in the kernel) or a whole one, which DEL
-/// and GC release.
+/// (but for the wait of a pod of Kubernetes, `PolicyWait`, which begins before it, under
+/// the store's lock alone) and removed only after the kernel's state is gone, so a podnet
+/// killed at any point leaves either no allocation (and nothing in the kernel but perhaps
+/// a wait entry, which the next ADD of its address or apply takes out) or a whole one,
+/// which DEL and GC release.
 struct CNINode {
     let request: CNIPluginConfig
     let config: NodeConfig
@@ -80,9 +82,15 @@ struct CNINode {
             try HostPortClaims.check(allocation, against: config.including(withHostPorts).hostPorts)
             let desired = try compile(config.including(withHostPorts + [allocation]))
             // The wait begins before the record exists: `podnet watch` places the pod the
-            // moment its record appears, and a wait begun after that would never end.
+            // moment its record appears, and a wait begun after that would never end. An
+            // attachment that does not wait takes its address out of the set instead: a
+            // run killed between its wait and its record may have left it there.
             let waiting = waitMembers(allocation)
-            if !waiting.isEmpty { try kernel { try dataplane.addToSets(waiting) } }
+            if !waiting.isEmpty {
+                try kernel { try dataplane.addToSets(waiting) }
+            } else {
+                try kernel { try dataplane.removeFromSets(waitEntries(of: allocation)) }
+            }
             do throws(CNIError) {
                 try record { () throws(AllocationStore.Failure) in try store.write(allocation) }
             } catch {
@@ -169,8 +177,12 @@ struct CNINode {
     /// for a container Kubernetes did not make. ADD adds it before the record and never
     /// again: `podnet watch` may have ended the wait by the time the links are made.
     private func waitMembers(_ allocation: Allocation) -> [PodSetMembers] {
-        guard allocation.podName.flatMap(KubernetesPodName.init) != nil else { return [] }
-        return PolicyWait.entries(addresses: allocation.addresses, families: config.families)
+        allocation.waitsForTheList ? waitEntries(of: allocation) : []
+    }
+
+    /// The attachment's addresses in the wait set, whether it waits or not.
+    private func waitEntries(of allocation: Allocation) -> [PodSetMembers] {
+        PolicyWait.entries(addresses: allocation.addresses, families: config.families)
             .map { PodSetMembers(set: $0.set, entries: [$0.entry]) }
     }
 

@@ -32,19 +32,23 @@ public enum PolicyWait {
         }
     }
 
-    /// Whether the List places `pod`: a pod of this node of the same namespace and name
-    /// that takes part in policy and holds the attachment's address of `family`.
-    static func isPlaced(_ pod: PodSpec, family: IPFamily, by cluster: ClusterState, config: NodeConfig) -> Bool {
-        guard let name = pod.kubernetesPod, let address = pod.ips.first(where: { $0.family == family }) else { return true }
-        return cluster.pods.contains { listed in
-            listed.namespace == name.namespace && listed.name == name.name && PolicyRules.isLocal(listed, on: config)
-                && listed.takesPartInPolicy && listed.ips.contains(address)
-        }
+    /// Whether the List places `pod`'s address of `family`: `listed`, the List's pod of the
+    /// same namespace and name (at its attachment's address until the kubelet reports it:
+    /// `AttachmentPlacement`), is on this node, takes part in policy and holds it. A pod
+    /// that waits for nothing (the config's, a container Kubernetes did not make) is placed.
+    public static func isPlaced(_ pod: PodSpec, family: IPFamily, listed: ClusterPod?, config: NodeConfig) -> Bool {
+        guard pod.kubernetesPod != nil, let address = pod.ips.first(where: { $0.family == family }) else { return true }
+        guard let listed else { return false }
+        return PolicyRules.isLocal(listed, on: config) && listed.takesPartInPolicy && listed.ips.contains(address)
     }
 
     /// The set of `family` with the addresses of the node's attachments the List does not place.
     static func set(_ family: IPFamily, config: NodeConfig, cluster: ClusterState) -> IPSetState {
-        let waiting = config.pods.filter { !isPlaced($0, family: family, by: cluster, config: config) }
+        let listed = Dictionary(cluster.pods.map { (KubernetesPodName(namespace: $0.namespace, name: $0.name), $0) },
+                                uniquingKeysWith: { first, _ in first })
+        let waiting = config.pods.filter { pod in
+            !isPlaced(pod, family: family, listed: pod.kubernetesPod.flatMap { listed[$0] }, config: config)
+        }
         let entries = waiting.compactMap { pod in pod.ips.first { $0.family == family }.map(IPSetEntry.init(host:)) }
         return IPSetState(name: setName(family), type: .hashIP, family: family, entries: Set(entries))
     }

@@ -110,14 +110,16 @@ extension NodeDataplane {
     }
 
     /// `members` added to the sets the node has, and taken out again, apart from any
-    /// attachment, holding the namespace's lock shared (the wait of a pod of Kubernetes
-    /// begins before its allocation is recorded: `PolicyWait`).
+    /// attachment and without the namespace's lock: for sets whose writers all hold the
+    /// CNI store's lock (the wait set of `PolicyWait`: a full apply, watch's releases, ADD,
+    /// DEL), which ADD holds while it begins a pod's wait, before its record exists, and
+    /// must not wait for a node-level run's namespace lock with it.
     public func addToSets(_ members: [PodSetMembers]) throws {
-        try withNamespaceLock(shared: true) { _ = try join(members) }
+        _ = try join(members)
     }
 
     public func removeFromSets(_ members: [PodSetMembers]) throws {
-        try withNamespaceLock(shared: true) { try leave(members) }
+        try leave(members)
     }
 
     /// Adds each entry to its set where the node has the set (an entry already there, put

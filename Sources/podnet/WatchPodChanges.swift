@@ -28,7 +28,7 @@ extension WatchSession {
             }
             guard let moves = membership!.apply(from: pods[key], to: pod) else { return nil }
             operations += moves
-            released += Self.placed(from: pods[key], to: pod, config: config, placement: placement)
+            released += Self.endedWaits(of: pod, config: config, placement: placement)
         }
         let after = desired.applying(memberChanges: operations + released.flatMap { member in
             member.entries.map { IPSetOperation.delete(set: member.set, $0) }
@@ -51,23 +51,24 @@ extension WatchSession {
         self.membership = membership
         for (key, pod) in podsAfter { pods[key] = pod }
         self.desired = after
-        return operations.isEmpty && released.isEmpty ? "no set changes" : "set members only, no table read or committed"
+        guard !operations.isEmpty else {
+            return released.isEmpty ? "no set changes" : "no policy set changes; waits ended where there were any"
+        }
+        return "set members only, no table read or committed"
     }
 
     /// The wait-set entries (`PolicyWait`) a pod's change releases: its addresses on this
-    /// node that the List did not give it before, but one an attachment of another pod
-    /// holds (a stale report: the compile would keep that pod waiting too). The CNI plugin
-    /// put them there (or not: a pod of the config, a pod without an attachment of
-    /// podnet's), which only the kernel knows, so they are taken out where present; the
-    /// pod's policy sets hold it by then (`apply(memberChanges:releasing:)` takes them out last).
-    static func placed(from old: ClusterPod?, to new: ClusterPod?, config: NodeConfig,
-                       placement: AttachmentPlacement) -> [PodSetMembers] {
+    /// node (those it had before too: the attachment may be new, a sandbox made again at
+    /// the same address), but one an attachment of another pod holds (a stale report: the
+    /// compile would keep that pod waiting too). The CNI plugin put them there (or not: a
+    /// pod of the config, a pod without an attachment of podnet's), which only the kernel
+    /// knows, so they are taken out where present; the pod's policy sets hold it by then
+    /// (`apply(memberChanges:releasing:)` takes them out last).
+    static func endedWaits(of new: ClusterPod?, config: NodeConfig, placement: AttachmentPlacement) -> [PodSetMembers] {
         guard let new, new.takesPartInPolicy, new.nodeName == config.node.name else { return [] }
         let name = KubernetesPodName(namespace: new.namespace, name: new.name)
-        let before = old.map { $0.takesPartInPolicy && $0.nodeName == config.node.name ? $0.ips : [] } ?? []
         return new.ips.filter { address in
-            !before.contains(address) && config.families.contains(address.family)
-                && (placement.pod(holding: address).map { $0 == name } ?? true)
+            config.families.contains(address.family) && (placement.pod(holding: address).map { $0 == name } ?? true)
         }.map { address in
             PodSetMembers(set: PolicyWait.setName(address.family), entries: [IPSetEntry(host: address)])
         }

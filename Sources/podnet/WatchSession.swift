@@ -32,6 +32,9 @@ struct WatchSession {
     var pods: [ObjectKey: ClusterPod] = [:]
     /// The addresses of the CNI plugin's attachments, by the pod of Kubernetes they serve.
     var placement = AttachmentPlacement(node: "")
+    /// The attachments (their pods' model names) of the last read of the store: a record
+    /// not among them is new, and its pod's wait may end.
+    var knownAttachments: Set<String> = []
     /// The policy sets' members, ready to move with a pod (nil: no policy, or not built).
     var membership: PolicyMembership?
     /// What the peers' routes depend on, read at the first Node event after a whole apply.
@@ -171,7 +174,10 @@ struct WatchSession {
         }
         let how: String
         do {
-            if let cheap = try applyAlone(changes) {
+            // Under the store's lock: a release of a pod's wait reads which attachment holds
+            // its address, as ADD and DEL change them (a whole apply takes the lock itself).
+            let store = self.store
+            if let cheap = try store.locked({ try applyAlone(changes) }) {
                 how = cheap
             } else {
                 try applyInFull(try load())
@@ -210,6 +216,7 @@ struct WatchSession {
         hasPolicies = !(loaded.cluster?.policies.isEmpty ?? true)
         desired = applied.desired
         placement = AttachmentPlacement(applied.config)
+        knownAttachments = Set(applied.config.pods.filter { $0.kubernetesPod != nil }.map(\.name))
         pods = Dictionary((loaded.cluster?.pods ?? []).map(placement.place).map {
             (ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name), $0)
         }, uniquingKeysWith: { first, _ in first })
@@ -221,38 +228,80 @@ struct WatchSession {
     /// The CNI plugin recorded or released attachments (`StoreWatch`): a pod of Kubernetes
     /// the List has without an address stands at its new attachment's (or no longer at a
     /// released one's), which moves set members only, milliseconds after ADD, where the
-    /// kubelet's report of the address comes at its next sync. Without a policy, addresses
-    /// matter to nothing here.
+    /// kubelet's report of the address comes at its next sync; then every attachment whose
+    /// pod the List places ends its wait (one that came back at the address its pod had,
+    /// as a sandbox made again does, changes no placement but waits anew). Under the
+    /// store's lock, as ADD and DEL write records and waits: the records read are the
+    /// kernel's waits. Without a policy, addresses matter to nothing here. A store that
+    /// cannot be read is read again at the next full apply.
     mutating func attachmentsChanged() throws {
         guard var bare = config, hasPolicies else { return }
         let started = ContinuousClock.now
         bare.pods = []
         bare.hostPorts = []
-        // A record that cannot be read is named (by `allocations`); the next full apply reads it again.
-        guard let allocations = try? store.allocations() else { return }
-        let current = AttachmentPlacement(bare.including(allocations.filter(\.namespaceExists)))
-        let changed = Set(placement.addresses.keys).union(current.addresses.keys)
-            .filter { placement.addresses[$0] != current.addresses[$0] }
-        let keys = changed.map { ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name) }.filter { objects[$0] != nil }
-        let before = placement
-        placement = current
-        guard !keys.isEmpty else { return }
-        let changes = Dictionary(uniqueKeysWithValues: keys.map { ($0, [UInt8]?.none) })
-        let how: String
+        var changes: [ObjectKey: [UInt8]?] = [:]
+        /// Nil: nothing changed; `wholeApply`: a whole apply, after the lock (it takes it itself).
+        var how: String?
+        let wholeApply = "full apply"
+        let store = self.store
         do {
-            if let cheap = try applyPodChanges(changes) {
-                how = cheap
-            } else {
-                try applyInFull(try load())
-                how = "full apply"
+            how = try store.locked { () throws -> String? in
+                // A record that cannot be read is named (by `allocations`).
+                guard let allocations = try? store.allocations() else { return nil }
+                let attachments = bare.including(allocations.filter(\.namespaceExists))
+                let current = AttachmentPlacement(attachments)
+                let changed = Set(placement.addresses.keys).union(current.addresses.keys)
+                    .filter { placement.addresses[$0] != current.addresses[$0] }
+                let keys = changed.map { ObjectKey(kind: .pod, namespace: $0.namespace, name: $0.name) }
+                    .filter { objects[$0] != nil }
+                changes = Dictionary(uniqueKeysWithValues: keys.map { ($0, [UInt8]?.none) })
+                let before = placement
+                placement = current
+                var how: String?
+                if !keys.isEmpty {
+                    do {
+                        guard let cheap = try applyPodChanges(changes) else { return wholeApply }
+                        how = cheap
+                    } catch {
+                        placement = before
+                        throw error
+                    }
+                }
+                let fresh = attachments.pods.filter { !knownAttachments.contains($0.name) }
+                knownAttachments = Set(attachments.pods.filter { $0.kubernetesPod != nil }.map(\.name))
+                let ended = endedWaits(fresh, config: attachments)
+                if !ended.isEmpty {
+                    try node.dataplane().removeFromSets(ended)
+                    how = how.map { $0 == "no set changes" ? "waits ended, no table read or committed" : $0 + "; waits ended" }
+                        ?? "waits ended, no table read or committed"
+                }
+                return how
             }
         } catch let error as ConfigError {
             // The objects validated when they came: only a node config changed since could fail.
-            placement = before
             Diagnostics.error(error.description + "\n(attachments changed: nothing changed)")
             return
         }
-        announce("attachments of \(describe(changes)) changed: \(how)", since: started)
+        if how == wholeApply { try applyInFull(try load()) }
+        guard let how else { return }
+        announce("attachments" + (changes.isEmpty ? "" : " of \(describe(changes))") + " changed: \(how)", since: started)
+    }
+
+    /// The wait entries of the attachments whose pods the List places (`PolicyWait.isPlaced`,
+    /// with the pods as watch holds them), to be taken out where present.
+    private func endedWaits(_ attachments: [PodSpec], config attachmentsConfig: NodeConfig) -> [PodSetMembers] {
+        var entries: [String: [IPSetEntry]] = [:]
+        for pod in attachments {
+            guard let name = pod.kubernetesPod else { continue }
+            let listed = pods[ObjectKey(kind: .pod, namespace: name.namespace, name: name.name)]
+            for family in attachmentsConfig.families
+            where PolicyWait.isPlaced(pod, family: family, listed: listed, config: attachmentsConfig) {
+                for entry in PolicyWait.entries(addresses: pod.ips.filter { $0.family == family }, families: [family]) {
+                    entries[entry.set, default: []].append(entry.entry)
+                }
+            }
+        }
+        return entries.keys.sorted().map { PodSetMembers(set: $0, entries: entries[$0]!) }
     }
 
     /// The batch applied without a whole apply, and how; nil when it takes one.

@@ -358,10 +358,10 @@ import PodNetTestSupport
         try Self.list(objects).write(toFile: listPath, atomically: true, encoding: .utf8)
         #expect(mkfifo(fifo, 0o600) == 0)
         let store = AllocationStore(directory: directory + "/data")
-        func record(_ name: String, _ address: String, in pod: TestNamespace) throws {
+        func record(_ name: String, _ address: String, in pod: TestNamespace, container: String? = nil) throws {
             try store.withLock {
-                try store.write(Allocation(id: AttachmentID(containerID: name, ifname: "eth0"), netns: "/run/netns/\(pod.name)",
-                                           addresses: [IPAddress(address)!], podName: "x/\(name)"))
+                try store.write(Allocation(id: AttachmentID(containerID: container ?? name, ifname: "eth0"),
+                                           netns: "/run/netns/\(pod.name)", addresses: [IPAddress(address)!], podName: "x/\(name)"))
             }
         }
         try record("before", "10.244.1.40", in: pods[0])
@@ -386,13 +386,21 @@ import PodNetTestSupport
         #expect(try members(waitSet).isEmpty, "its wait is over before the kubelet reports it")
         #expect(try members(isolated) == ["10.244.1.40", "10.244.1.41"], "and its policy holds it")
         watch.send(Self.event("MODIFIED", Self.pod("x", "early", node: "node-a", ip: "10.244.1.41", labels: #""app":"a""#)))
-        #expect(try watch.line(2).contains("no set changes"), "the kubelet's report of the same address")
+        #expect(try watch.line(2).contains("no policy set changes"), "the kubelet's report of the same address")
+        // The sandbox made again: a new container at the same address (the pool gives the
+        // lowest free one) waits anew, and the List, which has the pod there, ends it at once.
+        try store.withLock { try store.remove(AttachmentID(containerID: "early", ifname: "eth0")) }
+        #expect(try watch.line(3).contains("attachments of pod x/early changed: no set changes"))
+        _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.41"])
+        try record("early", "10.244.1.41", in: pods[1], container: "early-again")
+        #expect(try watch.line(4).contains("changed: waits ended"))
+        #expect(try members(waitSet).isEmpty)
 
         _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.42"])
         try record("gone", "10.244.1.42", in: pods[2])
-        #expect(try watch.line(3).contains("attachments of pod x/gone changed: set members only"))
+        #expect(try watch.line(5).contains("attachments of pod x/gone changed: set members only"))
         try store.withLock { try store.remove(AttachmentID(containerID: "gone", ifname: "eth0")) }
-        #expect(try watch.line(4).contains("attachments of pod x/gone changed: set members only"))
+        #expect(try watch.line(6).contains("attachments of pod x/gone changed: set members only"))
         #expect(try members(isolated) == ["10.244.1.40", "10.244.1.41"], "a released record takes its pod out")
 
         // A pod the List does not have yet waits on; another pod's report of its address
@@ -400,11 +408,55 @@ import PodNetTestSupport
         _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.43"])
         try record("late", "10.244.1.43", in: pods[2])
         watch.send(Self.event("ADDED", Self.pod("x", "imposter", node: "node-a", ip: "10.244.1.43", labels: #""app":"b""#)))
-        #expect(try watch.line(5).contains("applied"))
+        #expect(try watch.line(7).contains("applied"))
         #expect(try members(waitSet) == ["10.244.1.43"])
         watch.send(Self.event("ADDED", Self.pod("x", "late", node: "node-a", ip: "10.244.1.43", labels: #""app":"a""#)))
-        #expect(try watch.line(6).contains("set members only"))
+        #expect(try watch.line(8).contains("set members only"))
         #expect(try members(waitSet).isEmpty)
+    }
+
+    /// Watch started before the CNI plugin's first run (no store yet) sees the store when
+    /// the first ADD makes it, and again after it was removed and made anew.
+    @Test(.enabled(if: KernelTest.enabled))
+    func theStoreIsWatchedFromBeforeItExists() throws {
+        let node = try TestNamespace(prefix: "pnwatch")
+        defer { node.delete() }
+        let pod = try TestNamespace(prefix: "pnwatchpod")
+        defer { pod.delete() }
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
+        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        func unreported(_ name: String) -> String {
+            #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"x","name":"\#(name)","labels":{}},"#
+                + #""spec":{"nodeName":"node-a","containers":[{"name":"c","ports":[]}]},"status":{"phase":"Pending"}}"#
+        }
+        try Self.list([
+            Self.namespace("x", #""team":"x""#),
+            Self.policy("x", "deny", #"{"podSelector":{},"policyTypes":["Ingress"]}"#),
+            unreported("first"), unreported("second"),
+        ]).write(toFile: listPath, atomically: true, encoding: .utf8)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // The data directory's parent is there (as /var/lib is); the store is not.
+        try FileManager.default.createDirectory(atPath: directory + "/store", withIntermediateDirectories: true)
+        let dataDir = directory + "/store/data"
+        let watch = try Watch(["watch", "-f", configPath, "--cluster", listPath, "--events", fifo, "--netns", node.name,
+                               "--data-dir", dataDir], fifo: fifo)
+        defer { watch.stop() }
+        #expect(try watch.line(0).hasPrefix("watch: initial apply"))
+        let store = AllocationStore(directory: dataDir)
+        func record(_ name: String, _ address: String) throws {
+            try store.withLock {
+                try store.write(Allocation(id: AttachmentID(containerID: name, ifname: "eth0"), netns: "/run/netns/\(pod.name)",
+                                           addresses: [IPAddress(address)!], podName: "x/\(name)"))
+            }
+        }
+        try record("first", "10.244.1.50")
+        #expect(try watch.line(1).contains("attachments of pod x/first changed: set members only"))
+        try FileManager.default.removeItem(atPath: dataDir)
+        #expect(try watch.line(2).contains("attachments of pod x/first changed"), "the store removed: its record too")
+        try record("second", "10.244.1.51")
+        #expect(try watch.line(3).contains("attachments of pod x/second changed: set members only"))
     }
 
     static func nodeObject(_ name: String, cidr: String, ip: String) -> String {

@@ -425,6 +425,20 @@ import Testing
         #expect(try waiting() == lateIPs)
         #expect(try cni.del("late", netns: late.path).status == 0)
         #expect(try waiting().isEmpty, "DEL takes a waiting pod out")
+
+        // A pod's secondary interface (Multus' net1) never waits: the kubelet reports only
+        // its eth0's address. Its address, late's before (the pool gives the lowest free one),
+        // was left waiting as by an ADD killed between its wait and its record: it goes.
+        let lateIPv4 = try #require(lateIPs.first { !$0.contains(":") })
+        let setNames = try lab.node.run(["ipset", "list", "-n"]).split(separator: "\n")
+        _ = try lab.node.run(["ipset", "add", String(try #require(setNames.first { $0.hasPrefix("PODNET-W4-") })), lateIPv4])
+        #expect(try waiting() == [lateIPv4])
+        let side = try lab.pod()
+        let second = try cni.add("side", netns: side.path, ifname: "net1", args: args("side"))
+        #expect(second.status == 0, "\(second.stdout)")
+        let secondInterface = try lab.addresses(in: side, "net1").map { String($0.split(separator: "/")[0]) }
+        #expect(secondInterface.contains(lateIPv4), "\(secondInterface)")
+        #expect(try waiting().isEmpty)
     }
 
     /// An apply killed before it is done leaves no record of the node-level state: the
