@@ -21,6 +21,8 @@ import PodNet
 /// learns at once (and retries) rather than after its timeout.
 public enum PolicyWait {
     /// `PODNET-W4-...` / `PODNET-W6-...`, the same name in every run and on every node.
+    /// "W" sorts after every other kind of policy set, and an apply edits sets in name
+    /// order: a pod the apply places is in its policy sets before its wait ends.
     public static func setName(_ family: IPFamily) -> String {
         PolicyRules.setName("W", key: "pods waiting for the List", family: family)
     }

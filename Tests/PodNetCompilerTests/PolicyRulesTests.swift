@@ -48,6 +48,43 @@ import PodNetTestSupport
         #expect(withPods.ipsets.isEmpty)
     }
 
+    /// The wait set (`PolicyWait`) holds the runtime's attachments of pods of Kubernetes
+    /// the List does not place: not the config's pods, not a pod the List has at the
+    /// attachment's address, nor one it has without an address (it stands at the
+    /// attachment's); one it lacks or has at another address waits. Its name sorts after
+    /// every other policy set's, so that an apply's set edits (in name order) put a pod in
+    /// its policy sets before its wait ends.
+    @Test func theWaitSetHoldsTheAttachmentsTheListDoesNotPlace() throws {
+        var config = Self.config
+        func attachment(_ name: String, _ last: Int, kubernetes: Bool = true) -> PodSpec {
+            PodSpec(name: "cni/\(name)/eth0", netnsPath: "/run/netns/\(name)",
+                    ips: [IPAddress("10.244.1.\(last)")!, IPAddress("fd00:10:244:1::\(last)")!],
+                    kubernetesPod: kubernetes ? KubernetesPodName(namespace: "x", name: name) : nil)
+        }
+        config.pods += [attachment("placed", 100), attachment("unreported", 101), attachment("absent", 102),
+                        attachment("stale", 103), attachment("podman", 104, kubernetes: false)]
+        var unreported = Self.pod(1, labels: ["app": "a1"])
+        unreported.name = "unreported"
+        unreported.ips = []
+        unreported.phase = .pending
+        var placed = Self.pod(2, labels: ["app": "a2"])
+        placed.name = "placed"
+        placed.ips = [IPAddress("10.244.1.100")!, IPAddress("fd00:10:244:1::100")!]
+        var stale = Self.pod(3, labels: ["app": "a3"])
+        stale.name = "stale"
+        let cluster = ClusterState(namespaces: [ClusterNamespace(name: "x")], pods: [Self.pod(0, labels: ["app": "a0"]), unreported, placed, stale],
+                                   policies: [Self.policy(1)])
+        let state = try Compiler.compile(config, cluster: cluster)
+        let wait4 = try #require(state.ipsets.first { $0.name == PolicyWait.setName(.ipv4) })
+        #expect(wait4.entries == Set(["10.244.1.102", "10.244.1.103"].map { IPSetEntry(host: IPAddress($0)!) }))
+        #expect(state.ipsets.first { $0.name == PolicyWait.setName(.ipv6) }?.entries.count == 2)
+        // The unreported pod stands at its attachment's address: np1 (app a1) isolates it.
+        let isolated = try #require(state.ipsets.first { $0.name.hasPrefix("PODNET-II4-") })
+        #expect(isolated.entries.contains(IPSetEntry(host: IPAddress("10.244.1.101")!)))
+        let others = state.ipsets.map(\.name).filter { !$0.hasPrefix("PODNET-W") }
+        #expect(!others.isEmpty && others.allSatisfy { $0 < PolicyWait.setName(.ipv4) && $0 < PolicyWait.setName(.ipv6) })
+    }
+
     @Test func rulesGrowWithPoliciesNotPods() throws {
         let few = try Self.state(pods: 10, policies: 4), many = try Self.state(pods: 200, policies: 4)
         #expect(Self.ruleCount(few) == Self.ruleCount(many))
