@@ -136,7 +136,8 @@ bench: deps $(STATIC_CXX_DIR)/libstdc++.so
 
 # podnet as a CNI plugin against the reference chain (bridge + host-local + portmap as
 # kubenet configured them): ADD, DEL, ADD beside 50,000 nat rules (with and without a host
-# port), 100 parallel ADDs; an ADD on a node with NetworkPolicy against one without it;
+# port), 100 parallel ADDs; an ADD on a node with NetworkPolicy against one without it,
+# and until its pod can talk there (podnet watch ending its wait) against the chain's ADD;
 # medians and IQR, exit 1 when a goal is missed. Needs root.
 bench-cni: deps $(STATIC_CXX_DIR)/libstdc++.so
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
