@@ -174,10 +174,7 @@ struct WatchSession {
         }
         let how: String
         do {
-            // Under the store's lock: a release of a pod's wait reads which attachment holds
-            // its address, as ADD and DEL change them (a whole apply takes the lock itself).
-            let store = self.store
-            if let cheap = try store.locked({ try applyAlone(changes) }) {
+            if let cheap = try applyAlone(changes) {
                 how = cheap
             } else {
                 try applyInFull(try load())
@@ -306,7 +303,13 @@ struct WatchSession {
 
     /// The batch applied without a whole apply, and how; nil when it takes one.
     mutating func applyAlone(_ changes: [ObjectKey: [UInt8]?]) throws -> String? {
-        if changes.keys.allSatisfy({ $0.kind == .pod }) { return try applyPodChanges(changes) }
+        if changes.keys.allSatisfy({ $0.kind == .pod }) {
+            // Under the store's lock: a release of a pod's wait reads which attachment holds
+            // its address, as ADD and DEL change them. (Not around the other paths: they
+            // take it themselves, and an flock is not taken twice.)
+            let store = self.store
+            return try store.locked { try applyPodChanges(changes) }
+        }
         if changes.keys.allSatisfy({ $0.kind == .node }) { return try applyNodeChanges(changes) }
         return nil
     }

@@ -494,6 +494,9 @@ import PodNetTestSupport
         }
         // A nexthop of someone else's, which no event may touch.
         try node.run(["ip", "nexthop", "add", "id", "7", "via", "198.18.0.99", "dev", "up0"])
+        // A node where the CNI plugin attaches pods: a Node event takes the store's lock
+        // (its stamp), which must not be held already.
+        try FileManager.default.createDirectory(atPath: directory + "/data/allocations", withIntermediateDirectories: true)
         let fifo = directory + "/events"
         #expect(mkfifo(fifo, 0o600) == 0)
         let watch = try Watch(["watch", "-f", configPath, "--nodes", snapshot, "--events", fifo, "--netns", node.name,
