@@ -29,6 +29,8 @@ import PodNet
 struct PolicyRules {
     let config: NodeConfig
     let evaluation: PolicyEvaluation
+    /// The wait sets (`PolicyWait`), per family, made once for both families.
+    private let waitSets: [IPFamily: IPSetState]
     /// Every set the rules of both families match, by name.
     private(set) var sets: [String: IPSetState] = [:]
     /// The pods of each pod peer, by its canonical text: the same peer recurs in many
@@ -46,6 +48,7 @@ struct PolicyRules {
         self.config = config
         // A pod the kubelet has not reported yet stands at its attachment's address.
         evaluation = PolicyEvaluation(AttachmentPlacement(config).place(cluster))
+        waitSets = PolicyWait.sets(config: config, cluster: evaluation.cluster)
     }
 
     private var policies: [NetworkPolicy] {
@@ -68,7 +71,7 @@ struct PolicyRules {
         for set in PodSourceCheck.sets(family, pods: config.pods) { sets[set.name] = set }
         policy.append(PodSourceCheck.rule(family))
         policy.append(Rule(matches: [.conntrack(ConntrackMatch(states: [.related, .established]))], target: .returnFromChain))
-        let waiting = PolicyWait.set(family, config: config, cluster: evaluation.cluster)
+        let waiting = waitSets[family]!
         sets[waiting.name] = waiting
         policy += PolicyWait.rules(family)
         policy.append(Rule(target: .jump(ChainName.policyEgress)))

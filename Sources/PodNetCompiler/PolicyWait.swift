@@ -44,15 +44,41 @@ public enum PolicyWait {
         return PolicyRules.isLocal(listed, on: config) && listed.takesPartInPolicy && listed.ips.contains(address)
     }
 
-    /// The set of `family` with the addresses of the node's attachments the List does not place.
-    static func set(_ family: IPFamily, config: NodeConfig, cluster: ClusterState) -> IPSetState {
-        let listed = Dictionary(cluster.pods.map { (KubernetesPodName(namespace: $0.namespace, name: $0.name), $0) },
-                                uniquingKeysWith: { first, _ in first })
-        let waiting = config.pods.filter { pod in
-            !isPlaced(pod, family: family, listed: pod.kubernetesPod.flatMap { listed[$0] }, config: config)
+    /// The wait entries of `pods` (the runtime's attachments of pods of Kubernetes among
+    /// them), per family, as the List places them or not: `listed` gives the List's pod
+    /// of a name. The compile makes the wait set of those not placed; `podnet watch` ends
+    /// the waits of those placed.
+    public static func entries(of pods: [PodSpec], config: NodeConfig, listed: (KubernetesPodName) -> ClusterPod?)
+        -> (waiting: [IPFamily: [IPSetEntry]], placed: [IPFamily: [IPSetEntry]]) {
+        var waiting: [IPFamily: [IPSetEntry]] = [:], placed: [IPFamily: [IPSetEntry]] = [:]
+        for pod in pods {
+            guard let name = pod.kubernetesPod else { continue }
+            let listedPod = listed(name)
+            for family in config.families {
+                guard let address = pod.ips.first(where: { $0.family == family }) else { continue }
+                if isPlaced(pod, family: family, listed: listedPod, config: config) {
+                    placed[family, default: []].append(IPSetEntry(host: address))
+                } else {
+                    waiting[family, default: []].append(IPSetEntry(host: address))
+                }
+            }
         }
-        let entries = waiting.compactMap { pod in pod.ips.first { $0.family == family }.map(IPSetEntry.init(host:)) }
-        return IPSetState(name: setName(family), type: .hashIP, family: family, entries: Set(entries))
+        return (waiting, placed)
+    }
+
+    /// The wait sets with the addresses of the node's attachments the List does not place,
+    /// per family. The List's pods are looked up by name only for attachments that wait.
+    static func sets(config: NodeConfig, cluster: ClusterState) -> [IPFamily: IPSetState] {
+        let names = Set(config.pods.compactMap(\.kubernetesPod))
+        var listed: [KubernetesPodName: ClusterPod] = [:]
+        for pod in cluster.pods {
+            let name = KubernetesPodName(namespace: pod.namespace, name: pod.name)
+            if names.contains(name), listed[name] == nil { listed[name] = pod }
+        }
+        let waiting = entries(of: config.pods, config: config, listed: { listed[$0] }).waiting
+        return Dictionary(uniqueKeysWithValues: config.families.map { family in
+            (family, IPSetState(name: setName(family), type: .hashIP, family: family, entries: Set(waiting[family] ?? [])))
+        })
     }
 
     /// PODNET-POLICY's rules for waiting pods: what they send and what is sent to them.

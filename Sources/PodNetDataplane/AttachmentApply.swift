@@ -6,10 +6,11 @@ import PodNetNetlink
 public struct AttachmentScope: Sendable, Hashable {
     /// The pods' host ends: of the pods, only these are attached or detached.
     public var hostInterfaces: Set<String>
-    /// Entries the attached pods bring to the node's sets, and those the detached pods
-    /// take out (on a node with NetworkPolicy, their source check and, for a pod of
-    /// Kubernetes, the wait for the List), where the node has the sets. Every other
-    /// member of every set stays as found.
+    /// Entries the attached pods bring to the node's sets (on a node with NetworkPolicy,
+    /// their source check), and those the detached pods take out (their source check
+    /// and, for a pod of Kubernetes, its wait for the List, which ADD began on its own:
+    /// `addToSets`), where the node has the sets. Every other member of every set stays
+    /// as found.
     public var joining: [PodSetMembers]
     public var leaving: [PodSetMembers]
 
@@ -77,7 +78,7 @@ extension NodeDataplane {
     /// (shared is enough: pods are disjoint).
     ///
     /// `members`: the pod's entries in sets the node may have (on a node with
-    /// NetworkPolicy, its port's source check and its wait for the List), added to each set the node has before
+    /// NetworkPolicy, its port's source check), added to each set the node has before
     /// the pod's links exist (so its first packet is checked) and removed again when the
     /// attachment fails; a set the node does not have (no policy) is skipped.
     public func attachOnPreparedNode(_ pod: PodAttachment, desired: DesiredState, ownership: Ownership,

@@ -52,10 +52,13 @@ extension WatchSession {
         for (key, pod) in podsAfter { pods[key] = pod }
         self.desired = after
         guard !operations.isEmpty else {
-            return released.isEmpty ? "no set changes" : "no policy set changes; waits ended where there were any"
+            return released.isEmpty ? Self.noSetChanges : "no policy set changes; waits ended where there were any"
         }
         return "set members only, no table read or committed"
     }
+
+    /// What a batch that moved no set member did.
+    static let noSetChanges = "no set changes"
 
     /// The wait-set entries (`PolicyWait`) a pod's change releases: its addresses on this
     /// node (those it had before too: the attachment may be new, a sandbox made again at

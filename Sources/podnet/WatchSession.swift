@@ -269,7 +269,7 @@ struct WatchSession {
                 let ended = endedWaits(fresh, config: attachments)
                 if !ended.isEmpty {
                     try node.dataplane().removeFromSets(ended)
-                    how = how.map { $0 == "no set changes" ? "waits ended, no table read or committed" : $0 + "; waits ended" }
+                    how = how.map { $0 == Self.noSetChanges ? "waits ended, no table read or committed" : $0 + "; waits ended" }
                         ?? "waits ended, no table read or committed"
                 }
                 return how
@@ -284,21 +284,13 @@ struct WatchSession {
         announce("attachments" + (changes.isEmpty ? "" : " of \(describe(changes))") + " changed: \(how)", since: started)
     }
 
-    /// The wait entries of the attachments whose pods the List places (`PolicyWait.isPlaced`,
-    /// with the pods as watch holds them), to be taken out where present.
+    /// The wait entries of the attachments whose pods the List places (with the pods as
+    /// watch holds them), to be taken out where present.
     private func endedWaits(_ attachments: [PodSpec], config attachmentsConfig: NodeConfig) -> [PodSetMembers] {
-        var entries: [String: [IPSetEntry]] = [:]
-        for pod in attachments {
-            guard let name = pod.kubernetesPod else { continue }
-            let listed = pods[ObjectKey(kind: .pod, namespace: name.namespace, name: name.name)]
-            for family in attachmentsConfig.families
-            where PolicyWait.isPlaced(pod, family: family, listed: listed, config: attachmentsConfig) {
-                for entry in PolicyWait.entries(addresses: pod.ips.filter { $0.family == family }, families: [family]) {
-                    entries[entry.set, default: []].append(entry.entry)
-                }
-            }
-        }
-        return entries.keys.sorted().map { PodSetMembers(set: $0, entries: entries[$0]!) }
+        let placed = PolicyWait.entries(of: attachments, config: attachmentsConfig, listed: { name in
+            pods[ObjectKey(kind: .pod, namespace: name.namespace, name: name.name)]
+        }).placed
+        return placed.keys.sorted().map { PodSetMembers(set: PolicyWait.setName($0), entries: placed[$0]!) }
     }
 
     /// The batch applied without a whole apply, and how; nil when it takes one.
