@@ -50,6 +50,27 @@ import PodNetTestSupport
         "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n" + objects.joined(separator: ",\n") + "\n]}\n"
     }
 
+    /// A pod of namespace x on node-a the kubelet has not reported yet: Pending, no address.
+    static func unreported(_ name: String, labels: String = "") -> String {
+        #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"x","name":"\#(name)","labels":{\#(labels)}},"#
+            + #""spec":{"nodeName":"node-a","containers":[{"name":"c","ports":[]}]},"status":{"phase":"Pending"}}"#
+    }
+
+    /// The addresses in a set of the node (`ipset save` as the oracle), sorted.
+    static func members(_ set: Substring, on node: TestNamespace) throws -> [String] {
+        try node.run(["ipset", "save", String(set)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
+            .map { String($0.split(separator: " ")[2]) }.sorted()
+    }
+
+    /// A CNI attachment's record, as ADD writes it, of pod x/NAME's eth0 in `pod`.
+    static func record(_ name: String, _ address: String, in pod: TestNamespace, container: String? = nil,
+                       store: AllocationStore) throws {
+        try store.withLock {
+            try store.write(Allocation(id: AttachmentID(containerID: container ?? name, ifname: "eth0"),
+                                       netns: "/run/netns/\(pod.name)", addresses: [IPAddress(address)!], podName: "x/\(name)"))
+        }
+    }
+
     /// A running `podnet watch` and the FIFO it reads.
     final class Watch: @unchecked Sendable {
         let process = Process()
@@ -303,10 +324,7 @@ import PodNetTestSupport
         defer { watch.stop() }
         #expect(try watch.line(0).hasPrefix("watch: initial apply"))
         let waitSet = try #require(try node.run(["ipset", "list", "-n"]).split(separator: "\n").first { $0.hasPrefix("PODNET-W4-") })
-        func members(_ set: Substring) throws -> [String] {
-            try node.run(["ipset", "save", String(set)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
-                .map { String($0.split(separator: " ")[2]) }.sorted()
-        }
+        func members(_ set: Substring) throws -> [String] { try Self.members(set, on: node) }
         // As two CNI ADDs of pods of Kubernetes do.
         _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.20"])
         _ = try node.run(["ipset", "add", String(waitSet), "10.244.1.21"])
@@ -346,10 +364,7 @@ import PodNetTestSupport
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
         try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        func unreported(_ name: String) -> String {
-            #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"x","name":"\#(name)","labels":{"app":"a"}},"#
-                + #""spec":{"nodeName":"node-a","containers":[{"name":"c","ports":[]}]},"status":{"phase":"Pending"}}"#
-        }
+        func unreported(_ name: String) -> String { Self.unreported(name, labels: #""app":"a""#) }
         let objects = [
             Self.namespace("x", #""team":"x""#),
             Self.policy("x", "deny-a", #"{"podSelector":{"matchLabels":{"app":"a"}},"policyTypes":["Ingress"]}"#),
@@ -359,10 +374,7 @@ import PodNetTestSupport
         #expect(mkfifo(fifo, 0o600) == 0)
         let store = AllocationStore(directory: directory + "/data")
         func record(_ name: String, _ address: String, in pod: TestNamespace, container: String? = nil) throws {
-            try store.withLock {
-                try store.write(Allocation(id: AttachmentID(containerID: container ?? name, ifname: "eth0"),
-                                           netns: "/run/netns/\(pod.name)", addresses: [IPAddress(address)!], podName: "x/\(name)"))
-            }
+            try Self.record(name, address, in: pod, container: container, store: store)
         }
         try record("before", "10.244.1.40", in: pods[0])
         let watch = try Watch(["watch", "-f", configPath, "--cluster", listPath, "--events", fifo, "--netns", node.name,
@@ -372,10 +384,7 @@ import PodNetTestSupport
         let names = try node.run(["ipset", "list", "-n"]).split(separator: "\n")
         let waitSet = try #require(names.first { $0.hasPrefix("PODNET-W4-") })
         let isolated = try #require(names.first { $0.hasPrefix("PODNET-II4-") })
-        func members(_ set: Substring) throws -> [String] {
-            try node.run(["ipset", "save", String(set)]).split(separator: "\n").filter { $0.hasPrefix("add ") }
-                .map { String($0.split(separator: " ")[2]) }.sorted()
-        }
+        func members(_ set: Substring) throws -> [String] { try Self.members(set, on: node) }
         #expect(try members(isolated) == ["10.244.1.40"], "the initial apply placed the pod recorded before it")
         #expect(try members(waitSet).isEmpty)
 
@@ -427,10 +436,7 @@ import PodNetTestSupport
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/node.yaml", listPath = directory + "/list.json", fifo = directory + "/events"
         try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        func unreported(_ name: String) -> String {
-            #"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"x","name":"\#(name)","labels":{}},"#
-                + #""spec":{"nodeName":"node-a","containers":[{"name":"c","ports":[]}]},"status":{"phase":"Pending"}}"#
-        }
+        func unreported(_ name: String) -> String { Self.unreported(name) }
         try Self.list([
             Self.namespace("x", #""team":"x""#),
             Self.policy("x", "deny", #"{"podSelector":{},"policyTypes":["Ingress"]}"#),
@@ -445,12 +451,7 @@ import PodNetTestSupport
         defer { watch.stop() }
         #expect(try watch.line(0).hasPrefix("watch: initial apply"))
         let store = AllocationStore(directory: dataDir)
-        func record(_ name: String, _ address: String) throws {
-            try store.withLock {
-                try store.write(Allocation(id: AttachmentID(containerID: name, ifname: "eth0"), netns: "/run/netns/\(pod.name)",
-                                           addresses: [IPAddress(address)!], podName: "x/\(name)"))
-            }
-        }
+        func record(_ name: String, _ address: String) throws { try Self.record(name, address, in: pod, store: store) }
         try record("first", "10.244.1.50")
         #expect(try watch.line(1).contains("attachments of pod x/first changed: set members only"))
         try FileManager.default.removeItem(atPath: dataDir)
