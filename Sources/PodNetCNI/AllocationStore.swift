@@ -61,11 +61,37 @@ public struct AllocationStore: Sendable {
                 try removeTemporaryFiles()
                 return try body()
             }
-        } catch FileLock.Failure.file(let code) {
-            throw Failure(path: lockPath, operation: "lock", errno: code)
-        } catch FileLock.Failure.timeout {
-            throw Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)",
-                          timedOut: true)
+        } catch let failure as FileLock.Failure {
+            throw lockFailure(failure)
+        }
+    }
+
+    /// Runs `body` holding the store's lock when the store exists, and without it when it
+    /// does not: nothing is made. For the commands that read the store beside the plugin
+    /// (apply, teardown, watch): only the plugin makes a store, and one removed while such
+    /// a command runs (`rm -r` of the data directory) is not made again under the removal,
+    /// which then fails on the directory watch filled in meanwhile.
+    public func withLockIfPresent<T>(_ body: () throws -> T) throws -> T {
+        let descriptor: Int32
+        do {
+            descriptor = try FileLock(path: lockPath, wait: lockWait, create: false).acquire()
+        } catch .file(errno: ENOENT) {
+            return try body()
+        } catch {
+            throw lockFailure(error)
+        }
+        defer { close(descriptor) }
+        try removeTemporaryFiles()
+        return try body()
+    }
+
+    private func lockFailure(_ failure: FileLock.Failure) -> Failure {
+        switch failure {
+        case .file(let code):
+            return Failure(path: lockPath, operation: "lock", errno: code)
+        case .timeout:
+            return Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)",
+                           timedOut: true)
         }
     }
 

@@ -12,6 +12,8 @@ public struct FileLock: Sendable, Hashable {
     public var path: String
     public var wait: Duration
     public var shared: Bool
+    /// Whether a missing file is created; without, a missing file is `.file(errno: ENOENT)`.
+    public var create: Bool
 
     public enum Failure: Error, Equatable {
         /// The lock file could not be opened or locked.
@@ -20,22 +22,25 @@ public struct FileLock: Sendable, Hashable {
         case timeout
     }
 
-    public init(path: String, wait: Duration, shared: Bool = false) {
+    public init(path: String, wait: Duration, shared: Bool = false, create: Bool = true) {
         self.path = path
         self.wait = wait
         self.shared = shared
+        self.create = create
     }
 
     /// Runs `body` holding the lock; closing the descriptor on return releases it.
-    /// The file is created with mode 0600 when missing, as iptables creates its lock.
+    /// The file is created with mode 0600 when missing (unless `create` is off), as
+    /// iptables creates its lock.
     public func withLock<T>(_ body: () throws -> T) throws -> T {
         let descriptor = try acquire()
         defer { close(descriptor) }
         return try body()
     }
 
-    private func acquire() throws(Failure) -> Int32 {
-        let descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+    /// The descriptor holding the lock; the caller closes it to release the lock.
+    public func acquire() throws(Failure) -> Int32 {
+        let descriptor = open(path, O_RDONLY | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .file(errno: errno) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)

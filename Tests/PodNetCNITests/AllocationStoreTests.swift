@@ -29,6 +29,29 @@ import Testing
         #expect(names == ["b@eth0"])
     }
 
+    /// The readers' lock (apply, teardown, watch) holds the store's lock when the store
+    /// exists and makes nothing when it does not: a store removed while `podnet watch`
+    /// runs is not made again under the removal (which then failed, as `rm -r` would).
+    @Test func theReadersLockMakesNoStore() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = AllocationStore(directory: directory, lockWait: .milliseconds(1))
+        var ran = false
+        try store.withLockIfPresent { ran = true }
+        #expect(ran)
+        #expect(!FileManager.default.fileExists(atPath: directory), "no store made")
+
+        try store.withLock {}
+        let other = AllocationStore(directory: directory, lockWait: .milliseconds(1))
+        try store.withLockIfPresent {
+            #expect(throws: AllocationStore.Failure.self, "the lock is held") { try other.withLock {} }
+        }
+        try FileManager.default.removeItem(atPath: directory + "/lock")
+        ran = false
+        try store.withLockIfPresent { ran = true }
+        #expect(ran)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/lock"), "no lock file made")
+    }
+
     @Test func aTemporaryFileLeftByAKilledRunIsNoAllocationAndIsSwept() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = AllocationStore(directory: directory)
