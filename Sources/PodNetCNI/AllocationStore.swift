@@ -56,14 +56,7 @@ public struct AllocationStore: Sendable {
     public func withLock<T>(_ body: () throws -> T) throws -> T {
         try makeDirectory(directory)
         try makeDirectory(recordsDirectory)
-        do {
-            return try FileLock(path: lockPath, wait: lockWait).withLock {
-                try removeTemporaryFiles()
-                return try body()
-            }
-        } catch let failure as FileLock.Failure {
-            throw lockFailure(failure)
-        }
+        return try holdingLock(create: true, body)
     }
 
     /// Runs `body` holding the store's lock when the store exists, and without it when it
@@ -72,27 +65,26 @@ public struct AllocationStore: Sendable {
     /// a command runs (`rm -r` of the data directory) is not made again under the removal,
     /// which then fails on the directory watch filled in meanwhile.
     public func withLockIfPresent<T>(_ body: () throws -> T) throws -> T {
+        try holdingLock(create: false, body)
+    }
+
+    /// `body` under the lock, after the sweep of temporary files; without `create`, a
+    /// missing lock file is a store that is not there, and `body` runs without a lock.
+    private func holdingLock<T>(create: Bool, _ body: () throws -> T) throws -> T {
         let descriptor: Int32
         do {
-            descriptor = try FileLock(path: lockPath, wait: lockWait, create: false).acquire()
-        } catch .file(errno: ENOENT) {
+            descriptor = try FileLock(path: lockPath, wait: lockWait, create: create).acquire()
+        } catch .file(errno: ENOENT) where !create {
             return try body()
-        } catch {
-            throw lockFailure(error)
+        } catch .file(let code) {
+            throw Failure(path: lockPath, operation: "lock", errno: code)
+        } catch .timeout {
+            throw Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)",
+                          timedOut: true)
         }
         defer { close(descriptor) }
         try removeTemporaryFiles()
         return try body()
-    }
-
-    private func lockFailure(_ failure: FileLock.Failure) -> Failure {
-        switch failure {
-        case .file(let code):
-            return Failure(path: lockPath, operation: "lock", errno: code)
-        case .timeout:
-            return Failure(path: lockPath, operation: "lock", problem: "another podnet held it for longer than \(lockWait)",
-                           timedOut: true)
-        }
     }
 
     /// Every allocation, sorted; an absent store holds none. Records are renamed into

@@ -47,7 +47,6 @@ struct StoreOptions: ParsableArguments {
     /// Runs `body` under the store's lock when the store exists (never making it), so
     /// that an apply and a CNI ADD never write the tables from two views of the attachments.
     func locked<T>(_ body: () throws -> T) throws -> T {
-        guard exists else { return try body() }
         do {
             return try store.withLockIfPresent(body)
         } catch let error as AllocationStore.Failure {

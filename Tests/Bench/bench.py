@@ -143,15 +143,8 @@ class Namespaces:
         namespace, repeated, waited that long), which landed in the next measured run
         (the watch node-IP row took 4 to 9 ms or 33 to 85 ms). Deleted here first, untimed,
         the namespace goes without either wait."""
-        shown = subprocess.run(["ip", "-n", name, "-j", "link", "show"], capture_output=True, text=True).stdout
-        try:
-            links = json.loads(shown or "[]")
-        except json.JSONDecodeError:
-            return
-        batch = "".join(f"link del {link['ifname']}\n" for link in links if link.get("link_type") != "loopback")
-        if batch:
-            subprocess.run(["ip", "-n", name, "-force", "-batch", "-"], input=batch, text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        Namespaces.run_batch(name, [f"link del {link['ifname']}" for link in Namespaces.shown(name, ["link", "show"])
+                                    if link.get("link_type") != "loopback"])
 
     @staticmethod
     def delete_routes_through_nexthops(name):
@@ -159,17 +152,25 @@ class Namespaces:
         routes still using it with a walk of the whole table: quadratic (20,000 peers: 4 s),
         done afterwards by a kernel worker holding the rtnl lock, which would stall the next
         measured run. Deleting those routes first (linear) leaves nothing to flush."""
-        shown = subprocess.run(["ip", "-n", name, "-4", "-j", "route", "show", "table", "all"],
-                               capture_output=True, text=True).stdout
+        Namespaces.run_batch(name, [f"route del {route['dst']} nhid {route['nhid']} table {route.get('table', 'main')}"
+                                    for route in Namespaces.shown(name, ["-4", "route", "show", "table", "all"])
+                                    if "nhid" in route])
+
+    @staticmethod
+    def shown(name, argv):
+        """`ip -j ARGV` in the namespace, parsed; nothing when it printed no JSON."""
+        shown = subprocess.run(["ip", "-n", name, "-j"] + argv, capture_output=True, text=True).stdout
         try:
-            routes = json.loads(shown or "[]")
+            return json.loads(shown or "[]")
         except json.JSONDecodeError:
-            return
-        batch = "".join(f"route del {route['dst']} nhid {route['nhid']} table {route.get('table', 'main')}\n"
-                        for route in routes if "nhid" in route)
-        if batch:
-            subprocess.run(["ip", "-n", name, "-force", "-batch", "-"], input=batch, text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return []
+
+    @staticmethod
+    def run_batch(name, commands):
+        """The `ip` commands in the namespace, one batch, each failure passed over (-force)."""
+        if commands:
+            subprocess.run(["ip", "-n", name, "-force", "-batch", "-"], input="".join(c + "\n" for c in commands),
+                           text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def delete_all(self):
         for name in list(self.live):
